@@ -1,0 +1,179 @@
+//! The `stats` job: count, sum and mean of numeric features over all owners' records.
+//!
+//! Sums are linear, so each party adds the components it holds locally ([`local_sums`]); the
+//! only values that leave the parties are these component sums, opened by the party that asked
+//! (see [`crate::sharing::reconstruct`]), and [`summarise`] turns them into means. The count is
+//! public: every node knows how many records each owner contributed.
+//!
+//! Error: each input was rounded to the nearest `2^-16` when encoded, and the sum is exact in
+//! the ring, so a mean differs from the plaintext mean of the inputs by at most `2^-17`. A sum
+//! that could leave the ring's signed range is refused before anything is computed
+//! ([`check_bounds`]).
+
+use crate::fixed;
+use crate::sharing::Component;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A `stats` job that cannot run.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum StatsError {
+    /// The sum of a feature could wrap around the ring.
+    #[error(
+        "the sum of feature {feature} over {count} records bounded by {bound} could overflow the \
+         fixed-point range; declare a tighter range for it in the schema"
+    )]
+    MayOverflow {
+        /// Index of the feature in the job.
+        feature: usize,
+        /// Number of records.
+        count: u64,
+        /// The absolute bound used.
+        bound: f64,
+    },
+}
+
+/// One party's component of some feature columns: `columns[f]` holds the values of feature
+/// `f` in component `component`, one per record.
+pub struct ColumnShares<'a> {
+    /// The component index in the layout.
+    pub component: u16,
+    /// One slice per feature, all of the same length.
+    pub columns: Vec<&'a [u64]>,
+}
+
+/// Checks that summing `count` records of features bounded by `bounds` cannot overflow.
+pub fn check_bounds(count: u64, bounds: &[f64]) -> Result<(), StatsError> {
+    for (feature, &bound) in bounds.iter().enumerate() {
+        if !fixed::sum_fits(count, bound) {
+            return Err(StatsError::MayOverflow { feature, count, bound });
+        }
+    }
+    Ok(())
+}
+
+/// Adds up, for every component this party holds, each feature column. Parts that carry the
+/// same component (for example several owners' contributions) are added together. The result
+/// is sorted by component.
+pub fn local_sums<'a>(parts: impl IntoIterator<Item = ColumnShares<'a>>) -> Vec<Component> {
+    let mut out: Vec<Component> = Vec::new();
+    for part in parts {
+        let sums: Vec<u64> =
+            part.columns.iter().map(|col| col.iter().fold(0u64, |acc, v| acc.wrapping_add(*v))).collect();
+        match out.iter_mut().find(|c| c.id == part.component) {
+            Some(existing) => {
+                for (a, s) in existing.values.iter_mut().zip(&sums) {
+                    *a = a.wrapping_add(*s);
+                }
+            }
+            None => out.push(Component { id: part.component, values: sums }),
+        }
+    }
+    out.sort_by_key(|c| c.id);
+    out
+}
+
+/// The opened statistics of one feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSummary {
+    /// Number of records.
+    pub count: u64,
+    /// Sum of the feature over all records.
+    pub sum: f64,
+    /// Mean, or `None` when there are no records.
+    pub mean: Option<f64>,
+}
+
+/// Turns opened fixed-point sums into summaries.
+pub fn summarise(count: u64, opened_sums: &[u64]) -> Vec<FeatureSummary> {
+    opened_sums
+        .iter()
+        .map(|&s| {
+            let sum = fixed::decode(s);
+            FeatureSummary { count, sum, mean: (count > 0).then(|| sum / count as f64) }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sharing::{Layout, reconstruct, split_columns};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+
+    /// Shares `columns` among `n` parties, runs the local sums and opens them.
+    fn secure_stats(n: usize, columns: &[Vec<f64>], rng: &mut ChaCha20Rng) -> Vec<FeatureSummary> {
+        let layout = Layout::honest_majority(n).unwrap();
+        let encoded: Vec<Vec<u64>> =
+            columns.iter().map(|c| c.iter().map(|x| fixed::encode(*x).unwrap()).collect()).collect();
+        // Two owners: split the rows in two contributions, shared independently.
+        let cut = encoded.first().map_or(0, |c| c.len() / 2);
+        let halves: Vec<Vec<Vec<u64>>> = vec![
+            encoded.iter().map(|c| c[..cut].to_vec()).collect(),
+            encoded.iter().map(|c| c[cut..].to_vec()).collect(),
+        ];
+        let shared: Vec<_> = halves.iter().map(|h| split_columns(h, &layout, rng)).collect();
+        let parts: Vec<(usize, Vec<Component>)> = (0..n)
+            .map(|p| {
+                let held = layout.held_by(p).into_iter().flat_map(|c| {
+                    shared.iter().map(move |contribution| ColumnShares {
+                        component: c as u16,
+                        columns: contribution[c].iter().map(|comp| comp.values.as_slice()).collect(),
+                    })
+                });
+                (p, local_sums(held))
+            })
+            .collect();
+        let count = columns.first().map_or(0, |c| c.len()) as u64;
+        summarise(count, &reconstruct(&layout, &parts).unwrap())
+    }
+
+    fn plain(column: &[f64]) -> (f64, Option<f64>) {
+        let sum: f64 = column.iter().sum();
+        (sum, (!column.is_empty()).then(|| sum / column.len() as f64))
+    }
+
+    #[test]
+    fn matches_plaintext_on_random_and_edge_inputs() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for n in [3, 4, 5] {
+            for rows in [0usize, 1, 2, 17, 1000] {
+                let columns: Vec<Vec<f64>> = vec![
+                    (0..rows).map(|_| rng.random_range(-1.0e6..1.0e6)).collect(),
+                    (0..rows).map(|_| rng.random_range(-1.0..1.0)).collect(),
+                    (0..rows).map(|i| if i % 2 == 0 { 30_000.0 } else { -30_000.0 }).collect(),
+                ];
+                let got = secure_stats(n, &columns, &mut rng);
+                for (g, col) in got.iter().zip(&columns) {
+                    let (sum, mean) = plain(col);
+                    assert_eq!(g.count, rows as u64);
+                    assert!((g.sum - sum).abs() <= rows as f64 / 131_072.0 + 1e-6, "n={n} rows={rows}");
+                    match (g.mean, mean) {
+                        (Some(a), Some(b)) => assert!((a - b).abs() <= 1.0 / 131_072.0 + 1e-9),
+                        (None, None) => {}
+                        other => panic!("mean mismatch {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extremes_sum_exactly() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let col = vec![fixed::MAX_ABS, -fixed::MAX_ABS, fixed::MAX_ABS, fixed::MAX_ABS];
+        let got = secure_stats(3, &[col], &mut rng);
+        assert_eq!(got[0].sum, 2.0 * fixed::MAX_ABS);
+        assert_eq!(got[0].mean, Some(fixed::MAX_ABS / 2.0));
+    }
+
+    #[test]
+    fn refuses_sums_that_could_wrap() {
+        assert!(check_bounds(1000, &[fixed::MAX_ABS, 10.0]).is_ok());
+        assert_eq!(
+            check_bounds(1 << 20, &[10.0, fixed::MAX_ABS]),
+            Err(StatsError::MayOverflow { feature: 1, count: 1 << 20, bound: fixed::MAX_ABS })
+        );
+    }
+}

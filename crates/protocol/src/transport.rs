@@ -1,0 +1,94 @@
+//! The channel the protocols talk through, and an in-memory implementation for tests.
+//!
+//! A [`Transport`] connects one party to the others of a job: `send` and `recv` move whole
+//! messages (a batch of ring elements, never one element at a time), in order per pair of
+//! parties. The node implements it over QUIC streams; [`memory::mesh`] implements it over
+//! channels so that the protocol mathematics can be tested with `n` parties in one process.
+
+pub mod memory;
+
+use std::future::Future;
+use thiserror::Error;
+
+/// Why a message could not be moved.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The connection to the party is gone (it stopped, crashed or was cut off).
+    #[error("lost the connection to party {party}: {reason}")]
+    Closed {
+        /// The party at the other end.
+        party: usize,
+        /// What the transport saw.
+        reason: String,
+    },
+    /// The party did not answer in time.
+    #[error("party {party} did not answer within {seconds} s")]
+    Timeout {
+        /// The silent party.
+        party: usize,
+        /// The time waited.
+        seconds: u64,
+    },
+    /// The party sent something that is not a valid message.
+    #[error("party {party} sent a malformed message: {reason}")]
+    Malformed {
+        /// The sender.
+        party: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A party index outside the job.
+    #[error("party {0} is not part of this job")]
+    UnknownParty(usize),
+}
+
+/// Message passing between the parties of one job.
+pub trait Transport: Send + Sync {
+    /// This party's index, `0..parties()`.
+    fn party(&self) -> usize;
+    /// Number of parties in the job.
+    fn parties(&self) -> usize;
+    /// Sends one message to party `to`.
+    fn send(&self, to: usize, payload: Vec<u8>) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// Receives the next message from party `from`.
+    fn recv(&self, from: usize) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send;
+}
+
+/// Sends `payload` to every other party, then receives one message from each. The result is
+/// indexed by party; this party's entry is its own payload.
+pub async fn exchange_all<T: Transport>(
+    transport: &T,
+    payload: Vec<u8>,
+) -> Result<Vec<Vec<u8>>, TransportError> {
+    let me = transport.party();
+    for to in (0..transport.parties()).filter(|&p| p != me) {
+        transport.send(to, payload.clone()).await?;
+    }
+    let mut out = Vec::with_capacity(transport.parties());
+    for from in 0..transport.parties() {
+        if from == me {
+            out.push(payload.clone());
+        } else {
+            out.push(transport.recv(from).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Encodes ring elements as little-endian bytes.
+pub fn encode_u64s(values: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Decodes little-endian ring elements; `None` if the length is not a multiple of 8.
+pub fn decode_u64s(bytes: &[u8]) -> Option<Vec<u64>> {
+    if bytes.len() % 8 != 0 {
+        return None;
+    }
+    Some(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("chunk of 8"))).collect())
+}

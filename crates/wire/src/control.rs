@@ -1,0 +1,327 @@
+//! Requests from operators (and from a node's own owner) to a node, and the answers.
+//!
+//! One request per bidirectional stream: the client writes one [`Request`] frame and
+//! finishes its side; the node answers with one [`Response`] frame.
+
+use crate::U64s;
+use crate::schema::Schema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A request with the sender's protocol version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// The sender's [`crate::PROTOCOL_VERSION`].
+    pub version: u16,
+    /// What is asked.
+    pub body: RequestBody,
+}
+
+impl Request {
+    /// A request at this build's protocol version.
+    pub fn new(body: RequestBody) -> Self {
+        Self { version: crate::PROTOCOL_VERSION, body }
+    }
+}
+
+/// What an operator or owner can ask a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RequestBody {
+    /// Liveness and identity.
+    Ping,
+    /// The datasets this node holds shares of (names, columns, counts; never values).
+    ListDatasets,
+    /// Owner only: ingest this node's CSV for `dataset` and share it with every node.
+    Ingest {
+        /// Dataset name from the node's configuration.
+        dataset: String,
+    },
+    /// Propose a job; the node checks it and votes.
+    SubmitJob {
+        /// Identifier chosen by the submitter.
+        job: JobId,
+        /// What to compute.
+        spec: JobSpec,
+    },
+    /// Every node accepted: start computing.
+    StartJob {
+        /// The job.
+        job: JobId,
+    },
+    /// Some node refused or could not be reached: drop the job.
+    AbortJob {
+        /// The job.
+        job: JobId,
+        /// Why.
+        reason: String,
+    },
+    /// State of a job on this node.
+    JobStatus {
+        /// The job.
+        job: JobId,
+    },
+    /// This node's shares of the job's output (only for the operator that submitted it).
+    JobResult {
+        /// The job.
+        job: JobId,
+    },
+}
+
+/// A node's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// Answer to [`RequestBody::Ping`].
+    Pong(NodeInfo),
+    /// Answer to [`RequestBody::ListDatasets`].
+    Datasets(Vec<DatasetInfo>),
+    /// Answer to [`RequestBody::Ingest`].
+    Ingested(IngestReport),
+    /// Answer to [`RequestBody::SubmitJob`].
+    Vote {
+        /// Whether this node takes part.
+        accept: bool,
+        /// Why not, when it refuses.
+        reason: Option<String>,
+    },
+    /// The request was carried out.
+    Ack,
+    /// Answer to [`RequestBody::JobStatus`].
+    Status(JobStatusInfo),
+    /// Answer to [`RequestBody::JobResult`].
+    Result(JobResultShares),
+    /// The request failed.
+    Error {
+        /// Its category.
+        kind: ErrorKind,
+        /// A message for the operator.
+        message: String,
+    },
+}
+
+/// Categories of failure, so that clients can map them to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The sender is not allowed to ask this.
+    Forbidden,
+    /// The dataset or job does not exist.
+    NotFound,
+    /// The request is invalid.
+    BadRequest,
+    /// The request was valid but carrying it out failed.
+    Failed,
+    /// The sender speaks another protocol version.
+    Version,
+}
+
+/// Who a node is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The node's configured id.
+    pub node_id: String,
+    /// Its party index in the cluster (nodes sorted by id).
+    pub party: u16,
+    /// Number of nodes in the cluster.
+    pub parties: u16,
+    /// Software version.
+    pub version: String,
+}
+
+/// One dataset as a node knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Dataset name.
+    pub name: String,
+    /// Its columns.
+    pub schema: Schema,
+    /// Each owner's contribution.
+    pub contributions: Vec<ContributionInfo>,
+}
+
+impl DatasetInfo {
+    /// Total number of records over all contributions.
+    pub fn rows(&self) -> u64 {
+        self.contributions.iter().map(|c| c.rows).sum()
+    }
+}
+
+/// One owner's part of a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContributionInfo {
+    /// Identifier of the contribution (random, chosen by the owner).
+    pub id: String,
+    /// The owner node's id.
+    pub owner: String,
+    /// Number of records shared.
+    pub rows: u64,
+}
+
+/// The outcome of an ingest, for the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Dataset name.
+    pub dataset: String,
+    /// The new contribution's id.
+    pub contribution: String,
+    /// Records shared.
+    pub rows: u64,
+    /// Records skipped because their consent column said no.
+    pub skipped_no_consent: u64,
+    /// Nodes that stored the shares.
+    pub nodes: u16,
+}
+
+/// A job identifier: 16 random bytes, written as 32 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct JobId(pub [u8; 16]);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JobId({self})")
+    }
+}
+
+impl FromStr for JobId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.len() != 32 || !s.is_ascii() {
+            return Err(format!("`{s}` is not a job id (32 hex digits)"));
+        }
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
+                .map_err(|_| format!("`{s}` is not a job id (32 hex digits)"))?;
+        }
+        Ok(Self(out))
+    }
+}
+
+/// What a job computes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobSpec {
+    /// Count, sum and mean of numeric features over all records of a dataset.
+    Stats {
+        /// Dataset name.
+        dataset: String,
+        /// Numeric features to summarise.
+        features: Vec<String>,
+    },
+}
+
+impl JobSpec {
+    /// The job type's name, as on the command line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobSpec::Stats { .. } => "stats",
+        }
+    }
+
+    /// The dataset the job reads.
+    pub fn dataset(&self) -> &str {
+        match self {
+            JobSpec::Stats { dataset, .. } => dataset,
+        }
+    }
+}
+
+/// Lifecycle of a job on one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobState {
+    /// Accepted, waiting for the start signal.
+    Submitted,
+    /// Computing.
+    Running,
+    /// Finished; the result can be fetched.
+    Done,
+    /// Stopped with an error.
+    Failed,
+}
+
+impl JobState {
+    /// Whether the job will not change state any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JobState::Submitted => "submitted",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        })
+    }
+}
+
+/// A job as one node sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobStatusInfo {
+    /// The job.
+    pub job: JobId,
+    /// What it computes.
+    pub spec: JobSpec,
+    /// Where it is.
+    pub state: JobState,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// A short description of the current step.
+    pub progress: String,
+}
+
+/// One node's components of a job's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResultShares {
+    /// The job.
+    pub job: JobId,
+    /// The answering node's party index.
+    pub party: u16,
+    /// Number of nodes.
+    pub parties: u16,
+    /// Number of records the job covered (public).
+    pub count: u64,
+    /// Output names, in order (the features of a `stats` job).
+    pub outputs: Vec<String>,
+    /// The components of the outputs that this node holds.
+    pub components: Vec<WireComponent>,
+}
+
+/// An additive component of a vector of secrets, as sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireComponent {
+    /// Index of the component in the layout.
+    pub id: u16,
+    /// Its values.
+    pub values: U64s,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_print_and_parse() {
+        let id = JobId([0xab; 16]);
+        assert_eq!(id.to_string(), "ab".repeat(16));
+        assert_eq!(id.to_string().parse::<JobId>().unwrap(), id);
+        assert!("xyz".parse::<JobId>().is_err());
+        assert!("zz".repeat(16).parse::<JobId>().is_err());
+    }
+
+    #[test]
+    fn request_known_answer() {
+        // Version 1 (varint 0x01), variant 0 (Ping).
+        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![1, 0]);
+    }
+}

@@ -1,0 +1,30 @@
+//! The messages that cross the network, and how they are framed.
+//!
+//! Every stream carries length-prefixed [postcard](https://docs.rs/postcard) frames: a 4-byte
+//! little-endian length, then the encoded message. Decoding refuses any frame longer than the
+//! limit the reader passes ([`frame::read_frame`]) before allocating for it. Messages carry
+//! [`PROTOCOL_VERSION`] in their first frame so that a node can refuse a peer that speaks
+//! another version with a clear error.
+//!
+//! - [`control`]: operator (and owner) requests to a node, and their answers.
+//! - [`mesh`]: node-to-node messages: ingest of shares, job channels.
+//! - [`schema`]: dataset schemas, shared by configuration and messages.
+
+pub mod control;
+pub mod frame;
+pub mod mesh;
+pub mod schema;
+mod u64s;
+
+pub use frame::{FrameError, read_frame, read_raw, write_frame, write_raw};
+pub use u64s::U64s;
+
+/// Version of the wire protocol; peers with another version are refused.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Largest control frame accepted (requests, answers, listings).
+pub const MAX_CONTROL_FRAME: usize = 1 << 20;
+/// Largest frame of share data accepted (one chunk of one column of one component).
+pub const MAX_DATA_FRAME: usize = 64 << 20;
+/// Number of ring elements per chunk when shares are streamed.
+pub const CHUNK_VALUES: usize = 1 << 20;

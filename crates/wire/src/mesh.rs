@@ -1,0 +1,99 @@
+//! Messages between nodes.
+//!
+//! Ingest: the owner opens one bidirectional stream per node and writes a
+//! [`MeshRequest::Prepare`] header, then [`DataFrame`]s carrying the components that node
+//! holds, then [`DataFrame::End`]; the node stages them durably and answers
+//! [`MeshResponse::Ok`]. Once every node staged, the owner sends [`MeshRequest::Commit`]
+//! (or [`MeshRequest::Abort`]) on a new stream to each.
+//!
+//! Jobs: the sending node opens one unidirectional stream per job and peer, writes a
+//! [`MeshRequest::JobChannel`] header, then raw frames (see [`crate::frame`]).
+
+use crate::U64s;
+use crate::control::JobId;
+use crate::schema::Schema;
+use serde::{Deserialize, Serialize};
+
+/// A node-to-node request, first frame of a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeshHeader {
+    /// The sender's [`crate::PROTOCOL_VERSION`].
+    pub version: u16,
+    /// What the stream carries.
+    pub request: MeshRequest,
+}
+
+/// What a node-to-node stream is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MeshRequest {
+    /// Stage a contribution; share data follows.
+    Prepare(ContributionHeader),
+    /// Make a staged contribution part of its dataset.
+    Commit {
+        /// Dataset name.
+        dataset: String,
+        /// Contribution id.
+        contribution: String,
+    },
+    /// Drop a staged contribution.
+    Abort {
+        /// Dataset name.
+        dataset: String,
+        /// Contribution id.
+        contribution: String,
+    },
+    /// The messages of `job` from party `from` follow.
+    JobChannel {
+        /// The job.
+        job: JobId,
+        /// The sender's party index.
+        from: u16,
+    },
+}
+
+/// Describes the share data that follows a [`MeshRequest::Prepare`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContributionHeader {
+    /// Dataset name.
+    pub dataset: String,
+    /// Contribution id (random, chosen by the owner).
+    pub contribution: String,
+    /// The owner node's id.
+    pub owner: String,
+    /// Columns of the contribution.
+    pub schema: Schema,
+    /// Number of records.
+    pub rows: u64,
+    /// The components that follow (those the receiving node holds), in order.
+    pub components: Vec<u16>,
+}
+
+/// Share data of a contribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DataFrame {
+    /// Values `offset..offset + values.len()` of one column of one component.
+    Chunk {
+        /// Component index.
+        component: u16,
+        /// Column index in storage order.
+        column: u32,
+        /// First row.
+        offset: u64,
+        /// The values.
+        values: U64s,
+    },
+    /// All data was sent.
+    End,
+}
+
+/// A node's answer on a mesh stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MeshResponse {
+    /// Done.
+    Ok,
+    /// Refused or failed.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
