@@ -1,1 +1,24 @@
-//! placeholder
+//! The node daemon of the secure segmentation cluster.
+//!
+//! A node holds replicated additive components of every dataset's records (see
+//! `protocol::sharing`), talks to the other nodes over mutually authenticated QUIC, and runs
+//! the jobs that operators submit, opening only each job's declared outputs, and only to the
+//! operator that asked. This crate contains no protocol mathematics: it reads configuration
+//! and files, moves bytes, keeps records, and calls `protocol`.
+//!
+//! - [`config`]: the TOML configuration.
+//! - [`store`]: shares on disk, atomic and checksummed.
+//! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed.
+//! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves.
+//! - [`jobs`]: job records, checks and the runner.
+
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod csv_input;
+pub mod ingest;
+pub mod jobs;
+pub mod mesh;
+pub mod node;
+pub mod peer;
+pub mod store;

@@ -1,0 +1,158 @@
+//! The `mpc-node` command line.
+
+use crate::config::Config;
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use net::{Identity, NetOptions};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+use wire::control::{Request, RequestBody, Response};
+
+/// A node of the secure segmentation cluster.
+#[derive(Debug, Parser)]
+#[command(name = "mpc-node", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Run the daemon with this configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon (the same as `mpc-node --config FILE`).
+    Run {
+        /// Configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Generate a private key and a self-signed certificate; print its fingerprint.
+    Keygen {
+        /// Directory to write `cert.pem` and `key.pem` into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Name written in the certificate.
+        #[arg(long, default_value = "mpc-node")]
+        name: String,
+    },
+    /// Share this node's CSV of a dataset with every node (the node must be running).
+    Ingest {
+        /// Configuration file of the node.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Dataset name, as in the configuration.
+        #[arg(long)]
+        dataset: String,
+    },
+    /// Check that the node answers (exit code 0 if it does).
+    Health {
+        /// Configuration file of the node.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match (cli.command, cli.config) {
+        (Some(Command::Run { config }), _) | (None, Some(config)) => {
+            let config = Config::load(&config)?;
+            crate::node::run(config).await?;
+            Ok(())
+        }
+        (None, None) => bail!("give --config FILE to run a node, or a subcommand (see --help)"),
+        (Some(Command::Keygen { out, name }), _) => {
+            let identity = Identity::generate(&name).context("generating a key")?;
+            let (cert, key) = identity.write(&out)?;
+            eprintln!("wrote {} and {}", cert.display(), key.display());
+            println!("{}", identity.fingerprint());
+            Ok(())
+        }
+        (Some(Command::Ingest { config, dataset }), _) => {
+            let config = Config::load(&config)?;
+            let answer =
+                ask_own_node(&config, RequestBody::Ingest { dataset }, Duration::from_secs(3600)).await?;
+            match answer {
+                Response::Ingested(r) => {
+                    println!(
+                        "dataset {}: shared {} records with {} nodes (contribution {}); skipped {} without consent",
+                        r.dataset, r.rows, r.nodes, r.contribution, r.skipped_no_consent
+                    );
+                    Ok(())
+                }
+                Response::Error { message, .. } => bail!("{message}"),
+                other => bail!("unexpected answer {other:?}"),
+            }
+        }
+        (Some(Command::Health { config }), _) => {
+            let config = Config::load(&config)?;
+            match ask_own_node(&config, RequestBody::Ping, Duration::from_secs(5)).await? {
+                Response::Pong(info) => {
+                    println!(
+                        "ok: node {} (party {} of {}) version {}",
+                        info.node_id, info.party, info.parties, info.version
+                    );
+                    Ok(())
+                }
+                other => bail!("unexpected answer {other:?}"),
+            }
+        }
+    }
+}
+
+/// Sends one control request to the running node of `config`, authenticated as that node.
+pub async fn ask_own_node(config: &Config, body: RequestBody, timeout: Duration) -> Result<Response> {
+    let identity = Identity::load(&config.identity.cert, &config.identity.key)?;
+    let mut addr: SocketAddr = config
+        .listen
+        .parse()
+        .with_context(|| format!("listen address `{}` is not ip:port", config.listen))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    let endpoint = net::client_endpoint((Ipv4Addr::UNSPECIFIED, 0).into())?;
+    let conn = net::connect(&endpoint, &identity, addr, identity.fingerprint(), &NetOptions::default())
+        .await
+        .with_context(|| format!("node {} at {addr} does not answer", config.node_id))?;
+    let request = Request::new(body);
+    let call = net::call(&conn, &request, wire::MAX_CONTROL_FRAME);
+    let answer = tokio::time::timeout(timeout, call)
+        .await
+        .with_context(|| format!("node {} did not answer within {} s", config.node_id, timeout.as_secs()))?
+        .with_context(|| format!("node {} at {addr}", config.node_id))?;
+    conn.close(0u32.into(), b"done");
+    Ok(answer)
+}

@@ -1,0 +1,116 @@
+//! The control API: what operators and the node's owner may ask, one request per stream.
+
+use crate::jobs;
+use crate::node::{Node, Role};
+use net::Fingerprint;
+use std::sync::Arc;
+use wire::control::{
+    ContributionInfo, DatasetInfo, ErrorKind, JobResultShares, JobState, NodeInfo, Request, RequestBody,
+    Response, WireComponent,
+};
+use wire::{U64s, read_frame, write_frame};
+
+/// Serves the control streams of one operator or owner connection.
+pub async fn serve(node: Arc<Node>, role: Role, fp: Fingerprint, conn: quinn::Connection) {
+    while let Ok((mut tx, mut rx)) = conn.accept_bi().await {
+        let (node, role) = (node.clone(), role.clone());
+        tokio::spawn(async move {
+            let answer = match read_frame::<_, Request>(&mut rx, wire::MAX_CONTROL_FRAME).await {
+                Err(e) => error(ErrorKind::BadRequest, format!("bad request: {e}")),
+                Ok(r) if r.version != wire::PROTOCOL_VERSION => error(
+                    ErrorKind::Version,
+                    format!("protocol version {} is not this node's {}", r.version, wire::PROTOCOL_VERSION),
+                ),
+                Ok(r) => handle(node, &role, fp, r.body).await,
+            };
+            let _ = write_frame(&mut tx, &answer).await;
+            let _ = tx.finish();
+        });
+    }
+}
+
+fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+    Response::Error { kind, message: message.into() }
+}
+
+async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody) -> Response {
+    let operator = matches!(role, Role::Operator(_));
+    match body {
+        RequestBody::Ping => Response::Pong(NodeInfo {
+            node_id: node.config.node_id.clone(),
+            party: node.me as u16,
+            parties: node.members.len() as u16,
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        RequestBody::Ingest { dataset } => {
+            if *role != Role::Owner {
+                return error(ErrorKind::Forbidden, "only the node's owner can ingest its data");
+            }
+            match crate::ingest::ingest(node, &dataset).await {
+                Ok(report) => Response::Ingested(report),
+                Err(e) => error(ErrorKind::Failed, e.to_string()),
+            }
+        }
+        _ if !operator => error(ErrorKind::Forbidden, "this request is for operators"),
+        RequestBody::ListDatasets => match node.store.datasets() {
+            Ok(list) => Response::Datasets(
+                list.into_iter()
+                    .map(|d| DatasetInfo {
+                        name: d.name,
+                        schema: d.schema,
+                        contributions: d
+                            .contributions
+                            .into_iter()
+                            .map(|c| ContributionInfo { id: c.id, owner: c.owner, rows: c.rows })
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            Err(e) => error(ErrorKind::Failed, e.to_string()),
+        },
+        RequestBody::SubmitJob { job, spec } => match jobs::submit(&node, job, spec, fp) {
+            Ok(()) => Response::Vote { accept: true, reason: None },
+            Err(reason) => Response::Vote { accept: false, reason: Some(reason) },
+        },
+        RequestBody::StartJob { job } => match jobs::start(node, job, fp) {
+            Ok(()) => Response::Ack,
+            Err(e) => error(ErrorKind::BadRequest, e),
+        },
+        RequestBody::AbortJob { job, reason } => match jobs::abort(&node, job, &reason, fp) {
+            Ok(()) => Response::Ack,
+            Err(e) => error(ErrorKind::BadRequest, e),
+        },
+        RequestBody::JobStatus { job } => match node.jobs.get(&job) {
+            Some(r) => Response::Status(r.status()),
+            None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config.node_id)),
+        },
+        RequestBody::JobResult { job } => match node.jobs.get(&job) {
+            None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config.node_id)),
+            Some(r) if r.submitter != fp => {
+                error(ErrorKind::Forbidden, "only the operator that submitted a job can read its result")
+            }
+            Some(r) => match (r.state, r.output) {
+                (JobState::Done, Some(out)) => Response::Result(JobResultShares {
+                    job,
+                    party: node.me as u16,
+                    parties: node.members.len() as u16,
+                    count: out.count,
+                    outputs: out.outputs,
+                    components: out
+                        .components
+                        .into_iter()
+                        .map(|c| WireComponent { id: c.id, values: U64s(c.values) })
+                        .collect(),
+                }),
+                (state, _) => error(
+                    ErrorKind::Failed,
+                    format!(
+                        "job {job} is {state} on node {}{}",
+                        node.config.node_id,
+                        r.reason.map(|r| format!(": {r}")).unwrap_or_default()
+                    ),
+                ),
+            },
+        },
+    }
+}

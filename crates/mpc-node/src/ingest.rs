@@ -1,0 +1,183 @@
+//! The owner's side of an ingest: read the CSV, split every value into components, stage them
+//! on every node, then commit everywhere (or abort everywhere).
+
+use crate::node::Node;
+use crate::store::SharesHeader;
+use protocol::sharing::{Component, split_columns};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::sync::Arc;
+use thiserror::Error;
+use wire::control::IngestReport;
+use wire::mesh::{ContributionHeader, DataFrame, MeshHeader, MeshRequest, MeshResponse};
+use wire::{U64s, read_frame, write_frame};
+
+/// An ingest that did not happen; nothing was committed on any node.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// The dataset is not in this node's configuration.
+    #[error("dataset `{0}` is not configured on this node")]
+    UnknownDataset(String),
+    /// The CSV is invalid.
+    #[error(transparent)]
+    Csv(#[from] crate::csv_input::CsvError),
+    /// A node refused or could not store the shares.
+    #[error("ingest aborted, nothing was stored: {0}")]
+    Aborted(String),
+}
+
+/// Ingests the configured CSV of `dataset` and shares it with every node.
+pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, IngestError> {
+    let config =
+        node.config.dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
+    let (path, schema) = (config.csv.clone(), config.schema.clone());
+    let table = tokio::task::spawn_blocking(move || crate::csv_input::read_table(&path, &schema))
+        .await
+        .map_err(|e| IngestError::Aborted(e.to_string()))??;
+    node.store.check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
+
+    let mut os = rand::rngs::SysRng;
+    let mut rng = ChaCha20Rng::try_from_rng(&mut os)
+        .map_err(|e| IngestError::Aborted(format!("no OS randomness: {e}")))?;
+    let contribution = hex::encode(rand::RngExt::random::<[u8; 16]>(&mut rng));
+    let shared = split_columns(&table.columns, &node.layout, &mut rng);
+    drop(rng);
+    let header = ContributionHeader {
+        dataset: dataset.into(),
+        contribution: contribution.clone(),
+        owner: node.config.node_id.clone(),
+        schema: config.schema.clone(),
+        rows: table.rows,
+        components: Vec::new(),
+    };
+    tracing::info!(
+        dataset,
+        contribution,
+        rows = table.rows,
+        skipped = table.skipped_no_consent,
+        "sharing a contribution"
+    );
+
+    let shared = Arc::new(shared);
+    let mut tasks = tokio::task::JoinSet::new();
+    for party in 0..node.layout.parties() {
+        let (node, shared, mut header) = (node.clone(), shared.clone(), header.clone());
+        header.components = node.layout.held_by(party).iter().map(|&c| c as u16).collect();
+        tasks.spawn(async move {
+            let columns: Vec<Vec<Component>> =
+                header.components.iter().map(|&c| shared[c as usize].clone()).collect();
+            let result = if party == node.me {
+                stage_locally(&node, &header, columns).await
+            } else {
+                send(&node, party, &header, &columns).await
+            };
+            (party, result)
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((party, Err(e))) => failures.push(format!("{}: {e}", node.members[party].id)),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    let finish = |commit: bool| {
+        let node = node.clone();
+        let (dataset, contribution) = (dataset.to_string(), contribution.clone());
+        async move {
+            let mut errors = Vec::new();
+            for party in 0..node.layout.parties() {
+                let result = if party == node.me {
+                    if commit {
+                        node.store.commit(&dataset, &contribution).map(|_| ()).map_err(|e| e.to_string())
+                    } else {
+                        node.store.abort(&dataset, &contribution).map_err(|e| e.to_string())
+                    }
+                } else {
+                    let (dataset, contribution) = (dataset.clone(), contribution.clone());
+                    let request = if commit {
+                        MeshRequest::Commit { dataset, contribution }
+                    } else {
+                        MeshRequest::Abort { dataset, contribution }
+                    };
+                    node.mesh.call(party, request).await.map_err(|e| e.to_string())
+                };
+                if let Err(e) = result {
+                    errors.push(format!("{}: {e}", node.members[party].id));
+                }
+            }
+            errors
+        }
+    };
+    if !failures.is_empty() {
+        failures.sort();
+        let leftovers = finish(false).await;
+        if !leftovers.is_empty() {
+            tracing::warn!(
+                ?leftovers,
+                "some nodes could not drop their staged shares (they drop them at restart)"
+            );
+        }
+        return Err(IngestError::Aborted(failures.join("; ")));
+    }
+    let errors = finish(true).await;
+    if !errors.is_empty() {
+        return Err(IngestError::Aborted(format!("commit failed on {}", errors.join("; "))));
+    }
+    tracing::info!(dataset, contribution, "contribution committed on every node");
+    Ok(IngestReport {
+        dataset: dataset.into(),
+        contribution,
+        rows: table.rows,
+        skipped_no_consent: table.skipped_no_consent,
+        nodes: node.layout.parties() as u16,
+    })
+}
+
+async fn stage_locally(
+    node: &Node,
+    header: &ContributionHeader,
+    columns: Vec<Vec<Component>>,
+) -> Result<(), String> {
+    let shares_header = SharesHeader {
+        dataset: header.dataset.clone(),
+        contribution: header.contribution.clone(),
+        owner: header.owner.clone(),
+        rows: header.rows,
+        schema: header.schema.clone(),
+        components: header.components.clone(),
+    };
+    node.store.stage(&shares_header, &columns).map_err(|e| e.to_string())
+}
+
+async fn send(
+    node: &Node,
+    party: usize,
+    header: &ContributionHeader,
+    columns: &[Vec<Component>],
+) -> Result<(), String> {
+    let conn = node.mesh.connection(party).await.map_err(|e| e.reason)?;
+    let (mut tx, mut rx) = conn.open_bi().await.map_err(|e| e.to_string())?;
+    let head = MeshHeader { version: wire::PROTOCOL_VERSION, request: MeshRequest::Prepare(header.clone()) };
+    write_frame(&mut tx, &head).await.map_err(|e| e.to_string())?;
+    for cols in columns {
+        for (j, col) in cols.iter().enumerate() {
+            for (k, chunk) in col.values.chunks(wire::CHUNK_VALUES).enumerate() {
+                let frame = DataFrame::Chunk {
+                    component: col.id,
+                    column: j as u32,
+                    offset: (k * wire::CHUNK_VALUES) as u64,
+                    values: U64s(chunk.to_vec()),
+                };
+                write_frame(&mut tx, &frame).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
+    tx.finish().map_err(|e| e.to_string())?;
+    match read_frame(&mut rx, wire::MAX_CONTROL_FRAME).await.map_err(|e| e.to_string())? {
+        MeshResponse::Ok => Ok(()),
+        MeshResponse::Error { message } => Err(message),
+    }
+}

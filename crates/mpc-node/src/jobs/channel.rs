@@ -1,0 +1,158 @@
+//! The QUIC side of a job's [`Transport`]: one unidirectional stream per job and ordered pair
+//! of nodes, carrying raw frames.
+//!
+//! A peer may start sending before this node has started the job; its stream then waits in
+//! the [`Inbox`] until the job asks for it.
+
+use crate::node::Node;
+use protocol::{Transport, TransportError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use wire::control::JobId;
+use wire::mesh::{MeshHeader, MeshRequest};
+
+enum Slot {
+    Waiting(oneshot::Sender<quinn::RecvStream>),
+    Arrived(quinn::RecvStream),
+}
+
+/// Incoming job streams, by job and sending party.
+#[derive(Default)]
+pub struct Inbox {
+    slots: Mutex<HashMap<(JobId, usize), Slot>>,
+}
+
+impl Inbox {
+    /// Hands a stream from `from` for `job` to the job (now or when it asks).
+    pub fn deliver(&self, job: JobId, from: usize, stream: quinn::RecvStream) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.remove(&(job, from)) {
+            Some(Slot::Waiting(tx)) => {
+                let _ = tx.send(stream);
+            }
+            _ => {
+                slots.insert((job, from), Slot::Arrived(stream));
+            }
+        }
+    }
+
+    fn take(
+        &self,
+        job: JobId,
+        from: usize,
+    ) -> Result<quinn::RecvStream, oneshot::Receiver<quinn::RecvStream>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.remove(&(job, from)) {
+            Some(Slot::Arrived(s)) => Ok(s),
+            _ => {
+                let (tx, rx) = oneshot::channel();
+                slots.insert((job, from), Slot::Waiting(tx));
+                Err(rx)
+            }
+        }
+    }
+
+    /// Forgets every stream of `job`.
+    pub fn clear(&self, job: JobId) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).retain(|(j, _), _| *j != job);
+    }
+}
+
+/// A job's [`Transport`] over the node's QUIC mesh.
+pub struct QuicChannel {
+    node: Arc<Node>,
+    job: JobId,
+    timeout: Duration,
+    sends: Vec<tokio::sync::Mutex<Option<quinn::SendStream>>>,
+    recvs: Vec<tokio::sync::Mutex<Option<quinn::RecvStream>>>,
+}
+
+impl QuicChannel {
+    /// The transport of `job` on `node`.
+    pub fn new(node: Arc<Node>, job: JobId) -> Self {
+        let n = node.layout.parties();
+        let timeout = node.job_timeout;
+        Self {
+            node,
+            job,
+            timeout,
+            sends: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(),
+            recvs: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(),
+        }
+    }
+
+    fn closed(&self, party: usize, reason: impl std::fmt::Display) -> TransportError {
+        TransportError::Closed { party, reason: format!("node {}: {reason}", self.node.members[party].id) }
+    }
+
+    fn timed_out(&self, party: usize) -> TransportError {
+        TransportError::Timeout { party, seconds: self.timeout.as_secs() }
+    }
+
+    /// Finishes the outgoing streams and forgets incoming ones.
+    pub async fn close(&self) {
+        for s in &self.sends {
+            if let Some(mut s) = s.lock().await.take() {
+                let _ = s.finish();
+            }
+        }
+        self.node.inbox.clear(self.job);
+    }
+}
+
+impl Transport for QuicChannel {
+    fn party(&self) -> usize {
+        self.node.me
+    }
+
+    fn parties(&self) -> usize {
+        self.sends.len()
+    }
+
+    async fn send(&self, to: usize, payload: Vec<u8>) -> Result<(), TransportError> {
+        let slot =
+            self.sends.get(to).filter(|_| to != self.node.me).ok_or(TransportError::UnknownParty(to))?;
+        let work = async {
+            let mut guard = slot.lock().await;
+            if guard.is_none() {
+                let conn = self.node.mesh.connection(to).await.map_err(|e| self.closed(to, e.reason))?;
+                let mut s = conn.open_uni().await.map_err(|e| self.closed(to, e))?;
+                let header = MeshHeader {
+                    version: wire::PROTOCOL_VERSION,
+                    request: MeshRequest::JobChannel { job: self.job, from: self.node.me as u16 },
+                };
+                wire::write_frame(&mut s, &header).await.map_err(|e| self.closed(to, e))?;
+                *guard = Some(s);
+            }
+            let s = guard.as_mut().expect("stream opened above");
+            wire::write_raw(s, &payload).await.map_err(|e| self.closed(to, e))
+        };
+        tokio::time::timeout(self.timeout, work).await.map_err(|_| self.timed_out(to))?
+    }
+
+    async fn recv(&self, from: usize) -> Result<Vec<u8>, TransportError> {
+        let slot = self
+            .recvs
+            .get(from)
+            .filter(|_| from != self.node.me)
+            .ok_or(TransportError::UnknownParty(from))?;
+        let work = async {
+            let mut guard = slot.lock().await;
+            if guard.is_none() {
+                let stream = match self.node.inbox.take(self.job, from) {
+                    Ok(s) => s,
+                    Err(waiting) => waiting.await.map_err(|_| self.closed(from, "job channel dropped"))?,
+                };
+                *guard = Some(stream);
+            }
+            let s = guard.as_mut().expect("stream taken above");
+            wire::read_raw(s, wire::MAX_DATA_FRAME).await.map_err(|e| match e {
+                wire::FrameError::Eof => self.closed(from, "the peer closed the job channel"),
+                other => self.closed(from, other),
+            })
+        };
+        tokio::time::timeout(self.timeout, work).await.map_err(|_| self.timed_out(from))?
+    }
+}

@@ -1,0 +1,285 @@
+//! Jobs on one node: records kept on disk, the checks a node makes before it takes part, and
+//! the runner that drives the protocol over the mesh.
+//!
+//! Lifecycle: `submitted` (this node accepted the job and waits for the start signal),
+//! `running`, then `done` or `failed` with a reason. A node that restarts marks the jobs it
+//! was in the middle of as failed.
+
+pub mod channel;
+mod stats;
+
+use crate::node::Node;
+use crate::store::{DatasetMeta, StoreError, write_atomic};
+use net::Fingerprint;
+use protocol::sharing::Component;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wire::control::{JobId, JobSpec, JobState, JobStatusInfo};
+
+/// What a finished job leaves on this node: its components of the outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobOutput {
+    /// Records covered.
+    pub count: u64,
+    /// Output names.
+    pub outputs: Vec<String>,
+    /// This node's components of the outputs.
+    pub components: Vec<Component>,
+}
+
+/// A job as this node records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job.
+    pub id: JobId,
+    /// What it computes.
+    pub spec: JobSpec,
+    /// The operator that submitted it; only it may read the output.
+    pub submitter: Fingerprint,
+    /// Where it is.
+    pub state: JobState,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// The current step.
+    pub progress: String,
+    /// The output, once done.
+    pub output: Option<JobOutput>,
+}
+
+impl JobRecord {
+    /// The record as the control API reports it.
+    pub fn status(&self) -> JobStatusInfo {
+        JobStatusInfo {
+            job: self.id,
+            spec: self.spec.clone(),
+            state: self.state,
+            reason: self.reason.clone(),
+            progress: self.progress.clone(),
+        }
+    }
+}
+
+struct Entry {
+    record: JobRecord,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+/// The jobs this node knows, persisted under `jobs/` in the data directory.
+pub struct Jobs {
+    dir: PathBuf,
+    entries: Mutex<HashMap<JobId, Entry>>,
+}
+
+impl Jobs {
+    /// Loads every job record; jobs that were not finished are marked failed.
+    pub fn load(dir: PathBuf) -> Result<Self, StoreError> {
+        let mut entries = HashMap::new();
+        let read_dir =
+            std::fs::read_dir(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+        for entry in read_dir {
+            let path = entry.map_err(|source| StoreError::Io { path: dir.clone(), source })?.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let bytes =
+                std::fs::read(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
+            let mut record: JobRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+            if !record.state.is_final() {
+                record.state = JobState::Failed;
+                record.reason = Some("the node restarted while the job was in progress".into());
+                write_atomic(&path, &serde_json::to_vec_pretty(&record).expect("record serialises"))?;
+            }
+            entries.insert(record.id, Entry { record, task: None });
+        }
+        Ok(Self { dir, entries: Mutex::new(entries) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn persist(&self, record: &JobRecord) {
+        let path = self.dir.join(format!("{}.json", record.id));
+        if let Err(e) = write_atomic(&path, &serde_json::to_vec_pretty(record).expect("record serialises")) {
+            tracing::error!(job = %record.id, error = %e, "cannot persist a job record");
+        }
+    }
+
+    /// Whether `job` was submitted to this node.
+    pub fn knows(&self, job: &JobId) -> bool {
+        self.lock().contains_key(job)
+    }
+
+    /// A copy of the record of `job`.
+    pub fn get(&self, job: &JobId) -> Option<JobRecord> {
+        self.lock().get(job).map(|e| e.record.clone())
+    }
+
+    /// Records a new job; refuses an id that exists.
+    fn insert(&self, record: JobRecord) -> Result<(), String> {
+        let mut entries = self.lock();
+        if entries.contains_key(&record.id) {
+            return Err(format!("job {} already exists", record.id));
+        }
+        self.persist(&record);
+        entries.insert(record.id, Entry { record, task: None });
+        Ok(())
+    }
+
+    /// Changes a record and persists it.
+    fn update(&self, job: JobId, f: impl FnOnce(&mut Entry)) {
+        let mut entries = self.lock();
+        if let Some(entry) = entries.get_mut(&job) {
+            f(entry);
+            self.persist(&entry.record);
+        }
+    }
+
+    /// Sets the progress text of a running job (kept in memory only).
+    pub fn progress(&self, job: JobId, text: &str) {
+        if let Some(e) = self.lock().get_mut(&job) {
+            e.record.progress = text.into();
+        }
+    }
+}
+
+/// Checks a job against this node's data before voting. Returns the reason for a refusal.
+fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
+    let JobSpec::Stats { dataset, features } = spec;
+    let meta = node
+        .store
+        .dataset(dataset)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("dataset `{dataset}` does not exist on node {}", node.config.node_id))?;
+    if features.is_empty() {
+        return Err("no feature was chosen".into());
+    }
+    let mut bounds = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        if features[..i].contains(f) {
+            return Err(format!("feature `{f}` is listed twice"));
+        }
+        let Some(column) = meta.schema.features.iter().find(|c| &c.name == f) else {
+            let numeric: Vec<&str> = meta.schema.features.iter().map(|c| c.name.as_str()).collect();
+            return Err(format!(
+                "`{f}` is not a numeric feature of `{dataset}` (numeric features: {})",
+                numeric.join(", ")
+            ));
+        };
+        let lo = column.min.unwrap_or(-protocol::fixed::MAX_ABS).abs();
+        let hi = column.max.unwrap_or(protocol::fixed::MAX_ABS).abs();
+        bounds.push(lo.max(hi));
+    }
+    protocol::stats::check_bounds(meta.rows(), &bounds).map_err(|e| match e {
+        protocol::stats::StatsError::MayOverflow { feature, count, bound } => format!(
+            "the sum of `{}` over {count} records bounded by {bound} could overflow the fixed-point range; \
+             declare a tighter min/max for it in the schema",
+            features[feature]
+        ),
+    })
+}
+
+/// What every node must agree on before a job computes: the job, the members, and the
+/// dataset's columns and contributions.
+fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: &DatasetMeta) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"segmpc job view v1");
+    h.update(job.0);
+    h.update(postcard::to_stdvec(spec).expect("spec serialises"));
+    for m in &node.members {
+        h.update((m.id.len() as u64).to_le_bytes());
+        h.update(m.id.as_bytes());
+        h.update(m.fingerprint.0);
+    }
+    h.update(postcard::to_stdvec(&meta.schema).expect("schema serialises"));
+    for c in &meta.contributions {
+        h.update(postcard::to_stdvec(&(&c.id, &c.owner, c.rows)).expect("entry serialises"));
+    }
+    h.finalize().into()
+}
+
+/// Handles a submission: checks the job and records the vote.
+pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) -> Result<(), String> {
+    let verdict = check(node, &spec);
+    let record = JobRecord {
+        id: job,
+        spec,
+        submitter,
+        state: if verdict.is_ok() { JobState::Submitted } else { JobState::Failed },
+        reason: verdict.as_ref().err().map(|r| format!("refused by node {}: {r}", node.config.node_id)),
+        progress: "waiting for every node to accept".into(),
+        output: None,
+    };
+    node.jobs.insert(record)?;
+    tracing::info!(%job, accepted = verdict.is_ok(), reason = ?verdict.as_ref().err(), "job submitted");
+    verdict
+}
+
+/// Starts a submitted job in the background.
+pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), String> {
+    let record = node.jobs.get(&job).ok_or_else(|| format!("unknown job {job}"))?;
+    if record.submitter != requester {
+        return Err("only the operator that submitted a job can start it".into());
+    }
+    if record.state != JobState::Submitted {
+        return Err(format!("job {job} is {}, not submitted", record.state));
+    }
+    let runner = node.clone();
+    let handle = tokio::spawn(async move {
+        let channel = channel::QuicChannel::new(runner.clone(), job);
+        let outcome = match &record.spec {
+            JobSpec::Stats { .. } => stats::run(runner.clone(), job, &record.spec, &channel).await,
+        };
+        channel.close().await;
+        match outcome {
+            Ok(output) => {
+                tracing::info!(%job, "job done");
+                runner.jobs.update(job, |e| {
+                    e.record.state = JobState::Done;
+                    e.record.progress = "done".into();
+                    e.record.output = Some(output);
+                    e.task = None;
+                });
+            }
+            Err(reason) => {
+                tracing::warn!(%job, %reason, "job failed");
+                runner.jobs.update(job, |e| {
+                    e.record.state = JobState::Failed;
+                    e.record.reason = Some(reason);
+                    e.task = None;
+                });
+            }
+        }
+    });
+    node.jobs.update(job, |e| {
+        if e.record.state == JobState::Submitted {
+            e.record.state = JobState::Running;
+            e.record.progress = "starting".into();
+            e.task = Some(handle.abort_handle());
+        }
+    });
+    Ok(())
+}
+
+/// Stops a job that has not finished, recording `reason`.
+pub fn abort(node: &Node, job: JobId, reason: &str, requester: Fingerprint) -> Result<(), String> {
+    let record = node.jobs.get(&job).ok_or_else(|| format!("unknown job {job}"))?;
+    if record.submitter != requester {
+        return Err("only the operator that submitted a job can abort it".into());
+    }
+    node.jobs.update(job, |e| {
+        if !e.record.state.is_final() {
+            if let Some(task) = e.task.take() {
+                task.abort();
+            }
+            e.record.state = JobState::Failed;
+            e.record.reason = Some(format!("aborted: {reason}"));
+        }
+    });
+    node.inbox.clear(job);
+    Ok(())
+}

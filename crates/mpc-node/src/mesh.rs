@@ -1,0 +1,87 @@
+//! Connections to the other nodes, dialled by party number and pinned by fingerprint.
+//!
+//! Each node dials each peer at most once and reuses the connection for every stream it
+//! sends (ingest data, job messages); a connection that closed is dialled again on next use.
+
+use crate::config::Member;
+use net::{Identity, NetOptions};
+use std::collections::HashMap;
+use thiserror::Error;
+use tokio::sync::Mutex;
+use wire::mesh::{MeshHeader, MeshRequest, MeshResponse};
+
+/// A peer that cannot be reached or that refused a request.
+#[derive(Debug, Error)]
+#[error("node {node}: {reason}")]
+pub struct MeshError {
+    /// The peer's node id.
+    pub node: String,
+    /// What happened.
+    pub reason: String,
+}
+
+/// Outgoing connections to peers.
+pub struct Mesh {
+    endpoint: quinn::Endpoint,
+    identity: Identity,
+    members: Vec<Member>,
+    options: NetOptions,
+    conns: Mutex<HashMap<usize, quinn::Connection>>,
+}
+
+impl Mesh {
+    /// A mesh dialling from `endpoint` as `identity`.
+    pub fn new(
+        endpoint: quinn::Endpoint,
+        identity: Identity,
+        members: Vec<Member>,
+        options: NetOptions,
+    ) -> Self {
+        Self { endpoint, identity, members, options, conns: Mutex::new(HashMap::new()) }
+    }
+
+    /// An error about `party`.
+    pub fn error(&self, party: usize, reason: impl std::fmt::Display) -> MeshError {
+        let node = self.members.get(party).map_or_else(|| format!("#{party}"), |m| m.id.clone());
+        MeshError { node, reason: reason.to_string() }
+    }
+
+    /// An open connection to `party`, dialling it if needed.
+    pub async fn connection(&self, party: usize) -> Result<quinn::Connection, MeshError> {
+        let mut conns = self.conns.lock().await;
+        if let Some(c) = conns.get(&party)
+            && c.close_reason().is_none()
+        {
+            return Ok(c.clone());
+        }
+        let member =
+            self.members.get(party).ok_or_else(|| self.error(party, "not a member of the cluster"))?;
+        let address =
+            member.address.as_deref().ok_or_else(|| self.error(party, "this node cannot dial itself"))?;
+        let addr = tokio::net::lookup_host(address)
+            .await
+            .map_err(|e| self.error(party, format!("cannot resolve {address}: {e}")))?
+            .next()
+            .ok_or_else(|| self.error(party, format!("{address} resolves to no address")))?;
+        let conn = net::connect(&self.endpoint, &self.identity, addr, member.fingerprint, &self.options)
+            .await
+            .map_err(|e| self.error(party, e))?;
+        conns.insert(party, conn.clone());
+        Ok(conn)
+    }
+
+    /// Sends a one-frame request (commit, abort) to `party` and waits for the answer.
+    pub async fn call(&self, party: usize, request: MeshRequest) -> Result<(), MeshError> {
+        let conn = self.connection(party).await?;
+        let header = MeshHeader { version: wire::PROTOCOL_VERSION, request };
+        match net::call(&conn, &header, wire::MAX_CONTROL_FRAME).await.map_err(|e| self.error(party, e))? {
+            MeshResponse::Ok => Ok(()),
+            MeshResponse::Error { message } => Err(self.error(party, message)),
+        }
+    }
+
+    /// Number of parties.
+    pub fn parties(&self) -> usize {
+        self.members.len()
+    }
+}

@@ -1,0 +1,195 @@
+//! The running node: its identity, store, mesh and jobs, and the accept loop that routes each
+//! incoming connection by the fingerprint of its certificate.
+
+use crate::config::{Config, ConfigError, Member};
+use crate::jobs::Jobs;
+use crate::jobs::channel::Inbox;
+use crate::mesh::Mesh;
+use crate::store::{Store, StoreError};
+use net::{Fingerprint, Identity, NetOptions};
+use protocol::sharing::Layout;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a node cannot start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The key or certificate cannot be read.
+    #[error("identity: {0}")]
+    Identity(#[from] net::IdentityError),
+    /// The data directory cannot be used.
+    #[error("share store: {0}")]
+    Store(#[from] StoreError),
+    /// The listen address cannot be used.
+    #[error("{0}")]
+    Endpoint(#[from] net::endpoint::EndpointError),
+    /// The listen address is not an address.
+    #[error("listen address `{0}` is not ip:port")]
+    Listen(String),
+    /// This node's certificate is also listed for a peer or operator.
+    #[error("this node's own fingerprint {0} is also listed as a peer or operator")]
+    OwnFingerprint(Fingerprint),
+}
+
+/// Who is at the other end of a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Role {
+    /// This node's own identity (the owner's `mpc-node ingest` command).
+    Owner,
+    /// A listed operator.
+    Operator(String),
+    /// Another node, by party number.
+    Peer(usize),
+}
+
+/// A running node.
+pub struct Node {
+    /// Its configuration.
+    pub config: Config,
+    /// All nodes, sorted by id.
+    pub members: Vec<Member>,
+    /// This node's party number.
+    pub me: usize,
+    /// The sharing layout.
+    pub layout: Layout,
+    /// The share store.
+    pub store: Store,
+    /// Outgoing connections to peers.
+    pub mesh: Mesh,
+    /// Incoming job streams.
+    pub inbox: Inbox,
+    /// Job records.
+    pub jobs: Jobs,
+    /// Longest wait for one message during a job.
+    pub job_timeout: Duration,
+    identity: Identity,
+    endpoint: quinn::Endpoint,
+}
+
+impl Node {
+    /// Loads the identity and store and binds the listen address.
+    pub fn start(config: Config) -> Result<Arc<Self>, StartError> {
+        let identity = Identity::load(&config.identity.cert, &config.identity.key)?;
+        let own = identity.fingerprint();
+        let members = config.members(own);
+        if members.iter().filter(|m| m.fingerprint == own).count() > 1
+            || config.operators.iter().any(|o| o.fingerprint == own)
+        {
+            return Err(StartError::OwnFingerprint(own));
+        }
+        let me = members.iter().position(|m| m.id == config.node_id).expect("self is a member");
+        let layout = Layout::honest_majority(members.len()).expect("checked with the configuration");
+        let store = Store::open(&config.data_dir)?;
+        let jobs = Jobs::load(store.jobs_dir())?;
+        let options = NetOptions {
+            idle_timeout: Duration::from_secs(config.network.idle_timeout_secs),
+            keep_alive: Duration::from_secs(config.network.idle_timeout_secs.div_ceil(4).max(1)),
+            ..NetOptions::default()
+        };
+        let bind: SocketAddr =
+            config.listen.parse().map_err(|_| StartError::Listen(config.listen.clone()))?;
+        let mut allowed: HashSet<Fingerprint> = members.iter().map(|m| m.fingerprint).collect();
+        allowed.extend(config.operators.iter().map(|o| o.fingerprint));
+        let endpoint = net::server_endpoint(bind, &identity, allowed, &options)?;
+        let mesh = Mesh::new(endpoint.clone(), identity.clone(), members.clone(), options);
+        let job_timeout = Duration::from_secs(config.network.job_timeout_secs);
+        tracing::info!(
+            node = %config.node_id,
+            party = me,
+            parties = members.len(),
+            listen = %endpoint.local_addr().map_or_else(|_| config.listen.clone(), |a| a.to_string()),
+            fingerprint = %own,
+            "node started"
+        );
+        Ok(Arc::new(Self {
+            config,
+            members,
+            me,
+            layout,
+            store,
+            mesh,
+            inbox: Inbox::default(),
+            jobs,
+            job_timeout,
+            identity,
+            endpoint,
+        }))
+    }
+
+    /// The bound UDP address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// The role of a certificate fingerprint, if it is allowed at all.
+    pub fn role(&self, fp: Fingerprint) -> Option<Role> {
+        if fp == self.identity.fingerprint() {
+            return Some(Role::Owner);
+        }
+        if let Some(p) = self.members.iter().position(|m| m.fingerprint == fp) {
+            return Some(Role::Peer(p));
+        }
+        self.config.operators.iter().find(|o| o.fingerprint == fp).map(|o| Role::Operator(o.name.clone()))
+    }
+
+    /// Accepts connections until the endpoint is closed.
+    pub async fn serve(self: Arc<Self>) {
+        while let Some(incoming) = self.endpoint.accept().await {
+            let node = self.clone();
+            tokio::spawn(async move {
+                let remote = incoming.remote_address();
+                let conn = match incoming.await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::info!(%remote, error = %e, "connection refused or failed during the handshake");
+                        return;
+                    }
+                };
+                let Some(fp) = net::peer_fingerprint(&conn) else { return };
+                match node.role(fp) {
+                    Some(Role::Peer(p)) => {
+                        tracing::debug!(peer = %node.members[p].id, %remote, "peer connected");
+                        tokio::spawn(crate::peer::serve_channels(node.clone(), p, conn.clone()));
+                        crate::peer::serve_requests(node, p, conn).await;
+                    }
+                    Some(role) => crate::control::serve(node, role, fp, conn).await,
+                    None => {
+                        tracing::warn!(fingerprint = %fp, %remote, "refused an unknown certificate");
+                        conn.close(1u32.into(), b"unknown certificate");
+                    }
+                }
+            });
+        }
+    }
+
+    /// Stops accepting and closes every connection.
+    pub fn shutdown(&self) {
+        self.endpoint.close(0u32.into(), b"node shutting down");
+    }
+}
+
+/// Runs a node until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let node = Node::start(config)?;
+    let serving = tokio::spawn(node.clone().serve());
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown();
+    serving.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
