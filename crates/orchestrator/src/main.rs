@@ -1,1 +1,5 @@
-fn main() {}
+//! `orchestrator`: the operator CLI.
+
+fn main() -> std::process::ExitCode {
+    orchestrator::cli::main()
+}

@@ -1,1 +1,134 @@
-//! placeholder
+//! Local test clusters: generate keys, configurations and sample customers for `n` nodes,
+//! start the node processes on 127.0.0.1, ingest every node's file, and run the demo.
+//!
+//! Not needed in production: a real deployment writes its own configurations (see
+//! `docs/operations.md`).
+
+pub mod cli;
+pub mod launch;
+pub mod layout;
+pub mod plain;
+pub mod sample;
+
+use anyhow::{Context, Result, bail};
+use launch::NodeCommand;
+use layout::{Generated, Plan};
+use mpc_node::config::Config;
+use orchestrator::Client;
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+use wire::control::{IngestReport, RequestBody, Response};
+
+/// How long `up` waits for nodes to answer.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running local cluster. Dropping it kills the node processes it started.
+pub struct Cluster {
+    /// Its files.
+    pub generated: Generated,
+    /// A client authenticated as the operator.
+    pub client: Client,
+    children: Vec<Option<Child>>,
+    command: NodeCommand,
+}
+
+impl Cluster {
+    /// Generates a cluster in `dir`, starts its nodes and waits until all answer.
+    pub async fn up(dir: &Path, plan: &Plan, command: NodeCommand) -> Result<Self> {
+        let generated = layout::generate(dir, plan)?;
+        Self::start(generated, command).await
+    }
+
+    /// Starts the nodes of an already generated cluster.
+    pub async fn start(generated: Generated, command: NodeCommand) -> Result<Self> {
+        let mut children = Vec::new();
+        for files in &generated.nodes {
+            children.push(launch::spawn(&command, files)?);
+        }
+        let mut watched: Vec<_> = generated.nodes.iter().zip(children.iter_mut()).collect();
+        let ready = launch::wait_ready(&generated.cluster_file, &mut watched, READY_TIMEOUT).await;
+        let client = match ready {
+            Ok(c) => c,
+            Err(e) => {
+                for c in &mut children {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+                return Err(e);
+            }
+        };
+        Ok(Self { generated, client, children: children.into_iter().map(Some).collect(), command })
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.generated.nodes.len()
+    }
+
+    /// Whether the cluster has no node (never true for a started cluster).
+    pub fn is_empty(&self) -> bool {
+        self.generated.nodes.is_empty()
+    }
+
+    /// Asks node `i` to ingest its configured file of `dataset`, as its owner would.
+    pub async fn ingest(&self, i: usize, dataset: &str) -> Result<IngestReport> {
+        let config = Config::load(&self.generated.nodes[i].config)?;
+        let body = RequestBody::Ingest { dataset: dataset.into() };
+        match mpc_node::cli::ask_own_node(&config, body, Duration::from_secs(600)).await? {
+            Response::Ingested(r) => Ok(r),
+            Response::Error { message, .. } => bail!("{message}"),
+            other => bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Every node ingests its sample file into the `customers` dataset, one after another.
+    pub async fn ingest_all(&self) -> Result<Vec<IngestReport>> {
+        let mut out = Vec::new();
+        for i in 0..self.len() {
+            out.push(
+                self.ingest(i, sample::DATASET)
+                    .await
+                    .with_context(|| format!("ingest on {}", self.generated.nodes[i].id))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Kills node `i` at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts node `i` again and waits until every node answers.
+    pub async fn restart(&mut self, i: usize) -> Result<()> {
+        self.kill(i);
+        let files = &self.generated.nodes[i];
+        let mut child = launch::spawn(&self.command, files)?;
+        let ready =
+            launch::wait_ready(&self.generated.cluster_file, &mut [(files, &mut child)], READY_TIMEOUT).await;
+        self.children[i] = Some(child);
+        self.client = ready?;
+        Ok(())
+    }
+
+    /// Leaves the nodes running after this value is dropped (for `testnet up`).
+    pub fn detach(mut self) {
+        self.children.clear();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for files in &self.generated.nodes {
+            let _ = std::fs::remove_file(files.dir.join("node.pid"));
+        }
+    }
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! `testnet`: local clusters for evaluation and tests.
+
+fn main() -> std::process::ExitCode {
+    testnet::cli::main()
+}

@@ -1,0 +1,261 @@
+//! The `orchestrator` command line.
+
+use crate::client::{Client, ClientError, DatasetView, StatsResult};
+use crate::cluster::{CLUSTER_ENV, ClusterFile};
+use crate::table::render;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use wire::control::{JobId, JobSpec};
+
+/// Exit code when a node refused a job.
+pub const EXIT_REFUSED: u8 = 3;
+/// Exit code when a job failed.
+pub const EXIT_FAILED: u8 = 4;
+
+/// Drive the secure segmentation cluster: datasets, jobs, results.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator", version)]
+pub struct Cli {
+    /// Cluster file (operator identity and nodes).
+    #[arg(long, global = true, env = CLUSTER_ENV, value_name = "FILE")]
+    cluster: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text.
+    Table,
+    /// JSON on one line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate the operator's private key and certificate; print the fingerprint to list in
+    /// each node's `[[operators]]`.
+    Keygen {
+        /// Directory to write `cert.pem` and `key.pem` into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Name written in the certificate.
+        #[arg(long, default_value = "operator")]
+        name: String,
+    },
+    /// List datasets: name, owners, columns and record counts (never values).
+    Datasets,
+    /// Cluster-wide commands.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Submit jobs and read their results.
+    #[command(subcommand)]
+    Job(JobCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Ask every node whether it answers.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobCommand {
+    /// Submit a job; prints its id.
+    #[command(subcommand)]
+    Submit(SubmitCommand),
+    /// The state of a job on every node.
+    Status {
+        /// Job id.
+        id: JobId,
+    },
+    /// Wait until a job is done on every node (or failed on one).
+    Wait {
+        /// Job id.
+        id: JobId,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Open and print the result of a finished job.
+    Result {
+        /// Job id.
+        id: JobId,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SubmitCommand {
+    /// Count, sum and mean of numeric features over every owner's records.
+    Stats {
+        /// Dataset name.
+        #[arg(long)]
+        dataset: String,
+        /// Comma-separated numeric features.
+        #[arg(long, value_delimiter = ',', required = true)]
+        features: Vec<String>,
+        /// Wait for the job and print its result.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            match e.downcast_ref::<ClientError>() {
+                Some(ClientError::Refused(_)) => ExitCode::from(EXIT_REFUSED),
+                Some(ClientError::Failed(_)) => ExitCode::from(EXIT_FAILED),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn client(cluster: Option<PathBuf>) -> Result<Client> {
+    let path =
+        cluster.with_context(|| format!("no cluster file: pass --cluster FILE or set {CLUSTER_ENV}"))?;
+    Ok(Client::new(ClusterFile::load(&path)?)?)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let format = cli.format;
+    match cli.command {
+        Command::Keygen { out, name } => {
+            let identity = net::Identity::generate(&name)?;
+            let (cert, key) = identity.write(&out)?;
+            eprintln!("wrote {} and {}", cert.display(), key.display());
+            println!("{}", identity.fingerprint());
+        }
+        Command::Datasets => print_datasets(&client(cli.cluster)?.datasets().await?, format),
+        Command::Cluster(ClusterCommand::Status) => {
+            let client = client(cli.cluster)?;
+            let rows: Vec<Vec<String>> = client
+                .ping()
+                .await
+                .into_iter()
+                .zip(client.nodes())
+                .map(|(r, n)| match r {
+                    Ok(info) => vec![
+                        n.id.clone(),
+                        n.address.clone(),
+                        "up".into(),
+                        info.party.to_string(),
+                        info.version,
+                    ],
+                    Err(e) => {
+                        vec![n.id.clone(), n.address.clone(), format!("down: {e}"), "-".into(), "-".into()]
+                    }
+                })
+                .collect();
+            print!("{}", render(&["node", "address", "state", "party", "version"], &rows));
+        }
+        Command::Job(JobCommand::Submit(SubmitCommand::Stats { dataset, features, wait })) => {
+            let client = client(cli.cluster)?;
+            let job = client.submit(JobSpec::Stats { dataset, features }).await?;
+            println!("{job}");
+            if wait {
+                client.wait(job, Duration::from_secs(600)).await?;
+                print_stats(&client.stats_result(job).await?, format);
+            }
+        }
+        Command::Job(JobCommand::Status { id }) => {
+            let client = client(cli.cluster)?;
+            let statuses = client.status(id).await;
+            let rows: Vec<Vec<String>> = statuses
+                .iter()
+                .zip(client.nodes())
+                .map(|(s, n)| match s {
+                    Ok(s) => vec![
+                        n.id.clone(),
+                        s.state.to_string(),
+                        s.progress.clone(),
+                        s.reason.clone().unwrap_or_default(),
+                    ],
+                    Err(e) => vec![n.id.clone(), "unknown".into(), String::new(), e.to_string()],
+                })
+                .collect();
+            match format {
+                Format::Table => print!("{}", render(&["node", "state", "progress", "reason"], &rows)),
+                Format::Json => {
+                    let v: Vec<_> = rows
+                        .iter()
+                        .map(|r| serde_json::json!({"node": r[0], "state": r[1], "progress": r[2], "reason": r[3]}))
+                        .collect();
+                    println!("{}", serde_json::Value::Array(v));
+                }
+            }
+        }
+        Command::Job(JobCommand::Wait { id, timeout }) => {
+            client(cli.cluster)?.wait(id, Duration::from_secs(timeout)).await?;
+            println!("done");
+        }
+        Command::Job(JobCommand::Result { id }) => {
+            print_stats(&client(cli.cluster)?.stats_result(id).await?, format)
+        }
+    }
+    Ok(())
+}
+
+fn print_datasets(list: &[DatasetView], format: Format) {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string(list).expect("datasets serialise")),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|d| {
+                    let owners: Vec<String> = d.owners.iter().map(|(o, n)| format!("{o} ({n})")).collect();
+                    let cats: Vec<String> =
+                        d.categorical.iter().map(|(c, l)| format!("{c} [{}]", l.join("|"))).collect();
+                    vec![
+                        d.name.clone(),
+                        d.rows.to_string(),
+                        owners.join(", "),
+                        d.features.join(","),
+                        cats.join(", "),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render(&["dataset", "records", "owners (records)", "numeric", "categorical"], &rows)
+            );
+        }
+    }
+}
+
+fn print_stats(result: &StatsResult, format: Format) {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string(result).expect("result serialises")),
+        Format::Table => {
+            println!("stats of `{}` over {} records (job {})", result.dataset, result.count, result.job);
+            let rows: Vec<Vec<String>> = result
+                .features
+                .iter()
+                .map(|(name, s)| {
+                    vec![
+                        name.clone(),
+                        s.count.to_string(),
+                        format!("{:.4}", s.sum),
+                        s.mean.map_or_else(|| "-".into(), |m| format!("{m:.4}")),
+                    ]
+                })
+                .collect();
+            print!("{}", render(&["feature", "count", "sum", "mean"], &rows));
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Talking to every node of a cluster: datasets, job submission, status and results.
+//!
+//! Submission is a vote: every node checks the job on its own and accepts or refuses with a
+//! reason. Only if all accept does the orchestrator send the start signal; otherwise it
+//! aborts the job everywhere and reports each refusal.
+
+use crate::cluster::{ClusterFile, NodeEntry};
+use net::{Identity, NetOptions};
+use protocol::sharing::{Component, Layout, reconstruct};
+use protocol::stats::{FeatureSummary, summarise};
+use serde::Serialize;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::Mutex;
+use wire::control::{
+    DatasetInfo, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo, NodeInfo, Request, RequestBody,
+    Response,
+};
+
+/// What went wrong talking to the cluster.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The operator identity cannot be loaded or the endpoint cannot be opened.
+    #[error("{0}")]
+    Setup(String),
+    /// A node cannot be reached or answered with an error.
+    #[error("node {node}: {message}")]
+    Node {
+        /// The node id.
+        node: String,
+        /// What happened.
+        message: String,
+    },
+    /// Some nodes refused the job; it was aborted everywhere.
+    #[error("job refused: {}", .0.join("; "))]
+    Refused(Vec<String>),
+    /// The nodes' answers do not fit together.
+    #[error("inconsistent answers: {0}")]
+    Inconsistent(String),
+    /// The job failed.
+    #[error("job failed: {0}")]
+    Failed(String),
+}
+
+/// A connection manager for one cluster, authenticated as its operator.
+pub struct Client {
+    cluster: ClusterFile,
+    identity: Identity,
+    endpoint: quinn::Endpoint,
+    conns: Vec<Mutex<Option<quinn::Connection>>>,
+    /// Time allowed for each request.
+    pub timeout: Duration,
+}
+
+/// A dataset as the cluster reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetView {
+    /// Dataset name.
+    pub name: String,
+    /// Numeric features.
+    pub features: Vec<String>,
+    /// Categorical columns with their levels.
+    pub categorical: Vec<(String, Vec<String>)>,
+    /// Each owner's record count.
+    pub owners: Vec<(String, u64)>,
+    /// Total records.
+    pub rows: u64,
+    /// Nodes that hold shares of it.
+    pub nodes: Vec<String>,
+}
+
+/// The opened result of a `stats` job.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsResult {
+    /// The job.
+    pub job: String,
+    /// The dataset.
+    pub dataset: String,
+    /// Records covered.
+    pub count: u64,
+    /// One summary per feature.
+    pub features: Vec<(String, FeatureSummary)>,
+}
+
+impl Client {
+    /// A client for `cluster`; connections are opened on first use.
+    pub fn new(cluster: ClusterFile) -> Result<Self, ClientError> {
+        let identity = Identity::load(&cluster.operator.cert, &cluster.operator.key)
+            .map_err(|e| ClientError::Setup(format!("operator identity: {e}")))?;
+        let endpoint =
+            net::client_endpoint(([0, 0, 0, 0], 0).into()).map_err(|e| ClientError::Setup(e.to_string()))?;
+        let conns = cluster.nodes.iter().map(|_| Mutex::new(None)).collect();
+        Ok(Self { cluster, identity, endpoint, conns, timeout: Duration::from_secs(30) })
+    }
+
+    /// The nodes of the cluster file.
+    pub fn nodes(&self) -> &[NodeEntry] {
+        &self.cluster.nodes
+    }
+
+    fn node_err(&self, i: usize, message: impl std::fmt::Display) -> ClientError {
+        ClientError::Node { node: self.cluster.nodes[i].id.clone(), message: message.to_string() }
+    }
+
+    async fn connection(&self, i: usize) -> Result<quinn::Connection, ClientError> {
+        let mut slot = self.conns[i].lock().await;
+        if let Some(c) = slot.as_ref()
+            && c.close_reason().is_none()
+        {
+            return Ok(c.clone());
+        }
+        let node = &self.cluster.nodes[i];
+        let addr = tokio::net::lookup_host(&node.address)
+            .await
+            .map_err(|e| self.node_err(i, format!("cannot resolve {}: {e}", node.address)))?
+            .next()
+            .ok_or_else(|| self.node_err(i, format!("{} resolves to no address", node.address)))?;
+        let conn =
+            net::connect(&self.endpoint, &self.identity, addr, node.fingerprint, &NetOptions::default())
+                .await
+                .map_err(|e| self.node_err(i, e))?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Sends one request to node `i`. An error answer becomes [`ClientError::Node`].
+    pub async fn ask(&self, i: usize, body: RequestBody) -> Result<Response, ClientError> {
+        let conn = self.connection(i).await?;
+        let request = Request::new(body);
+        let answer = tokio::time::timeout(self.timeout, net::call(&conn, &request, wire::MAX_CONTROL_FRAME))
+            .await
+            .map_err(|_| self.node_err(i, format!("no answer within {} s", self.timeout.as_secs())))?
+            .map_err(|e| self.node_err(i, e))?;
+        match answer {
+            Response::Error { message, .. } => Err(self.node_err(i, message)),
+            other => Ok(other),
+        }
+    }
+
+    /// Sends the same request to every node at once; answers in cluster order.
+    pub async fn ask_all(&self, body: RequestBody) -> Vec<Result<Response, ClientError>> {
+        let calls = (0..self.cluster.nodes.len()).map(|i| self.ask(i, body.clone()));
+        futures_util::future::join_all(calls).await
+    }
+
+    /// Pings every node.
+    pub async fn ping(&self) -> Vec<Result<NodeInfo, ClientError>> {
+        self.ask_all(RequestBody::Ping)
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match r? {
+                Response::Pong(info) => Ok(info),
+                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// The datasets of the cluster, merged over nodes (which must agree).
+    pub async fn datasets(&self) -> Result<Vec<DatasetView>, ClientError> {
+        let mut views: Vec<(DatasetInfo, Vec<String>)> = Vec::new();
+        for (i, answer) in self.ask_all(RequestBody::ListDatasets).await.into_iter().enumerate() {
+            let Response::Datasets(list) = answer? else {
+                return Err(self.node_err(i, "unexpected answer to a dataset listing"));
+            };
+            let node = self.cluster.nodes[i].id.clone();
+            for d in list {
+                match views.iter_mut().find(|(v, _)| v.name == d.name) {
+                    Some((v, nodes)) => {
+                        if v.contributions != d.contributions || v.schema != d.schema {
+                            return Err(ClientError::Inconsistent(format!(
+                                "nodes {} and {node} hold different versions of dataset `{}`",
+                                nodes[0], d.name
+                            )));
+                        }
+                        nodes.push(node.clone());
+                    }
+                    None => views.push((d, vec![node.clone()])),
+                }
+            }
+        }
+        Ok(views
+            .into_iter()
+            .map(|(d, nodes)| DatasetView {
+                rows: d.rows(),
+                name: d.name,
+                features: d.schema.features.iter().map(|f| f.name.clone()).collect(),
+                categorical: d
+                    .schema
+                    .categorical
+                    .iter()
+                    .map(|c| (c.name.clone(), c.levels.clone()))
+                    .collect(),
+                owners: d.contributions.iter().map(|c| (c.owner.clone(), c.rows)).collect(),
+                nodes,
+            })
+            .collect())
+    }
+
+    /// Submits a job to every node and starts it if all accept. Returns its id.
+    pub async fn submit(&self, spec: JobSpec) -> Result<JobId, ClientError> {
+        let job = JobId(rand::random());
+        let votes = self.ask_all(RequestBody::SubmitJob { job, spec }).await;
+        let mut refusals = Vec::new();
+        for (i, v) in votes.into_iter().enumerate() {
+            match v {
+                Ok(Response::Vote { accept: true, .. }) => {}
+                Ok(Response::Vote { accept: false, reason }) => {
+                    refusals.push(format!("{}: {}", self.cluster.nodes[i].id, reason.unwrap_or_default()))
+                }
+                Ok(other) => {
+                    refusals.push(format!("{}: unexpected answer {other:?}", self.cluster.nodes[i].id))
+                }
+                Err(e) => refusals.push(e.to_string()),
+            }
+        }
+        if !refusals.is_empty() {
+            self.abort(job, &format!("refused by {}", refusals.join("; "))).await;
+            return Err(ClientError::Refused(refusals));
+        }
+        let starts = self.ask_all(RequestBody::StartJob { job }).await;
+        let failures: Vec<String> =
+            starts.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+        if !failures.is_empty() {
+            self.abort(job, &format!("could not start on every node: {}", failures.join("; "))).await;
+            return Err(ClientError::Failed(failures.join("; ")));
+        }
+        Ok(job)
+    }
+
+    async fn abort(&self, job: JobId, reason: &str) {
+        for (i, r) in
+            self.ask_all(RequestBody::AbortJob { job, reason: reason.into() }).await.into_iter().enumerate()
+        {
+            if let Err(e) = r {
+                tracing::debug!(node = %self.cluster.nodes[i].id, error = %e, "abort not delivered");
+            }
+        }
+    }
+
+    /// The job's status on every node, in cluster order.
+    pub async fn status(&self, job: JobId) -> Vec<Result<JobStatusInfo, ClientError>> {
+        self.ask_all(RequestBody::JobStatus { job })
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match r? {
+                Response::Status(s) => Ok(s),
+                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Polls until the job is done on every node, or failed on any; returns the final states.
+    pub async fn wait(&self, job: JobId, limit: Duration) -> Result<Vec<JobStatusInfo>, ClientError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let states = self.status(job).await;
+            let mut all_done = true;
+            let mut infos = Vec::new();
+            for s in states {
+                let s = s?;
+                if s.state == JobState::Failed {
+                    return Err(ClientError::Failed(s.reason.unwrap_or_else(|| "no reason given".into())));
+                }
+                all_done &= s.state == JobState::Done;
+                infos.push(s);
+            }
+            if all_done {
+                return Ok(infos);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(ClientError::Failed(format!("not finished after {} s", limit.as_secs())));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Fetches every node's output components and opens the result of a `stats` job.
+    pub async fn stats_result(&self, job: JobId) -> Result<StatsResult, ClientError> {
+        let spec = match self.status(job).await.into_iter().next() {
+            Some(status) => status?.spec,
+            None => return Err(ClientError::Setup("the cluster lists no node".into())),
+        };
+        let JobSpec::Stats { dataset, .. } = &spec;
+        let mut shares: Vec<JobResultShares> = Vec::new();
+        for (i, r) in self.ask_all(RequestBody::JobResult { job }).await.into_iter().enumerate() {
+            match r? {
+                Response::Result(s) => shares.push(s),
+                other => return Err(self.node_err(i, format!("unexpected answer {other:?}"))),
+            }
+        }
+        let first = shares.first().ok_or_else(|| ClientError::Setup("the cluster lists no node".into()))?;
+        let (count, outputs, parties) = (first.count, first.outputs.clone(), first.parties as usize);
+        if shares.iter().any(|s| s.count != count || s.outputs != outputs || s.parties as usize != parties) {
+            return Err(ClientError::Inconsistent("nodes report different record counts or outputs".into()));
+        }
+        let layout =
+            Layout::honest_majority(parties).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
+        let parts: Vec<(usize, Vec<Component>)> = shares
+            .into_iter()
+            .map(|s| {
+                (
+                    s.party as usize,
+                    s.components.into_iter().map(|c| Component { id: c.id, values: c.values.0 }).collect(),
+                )
+            })
+            .collect();
+        let sums = reconstruct(&layout, &parts).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
+        if sums.len() != outputs.len() {
+            return Err(ClientError::Inconsistent("the opened result has the wrong length".into()));
+        }
+        Ok(StatsResult {
+            job: job.to_string(),
+            dataset: dataset.clone(),
+            count,
+            features: outputs.into_iter().zip(summarise(count, &sums)).collect(),
+        })
+    }
+}

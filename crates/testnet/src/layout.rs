@@ -1,0 +1,151 @@
+//! Generating a local cluster on disk: keys, node configurations, sample data and the
+//! operator's cluster file.
+//!
+//! ```text
+//! DIR/cluster.toml            for the orchestrator (SEGMPC_CLUSTER)
+//! DIR/operator/{cert,key}.pem the operator's identity
+//! DIR/node-i/node.toml        node i's configuration
+//! DIR/node-i/keys/            node i's identity
+//! DIR/node-i/customers.csv    node i's own customers (never leaves node i)
+//! DIR/node-i/data/            node i's share store
+//! DIR/node-i/node.log, .pid   while it runs
+//! ```
+
+use crate::sample;
+use anyhow::{Context, Result, bail};
+use mpc_node::config::{Config, DatasetConfig, KeyPaths, NetworkConfig, OperatorConfig, PeerConfig};
+use net::Identity;
+use orchestrator::{ClusterFile, NodeEntry, OperatorIdentity};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// Sample records per node.
+    pub records: usize,
+    /// Seed of the sample data.
+    pub seed: u64,
+}
+
+/// Paths of one generated node.
+#[derive(Debug, Clone)]
+pub struct NodeFiles {
+    /// Node id.
+    pub id: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its configuration file.
+    pub config: PathBuf,
+    /// Its sample CSV.
+    pub csv: PathBuf,
+}
+
+/// The generated cluster.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The cluster directory.
+    pub dir: PathBuf,
+    /// The nodes.
+    pub nodes: Vec<NodeFiles>,
+    /// The orchestrator's cluster file.
+    pub cluster_file: PathBuf,
+}
+
+/// The files of the node directories found in `dir` (after [`generate`]).
+pub fn existing(dir: &Path) -> Result<Generated> {
+    let cluster_file = dir.join("cluster.toml");
+    let cluster = ClusterFile::load(&cluster_file)
+        .with_context(|| format!("{} is not a testnet directory", dir.display()))?;
+    let nodes = cluster.nodes.iter().map(|n| node_files(dir, &n.id)).collect();
+    Ok(Generated { dir: dir.to_path_buf(), nodes, cluster_file })
+}
+
+fn node_files(dir: &Path, id: &str) -> NodeFiles {
+    let d = dir.join(id);
+    NodeFiles { id: id.into(), config: d.join("node.toml"), csv: d.join("customers.csv"), dir: d }
+}
+
+/// Free UDP ports on 127.0.0.1, all held until every one is chosen.
+fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let sockets: Vec<UdpSocket> = (0..n).map(|_| UdpSocket::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
+    Ok(sockets.iter().map(|s| s.local_addr().map(|a| a.port())).collect::<Result<_, _>>()?)
+}
+
+/// Writes a fresh cluster into `dir` (which must not hold one already).
+pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
+    if plan.nodes < 3 {
+        bail!("the honest-majority model needs at least 3 nodes, got {}", plan.nodes);
+    }
+    if dir.join("cluster.toml").exists() {
+        bail!(
+            "{} already holds a cluster; run `testnet down --dir {0}` and remove it, or pick another --dir",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let operator = Identity::generate("operator")?;
+    operator.write(&dir.join("operator"))?;
+    let ports = free_ports(plan.nodes)?;
+    let files: Vec<NodeFiles> = (1..=plan.nodes).map(|i| node_files(&dir, &format!("node-{i}"))).collect();
+    let identities: Vec<Identity> =
+        files.iter().map(|f| Identity::generate(&f.id)).collect::<Result<_, _>>()?;
+    for (i, (f, id)) in files.iter().zip(&identities).enumerate() {
+        id.write(&f.dir.join("keys"))?;
+        sample::write_customers(
+            &f.csv,
+            plan.records,
+            plan.seed.wrapping_add(i as u64),
+            &format!("{}-", f.id),
+        )
+        .with_context(|| format!("writing {}", f.csv.display()))?;
+        let config = Config {
+            node_id: f.id.clone(),
+            listen: format!("127.0.0.1:{}", ports[i]),
+            data_dir: "data".into(),
+            identity: KeyPaths { cert: "keys/cert.pem".into(), key: "keys/key.pem".into() },
+            peers: files
+                .iter()
+                .zip(&identities)
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(j, (g, gid))| PeerConfig {
+                    id: g.id.clone(),
+                    address: format!("127.0.0.1:{}", ports[j]),
+                    fingerprint: gid.fingerprint(),
+                })
+                .collect(),
+            operators: vec![OperatorConfig { name: "operator".into(), fingerprint: operator.fingerprint() }],
+            datasets: vec![DatasetConfig {
+                name: sample::DATASET.into(),
+                csv: "customers.csv".into(),
+                schema: sample::schema(),
+            }],
+            network: NetworkConfig::default(),
+        };
+        std::fs::write(&f.config, toml::to_string_pretty(&config)?)?;
+    }
+    let cluster = ClusterFile {
+        operator: OperatorIdentity {
+            name: "operator".into(),
+            cert: "operator/cert.pem".into(),
+            key: "operator/key.pem".into(),
+        },
+        nodes: files
+            .iter()
+            .zip(&identities)
+            .enumerate()
+            .map(|(i, (f, id))| NodeEntry {
+                id: f.id.clone(),
+                address: format!("127.0.0.1:{}", ports[i]),
+                fingerprint: id.fingerprint(),
+            })
+            .collect(),
+    };
+    let cluster_file = dir.join("cluster.toml");
+    std::fs::write(&cluster_file, toml::to_string_pretty(&cluster)?)?;
+    Ok(Generated { dir, nodes: files, cluster_file })
+}
