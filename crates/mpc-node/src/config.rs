@@ -230,7 +230,7 @@ impl Config {
             for (j, f) in d.schema.features.iter().enumerate() {
                 for (what, v) in [("min", f.min), ("max", f.max)] {
                     if let Some(v) = v
-                        && !(v.abs() <= MAX_ABS)
+                        && (v.is_nan() || v.abs() > MAX_ABS)
                     {
                         return bad(
                             format!("datasets[{i}].schema.features[{j}].{what}"),

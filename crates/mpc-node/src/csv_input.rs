@@ -116,7 +116,7 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
             let x: f64 = raw.parse().map_err(|_| at(i, format!("`{}`: `{raw}` is not a number", f.name)))?;
             let lo = f.min.unwrap_or(-fixed::MAX_ABS);
             let hi = f.max.unwrap_or(fixed::MAX_ABS);
-            if !(x >= lo && x <= hi) {
+            if !(lo..=hi).contains(&x) {
                 return Err(at(i, format!("`{}`: {raw} is outside the declared range {lo}..{hi}", f.name)));
             }
             columns[k].push(fixed::encode(x).map_err(|e| at(i, format!("`{}`: {e}", f.name)))?);

@@ -70,6 +70,14 @@ impl Mesh {
         Ok(conn)
     }
 
+    /// Drops the cached connection to `party` if it is `stale`, so that the next use dials.
+    pub async fn forget(&self, party: usize, stale: &quinn::Connection) {
+        let mut conns = self.conns.lock().await;
+        if conns.get(&party).is_some_and(|c| c.stable_id() == stale.stable_id()) {
+            conns.remove(&party);
+        }
+    }
+
     /// Sends a one-frame request (commit, abort) to `party` and waits for the answer.
     pub async fn call(&self, party: usize, request: MeshRequest) -> Result<(), MeshError> {
         let conn = self.connection(party).await?;

@@ -155,8 +155,7 @@ impl Node {
                 match node.role(fp) {
                     Some(Role::Peer(p)) => {
                         tracing::debug!(peer = %node.members[p].id, %remote, "peer connected");
-                        tokio::spawn(crate::peer::serve_channels(node.clone(), p, conn.clone()));
-                        crate::peer::serve_requests(node, p, conn).await;
+                        crate::peer::serve(node, p, conn).await;
                     }
                     Some(role) => crate::control::serve(node, role, fp, conn).await,
                     None => {

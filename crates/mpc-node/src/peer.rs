@@ -1,18 +1,19 @@
-//! What a node does with the streams its peers open: staged ingest data, commits and aborts
-//! (bidirectional streams), and job channels (unidirectional streams).
+//! What a node does with the streams its peers open: staged ingest data, commits, aborts and
+//! job channels.
 
 use crate::node::Node;
 use crate::store::SharesHeader;
 use protocol::sharing::Component;
 use std::sync::Arc;
+use wire::control::JobId;
 use wire::mesh::{ContributionHeader, DataFrame, MeshHeader, MeshRequest, MeshResponse};
 use wire::{read_frame, write_frame};
 
 /// Largest contribution accepted, in records.
 const MAX_ROWS: u64 = 50_000_000;
 
-/// Serves the bidirectional streams of peer `party` until the connection closes.
-pub async fn serve_requests(node: Arc<Node>, party: usize, conn: quinn::Connection) {
+/// Serves the streams of peer `party` until the connection closes.
+pub async fn serve(node: Arc<Node>, party: usize, conn: quinn::Connection) {
     while let Ok((mut tx, mut rx)) = conn.accept_bi().await {
         let node = node.clone();
         tokio::spawn(async move {
@@ -21,6 +22,9 @@ pub async fn serve_requests(node: Arc<Node>, party: usize, conn: quinn::Connecti
                 Ok(h) if h.version != wire::PROTOCOL_VERSION => MeshResponse::Error {
                     message: format!("protocol version {} is not {}", h.version, wire::PROTOCOL_VERSION),
                 },
+                Ok(MeshHeader { request: MeshRequest::JobChannel { job, from }, .. }) => {
+                    return open_channel(&node, party, job, from, tx, rx).await;
+                }
                 Ok(h) => match handle(&node, party, h.request, &mut rx).await {
                     Ok(()) => MeshResponse::Ok,
                     Err(message) => {
@@ -33,6 +37,35 @@ pub async fn serve_requests(node: Arc<Node>, party: usize, conn: quinn::Connecti
             let _ = tx.finish();
         });
     }
+}
+
+/// Accepts a job channel from `party`: acknowledges it and hands the stream to the job.
+async fn open_channel(
+    node: &Node,
+    party: usize,
+    job: JobId,
+    from: u16,
+    mut tx: quinn::SendStream,
+    rx: quinn::RecvStream,
+) {
+    let refusal = if from as usize != party {
+        Some(format!("node {} cannot speak for party {from}", node.members[party].id))
+    } else if !node.jobs.knows(&job) {
+        Some(format!("node {} has no job {job}", node.config.node_id))
+    } else {
+        None
+    };
+    let answer = match &refusal {
+        Some(message) => {
+            tracing::warn!(%job, peer = %node.members[party].id, %message, "refused a job channel");
+            MeshResponse::Error { message: message.clone() }
+        }
+        None => MeshResponse::Ok,
+    };
+    if write_frame(&mut tx, &answer).await.is_ok() && refusal.is_none() {
+        node.inbox.deliver(job, party, rx);
+    }
+    let _ = tx.finish();
 }
 
 async fn handle(
@@ -71,7 +104,7 @@ async fn handle(
         MeshRequest::Abort { dataset, contribution } => {
             node.store.abort(&dataset, &contribution).map_err(|e| e.to_string())
         }
-        MeshRequest::JobChannel { .. } => Err("job channels use unidirectional streams".into()),
+        MeshRequest::JobChannel { .. } => Err("a job channel cannot be handled here".into()),
     }
 }
 
@@ -119,30 +152,4 @@ async fn receive(
         return Err("the share data ended before every column was complete".into());
     }
     Ok(columns)
-}
-
-/// Serves the unidirectional streams of peer `party`: each starts with a job channel header
-/// and is handed to that job's inbox.
-pub async fn serve_channels(node: Arc<Node>, party: usize, conn: quinn::Connection) {
-    while let Ok(mut rx) = conn.accept_uni().await {
-        let node = node.clone();
-        tokio::spawn(async move {
-            match read_frame::<_, MeshHeader>(&mut rx, wire::MAX_CONTROL_FRAME).await {
-                Ok(MeshHeader { version, request: MeshRequest::JobChannel { job, from } })
-                    if version == wire::PROTOCOL_VERSION && from as usize == party =>
-                {
-                    if !node.jobs.knows(&job) {
-                        tracing::warn!(%job, peer = %node.members[party].id, "refused a channel for an unknown job");
-                        let _ = rx.stop(1u32.into());
-                        return;
-                    }
-                    node.inbox.deliver(job, party, rx);
-                }
-                other => {
-                    tracing::warn!(peer = %node.members[party].id, ?other, "refused a malformed job channel");
-                    let _ = rx.stop(1u32.into());
-                }
-            }
-        });
-    }
 }

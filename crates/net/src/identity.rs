@@ -159,6 +159,17 @@ impl Identity {
         &self.cert
     }
 
+    /// A secret derived from the private key for `purpose`: stable across restarts, and
+    /// unrelated to the key for anyone who does not hold it.
+    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"segmpc identity secret\0");
+        h.update(purpose.as_bytes());
+        h.update([0]);
+        h.update(self.key.secret_der());
+        h.finalize().into()
+    }
+
     /// A copy of the private key, for a TLS configuration.
     pub fn key(&self) -> PrivateKeyDer<'static> {
         self.key.clone_key()

@@ -75,20 +75,3 @@ pub async fn exchange_all<T: Transport>(
     }
     Ok(out)
 }
-
-/// Encodes ring elements as little-endian bytes.
-pub fn encode_u64s(values: &[u64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(values.len() * 8);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
-
-/// Decodes little-endian ring elements; `None` if the length is not a multiple of 8.
-pub fn decode_u64s(bytes: &[u8]) -> Option<Vec<u64>> {
-    if bytes.len() % 8 != 0 {
-        return None;
-    }
-    Some(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("chunk of 8"))).collect())
-}

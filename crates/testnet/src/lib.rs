@@ -29,6 +29,8 @@ pub struct Cluster {
     pub generated: Generated,
     /// A client authenticated as the operator.
     pub client: Client,
+    /// How long [`Cluster::restart`] waits for the nodes to answer.
+    pub ready_timeout: Duration,
     children: Vec<Option<Child>>,
     command: NodeCommand,
 }
@@ -58,7 +60,13 @@ impl Cluster {
                 return Err(e);
             }
         };
-        Ok(Self { generated, client, children: children.into_iter().map(Some).collect(), command })
+        Ok(Self {
+            generated,
+            client,
+            ready_timeout: READY_TIMEOUT,
+            children: children.into_iter().map(Some).collect(),
+            command,
+        })
     }
 
     /// Number of nodes.

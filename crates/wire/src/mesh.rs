@@ -6,8 +6,10 @@
 //! [`MeshResponse::Ok`]. Once every node staged, the owner sends [`MeshRequest::Commit`]
 //! (or [`MeshRequest::Abort`]) on a new stream to each.
 //!
-//! Jobs: the sending node opens one unidirectional stream per job and peer, writes a
-//! [`MeshRequest::JobChannel`] header, then raw frames (see [`crate::frame`]).
+//! Jobs: the sending node opens one bidirectional stream per job and peer and writes a
+//! [`MeshRequest::JobChannel`] header; the receiver answers [`MeshResponse::Ok`] once it
+//! knows the job (so a sender learns at once that a cached connection went stale), then the
+//! sender writes raw frames (see [`crate::frame`]) on its half.
 
 use crate::U64s;
 use crate::control::JobId;

@@ -79,7 +79,7 @@ impl Schema {
         }
         for f in &self.features {
             if let (Some(lo), Some(hi)) = (f.min, f.max)
-                && !(lo <= hi)
+                && !matches!(lo.partial_cmp(&hi), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal))
             {
                 return Err(format!("feature `{}` has min {lo} greater than max {hi}", f.name));
             }

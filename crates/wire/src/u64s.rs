@@ -33,7 +33,7 @@ impl<'de> Deserialize<'de> for U64s {
                 f.write_str("a byte string whose length is a multiple of 8")
             }
             fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<U64s, E> {
-                if bytes.len() % 8 != 0 {
+                if !bytes.len().is_multiple_of(8) {
                     return Err(E::invalid_length(bytes.len(), &self));
                 }
                 Ok(U64s(

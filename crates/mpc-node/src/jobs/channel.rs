@@ -1,5 +1,6 @@
-//! The QUIC side of a job's [`Transport`]: one unidirectional stream per job and ordered pair
-//! of nodes, carrying raw frames.
+//! The QUIC side of a job's [`Transport`]: one stream per job and ordered pair of nodes,
+//! carrying raw frames. The receiver acknowledges the stream's header; a sender whose cached
+//! connection turns out to be stale (the peer restarted) dials again once.
 //!
 //! A peer may start sending before this node has started the job; its stream then waits in
 //! the [`Inbox`] until the job asks for it.
@@ -11,7 +12,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use wire::control::JobId;
-use wire::mesh::{MeshHeader, MeshRequest};
+use wire::mesh::{MeshHeader, MeshRequest, MeshResponse};
+
+/// Why opening a job channel failed.
+#[derive(Debug, thiserror::Error)]
+enum ChannelError {
+    #[error("{0}")]
+    Connection(#[from] quinn::ConnectionError),
+    #[error("{0}")]
+    Frame(#[from] wire::FrameError),
+    #[error("refused: {0}")]
+    Refused(String),
+}
 
 enum Slot {
     Waiting(oneshot::Sender<quinn::RecvStream>),
@@ -91,6 +103,37 @@ impl QuicChannel {
         TransportError::Timeout { party, seconds: self.timeout.as_secs() }
     }
 
+    /// Opens the job's stream to `to` and waits for the acknowledgement, dialling again once
+    /// if the cached connection is dead.
+    async fn open(&self, to: usize) -> Result<quinn::SendStream, TransportError> {
+        let header = MeshHeader {
+            version: wire::PROTOCOL_VERSION,
+            request: MeshRequest::JobChannel { job: self.job, from: self.node.me as u16 },
+        };
+        let mut last = String::new();
+        for _attempt in 0..2 {
+            let conn = self.node.mesh.connection(to).await.map_err(|e| self.closed(to, e.reason))?;
+            let attempt = async {
+                let (mut tx, mut rx) = conn.open_bi().await?;
+                wire::write_frame(&mut tx, &header).await?;
+                match wire::read_frame::<_, MeshResponse>(&mut rx, wire::MAX_CONTROL_FRAME).await? {
+                    MeshResponse::Ok => Ok(tx),
+                    MeshResponse::Error { message } => Err(ChannelError::Refused(message)),
+                }
+            };
+            match attempt.await {
+                Ok(tx) => return Ok(tx),
+                Err(ChannelError::Refused(message)) => return Err(self.closed(to, message)),
+                Err(e) => {
+                    last = e.to_string();
+                    tracing::debug!(job = %self.job, peer = to, error = %last, "job channel failed, dialling again");
+                    self.node.mesh.forget(to, &conn).await;
+                }
+            }
+        }
+        Err(self.closed(to, last))
+    }
+
     /// Finishes the outgoing streams and forgets incoming ones.
     pub async fn close(&self) {
         for s in &self.sends {
@@ -117,14 +160,7 @@ impl Transport for QuicChannel {
         let work = async {
             let mut guard = slot.lock().await;
             if guard.is_none() {
-                let conn = self.node.mesh.connection(to).await.map_err(|e| self.closed(to, e.reason))?;
-                let mut s = conn.open_uni().await.map_err(|e| self.closed(to, e))?;
-                let header = MeshHeader {
-                    version: wire::PROTOCOL_VERSION,
-                    request: MeshRequest::JobChannel { job: self.job, from: self.node.me as u16 },
-                };
-                wire::write_frame(&mut s, &header).await.map_err(|e| self.closed(to, e))?;
-                *guard = Some(s);
+                *guard = Some(self.open(to).await?);
             }
             let s = guard.as_mut().expect("stream opened above");
             wire::write_raw(s, &payload).await.map_err(|e| self.closed(to, e))
