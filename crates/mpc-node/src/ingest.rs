@@ -67,7 +67,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
             let columns: Vec<Vec<Component>> =
                 header.components.iter().map(|&c| shared[c as usize].clone()).collect();
             let result = if party == node.me {
-                stage_locally(&node, &header, columns).await
+                stage_locally(&node, &header, columns).await.map(|()| 0)
             } else {
                 send(&node, party, &header, &columns).await
             };
@@ -75,9 +75,10 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
         });
     }
     let mut failures = Vec::new();
+    let mut bytes_sent = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((_, Ok(()))) => {}
+            Ok((_, Ok(bytes))) => bytes_sent += bytes,
             Ok((party, Err(e))) => failures.push(format!("{}: {e}", node.members[party].id)),
             Err(e) => failures.push(e.to_string()),
         }
@@ -132,6 +133,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
         rows: table.rows,
         skipped_no_consent: table.skipped_no_consent,
         nodes: node.layout.parties() as u16,
+        bytes_sent,
     })
 }
 
@@ -151,12 +153,13 @@ async fn stage_locally(
     node.store.stage(&shares_header, &columns).map_err(|e| e.to_string())
 }
 
+/// Streams the components `party` holds; returns the share bytes sent.
 async fn send(
     node: &Node,
     party: usize,
     header: &ContributionHeader,
     columns: &[Vec<Component>],
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let conn = node.mesh.connection(party).await.map_err(|e| e.reason)?;
     let (mut tx, mut rx) = conn.open_bi().await.map_err(|e| e.to_string())?;
     let head = MeshHeader { version: wire::PROTOCOL_VERSION, request: MeshRequest::Prepare(header.clone()) };
@@ -177,7 +180,7 @@ async fn send(
     write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
     tx.finish().map_err(|e| e.to_string())?;
     match read_frame(&mut rx, wire::MAX_CONTROL_FRAME).await.map_err(|e| e.to_string())? {
-        MeshResponse::Ok => Ok(()),
+        MeshResponse::Ok => Ok(columns.iter().flatten().map(|c| 8 * c.values.len() as u64).sum()),
         MeshResponse::Error { message } => Err(message),
     }
 }

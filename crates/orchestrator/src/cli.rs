@@ -184,17 +184,37 @@ async fn run(cli: Cli) -> Result<()> {
                         n.id.clone(),
                         s.state.to_string(),
                         s.progress.clone(),
+                        s.bytes_sent.to_string(),
+                        s.rounds.to_string(),
                         s.reason.clone().unwrap_or_default(),
                     ],
-                    Err(e) => vec![n.id.clone(), "unknown".into(), String::new(), e.to_string()],
+                    Err(e) => {
+                        vec![
+                            n.id.clone(),
+                            "unknown".into(),
+                            String::new(),
+                            "-".into(),
+                            "-".into(),
+                            e.to_string(),
+                        ]
+                    }
                 })
                 .collect();
             match format {
-                Format::Table => print!("{}", render(&["node", "state", "progress", "reason"], &rows)),
+                Format::Table => {
+                    print!(
+                        "{}",
+                        render(&["node", "state", "progress", "bytes sent", "rounds", "reason"], &rows)
+                    )
+                }
                 Format::Json => {
-                    let v: Vec<_> = rows
+                    let v: Vec<_> = statuses
                         .iter()
-                        .map(|r| serde_json::json!({"node": r[0], "state": r[1], "progress": r[2], "reason": r[3]}))
+                        .zip(client.nodes())
+                        .map(|(s, n)| match s {
+                            Ok(s) => serde_json::json!({"node": n.id, "status": s}),
+                            Err(e) => serde_json::json!({"node": n.id, "error": e.to_string()}),
+                        })
                         .collect();
                     println!("{}", serde_json::Value::Array(v));
                 }

@@ -68,6 +68,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn agreement_is_one_round_of_one_digest_per_peer() {
+        let ends = mesh(3);
+        let tasks: Vec<_> = ends
+            .into_iter()
+            .map(|t| {
+                tokio::spawn(async move {
+                    let t = crate::Counted::new(t);
+                    agree(&t, [3; 32]).await.unwrap();
+                    t.traffic()
+                })
+            })
+            .collect();
+        for task in tasks {
+            let traffic = task.await.unwrap();
+            assert_eq!(traffic, crate::Traffic { bytes_sent: 64, messages_sent: 2, rounds: 1 });
+        }
+    }
+
+    #[tokio::test]
     async fn one_different_digest_fails_everywhere() {
         let results = run(vec![[1; 32], [1; 32], [2; 32], [1; 32]]).await;
         assert!(results.iter().all(Result::is_err));

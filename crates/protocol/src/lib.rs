@@ -15,4 +15,4 @@ pub mod sharing;
 pub mod stats;
 pub mod transport;
 
-pub use transport::{Transport, TransportError};
+pub use transport::{Counted, Traffic, Transport, TransportError};

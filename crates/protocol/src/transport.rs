@@ -75,3 +75,71 @@ pub async fn exchange_all<T: Transport>(
     }
     Ok(out)
 }
+
+/// Traffic of one party: what it sent, and in how many rounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Traffic {
+    /// Payload bytes sent to all other parties.
+    pub bytes_sent: u64,
+    /// Messages sent to all other parties.
+    pub messages_sent: u64,
+    /// Communication rounds: the most messages sent to any one party (every round of a
+    /// vectorised protocol sends at most one message to each party).
+    pub rounds: u64,
+}
+
+/// A [`Transport`] that counts what passes through it.
+pub struct Counted<T> {
+    inner: T,
+    per_party: Vec<std::sync::atomic::AtomicU64>,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl<T: Transport> Counted<T> {
+    /// Wraps `inner`.
+    pub fn new(inner: T) -> Self {
+        let n = inner.parties();
+        Self { inner, per_party: (0..n).map(|_| Default::default()).collect(), bytes: Default::default() }
+    }
+
+    /// What was sent so far.
+    pub fn traffic(&self) -> Traffic {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counts: Vec<u64> = self.per_party.iter().map(|c| c.load(Relaxed)).collect();
+        Traffic {
+            bytes_sent: self.bytes.load(Relaxed),
+            messages_sent: counts.iter().sum(),
+            rounds: counts.into_iter().max().unwrap_or(0),
+        }
+    }
+
+    /// The wrapped transport.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: Transport> Transport for Counted<T> {
+    fn party(&self) -> usize {
+        self.inner.party()
+    }
+
+    fn parties(&self) -> usize {
+        self.inner.parties()
+    }
+
+    async fn send(&self, to: usize, payload: Vec<u8>) -> Result<(), TransportError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let len = payload.len() as u64;
+        self.inner.send(to, payload).await?;
+        self.bytes.fetch_add(len, Relaxed);
+        if let Some(c) = self.per_party.get(to) {
+            c.fetch_add(1, Relaxed);
+        }
+        Ok(())
+    }
+
+    async fn recv(&self, from: usize) -> Result<Vec<u8>, TransportError> {
+        self.inner.recv(from).await
+    }
+}

@@ -122,8 +122,12 @@ fn tempdir_for_demo() -> Result<PathBuf> {
 async fn ingest(cluster: &Cluster) -> Result<()> {
     for (files, report) in cluster.generated.nodes.iter().zip(cluster.ingest_all().await?) {
         eprintln!(
-            "{}: shared {} customers with {} nodes ({} skipped without consent)",
-            files.id, report.rows, report.nodes, report.skipped_no_consent
+            "{}: shared {} customers with {} nodes ({} skipped without consent, {:.1} MB of shares sent)",
+            files.id,
+            report.rows,
+            report.nodes,
+            report.skipped_no_consent,
+            report.bytes_sent as f64 / 1e6
         );
     }
     Ok(())
@@ -163,6 +167,19 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         })
         .collect();
     print!("{}", orchestrator::table::render(&["feature", "count", "sum", "mean"], &rows));
+
+    let traffic: Vec<String> = cluster
+        .client
+        .status(job)
+        .await
+        .into_iter()
+        .zip(&cluster.generated.nodes)
+        .map(|(s, n)| match s {
+            Ok(s) => format!("{} sent {} B in {} round(s)", n.id, s.bytes_sent, s.rounds),
+            Err(e) => format!("{}: {e}", n.id),
+        })
+        .collect();
+    println!("node-to-node traffic: {}", traffic.join(", "));
 
     let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
     let names: Vec<&str> = features.iter().map(String::as_str).collect();

@@ -169,11 +169,29 @@ pub struct IngestReport {
     pub skipped_no_consent: u64,
     /// Nodes that stored the shares.
     pub nodes: u16,
+    /// Share bytes the owner sent to the other nodes.
+    pub bytes_sent: u64,
 }
 
-/// A job identifier: 16 random bytes, written as 32 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A job identifier: 16 random bytes, written as 32 hex digits (also in JSON).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub [u8; 16]);
+
+impl Serialize for JobId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() { s.serialize_str(&self.to_string()) } else { self.0.serialize(s) }
+    }
+}
+
+impl<'de> Deserialize<'de> for JobId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        } else {
+            <[u8; 16]>::deserialize(d).map(JobId)
+        }
+    }
+}
 
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -278,6 +296,10 @@ pub struct JobStatusInfo {
     pub reason: Option<String>,
     /// A short description of the current step.
     pub progress: String,
+    /// Protocol payload bytes this node sent to the other nodes for the job.
+    pub bytes_sent: u64,
+    /// Communication rounds of the job so far.
+    pub rounds: u64,
 }
 
 /// One node's components of a job's output.
@@ -317,6 +339,14 @@ mod tests {
         assert_eq!(id.to_string().parse::<JobId>().unwrap(), id);
         assert!("xyz".parse::<JobId>().is_err());
         assert!("zz".repeat(16).parse::<JobId>().is_err());
+    }
+
+    #[test]
+    fn job_ids_are_hex_in_json_and_bytes_on_the_wire() {
+        let id = JobId([1; 16]);
+        assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{}\"", "01".repeat(16)));
+        assert_eq!(serde_json::from_str::<JobId>(&serde_json::to_string(&id).unwrap()).unwrap(), id);
+        assert_eq!(postcard::to_stdvec(&id).unwrap(), vec![1; 16]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::node::Node;
 use crate::store::{DatasetMeta, StoreError, write_atomic};
 use net::Fingerprint;
 use protocol::sharing::Component;
+use protocol::{Counted, Traffic};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -47,6 +48,9 @@ pub struct JobRecord {
     pub progress: String,
     /// The output, once done.
     pub output: Option<JobOutput>,
+    /// What this node sent for the job.
+    #[serde(default)]
+    pub traffic: Traffic,
 }
 
 impl JobRecord {
@@ -58,6 +62,8 @@ impl JobRecord {
             state: self.state,
             reason: self.reason.clone(),
             progress: self.progress.clone(),
+            bytes_sent: self.traffic.bytes_sent,
+            rounds: self.traffic.rounds,
         }
     }
 }
@@ -213,6 +219,7 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
         reason: verdict.as_ref().err().map(|r| format!("refused by node {}: {r}", node.config.node_id)),
         progress: "waiting for every node to accept".into(),
         output: None,
+        traffic: Traffic::default(),
     };
     node.jobs.insert(record)?;
     tracing::info!(%job, accepted = verdict.is_ok(), reason = ?verdict.as_ref().err(), "job submitted");
@@ -230,15 +237,17 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
     }
     let runner = node.clone();
     let handle = tokio::spawn(async move {
-        let channel = channel::QuicChannel::new(runner.clone(), job);
+        let channel = Counted::new(channel::QuicChannel::new(runner.clone(), job));
         let outcome = match &record.spec {
             JobSpec::Stats { .. } => stats::run(runner.clone(), job, &record.spec, &channel).await,
         };
-        channel.close().await;
+        channel.inner().close().await;
+        let traffic = channel.traffic();
         match outcome {
             Ok(output) => {
-                tracing::info!(%job, "job done");
+                tracing::info!(%job, bytes_sent = traffic.bytes_sent, rounds = traffic.rounds, "job done");
                 runner.jobs.update(job, |e| {
+                    e.record.traffic = traffic;
                     e.record.state = JobState::Done;
                     e.record.progress = "done".into();
                     e.record.output = Some(output);
@@ -248,6 +257,7 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
             Err(reason) => {
                 tracing::warn!(%job, %reason, "job failed");
                 runner.jobs.update(job, |e| {
+                    e.record.traffic = traffic;
                     e.record.state = JobState::Failed;
                     e.record.reason = Some(reason);
                     e.task = None;

@@ -2,18 +2,18 @@
 //! node holds. The mathematics is in `protocol::stats`.
 
 use super::{JobOutput, view_digest};
-use crate::jobs::channel::QuicChannel;
 use crate::node::Node;
+use protocol::Transport;
 use protocol::stats::{ColumnShares, local_sums};
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
 /// Computes this node's components of the feature sums.
-pub async fn run(
+pub async fn run<T: Transport>(
     node: Arc<Node>,
     job: JobId,
     spec: &JobSpec,
-    channel: &QuicChannel,
+    channel: &T,
 ) -> Result<JobOutput, String> {
     let JobSpec::Stats { dataset, features } = spec;
     let meta = node
