@@ -101,3 +101,30 @@ impl ClusterFile {
         Ok(file)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_cluster_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cluster.toml");
+        let c = ClusterFile::load(&path).unwrap();
+        assert_eq!(c.nodes.len(), 3);
+        assert!(c.operator.cert.is_absolute());
+    }
+
+    #[test]
+    fn a_node_listed_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.toml");
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cluster.toml"),
+        )
+        .unwrap()
+        .replace("id = \"globex\"", "id = \"acme\"");
+        std::fs::write(&path, text).unwrap();
+        let err = ClusterFile::load(&path).unwrap_err().to_string();
+        assert!(err.contains("nodes[1].id"), "{err}");
+    }
+}

@@ -108,6 +108,7 @@ impl Cluster {
         if let Some(mut child) = self.children[i].take() {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_file(self.generated.nodes[i].dir.join("node.pid"));
         }
     }
 
@@ -131,12 +132,12 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for child in self.children.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for files in &self.generated.nodes {
-            let _ = std::fs::remove_file(files.dir.join("node.pid"));
+        for (child, files) in self.children.iter_mut().zip(&self.generated.nodes) {
+            if let Some(mut child) = child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(files.dir.join("node.pid"));
+            }
         }
     }
 }

@@ -226,6 +226,7 @@ impl FromStr for JobId {
 
 /// What a job computes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobSpec {
     /// Count, sum and mean of numeric features over all records of a dataset.
     Stats {
@@ -254,6 +255,7 @@ impl JobSpec {
 
 /// Lifecycle of a job on one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobState {
     /// Accepted, waiting for the start signal.
     Submitted,

@@ -1,0 +1,91 @@
+//! The command lines as a user types them: `testnet up`, `orchestrator ...`, `testnet down`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use testnet::{plain, sample};
+
+const TESTNET: &str = env!("CARGO_BIN_EXE_e2e-testnet");
+const ORCHESTRATOR: &str = env!("CARGO_BIN_EXE_e2e-orchestrator");
+
+fn run(program: &str, args: &[&str], cluster: &Path) -> Output {
+    let out = Command::new(program).args(args).env("SEGMPC_CLUSTER", cluster).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn pids(dir: &Path) -> Vec<u32> {
+    (1..=3)
+        .map(|i| {
+            std::fs::read_to_string(dir.join(format!("node-{i}/node.pid"))).unwrap().trim().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn up_submit_status_result_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let cluster = dir.join("cluster.toml");
+    let d = dir.to_str().unwrap();
+    let up = run(TESTNET, &["up", "--nodes", "3", "--dir", d, "--records", "60", "--seed", "5"], &cluster);
+    assert!(String::from_utf8_lossy(&up.stdout).contains("SEGMPC_CLUSTER="));
+    let running = pids(&dir);
+
+    let listing = run(ORCHESTRATOR, &["datasets", "--format", "json"], &cluster);
+    let datasets: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    assert_eq!(datasets[0]["name"], "customers");
+    assert_eq!(datasets[0]["owners"].as_array().unwrap().len(), 3);
+
+    let submit = run(
+        ORCHESTRATOR,
+        &["job", "submit", "stats", "--dataset", "customers", "--features", "age,visits"],
+        &cluster,
+    );
+    let job = String::from_utf8(submit.stdout).unwrap().trim().to_string();
+    assert_eq!(job.len(), 32, "{job}");
+    run(ORCHESTRATOR, &["job", "wait", &job], &cluster);
+    let status = run(ORCHESTRATOR, &["job", "status", &job], &cluster);
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout).matches("done").count(),
+        3 * 2,
+        "state and progress on each node"
+    );
+    let result = run(ORCHESTRATOR, &["job", "result", &job, "--format", "json"], &cluster);
+    let result: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+
+    let csvs: Vec<_> = (1..=3).map(|i| dir.join(format!("node-{i}/customers.csv"))).collect();
+    let csv_refs: Vec<&Path> = csvs.iter().map(|p| p.as_path()).collect();
+    let reference = plain::stats(&csv_refs, &sample::schema(), &["age", "visits"]).unwrap();
+    for (k, (count, _, mean)) in reference.iter().enumerate() {
+        let got = &result["features"][k][1];
+        assert_eq!(got["count"].as_u64().unwrap(), *count);
+        assert!((got["mean"].as_f64().unwrap() - mean.unwrap()).abs() <= 1.0 / 131_072.0);
+    }
+    let table = run(ORCHESTRATOR, &["job", "result", &job], &cluster);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("visits"));
+
+    // A bad feature is refused with a meaningful exit code and every node's reason.
+    let refused = Command::new(ORCHESTRATOR)
+        .args(["job", "submit", "stats", "--dataset", "customers", "--features", "shoe_size"])
+        .env("SEGMPC_CLUSTER", &cluster)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(orchestrator::cli::EXIT_REFUSED as i32));
+    assert_eq!(String::from_utf8_lossy(&refused.stderr).matches("not a numeric feature").count(), 3);
+
+    let down = run(TESTNET, &["down", "--dir", d], &cluster);
+    assert_eq!(String::from_utf8_lossy(&down.stderr).matches("stopped").count(), 3);
+    for pid in running {
+        assert!(!Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid), "node {pid} still runs");
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+}
