@@ -59,7 +59,7 @@ async fn a_node_impersonated_by_another_key_is_not_dialled() {
     Identity::generate("impostor").unwrap().write(&keys).unwrap();
     cluster.ready_timeout = std::time::Duration::from_secs(5);
     let err = cluster.restart(2).await.unwrap_err().to_string();
-    assert!(err.contains("node-3"), "{err}");
+    assert!(err.contains("node-3") && err.contains("invalid peer certificate"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,9 +77,10 @@ async fn only_the_submitting_operator_reads_a_result_and_only_the_owner_ingests(
     let peer =
         Identity::load(&dir.path().join("node-2/keys/cert.pem"), &dir.path().join("node-2/keys/key.pem"))
             .unwrap();
-    match ask_as(&peer, &cluster, 0, RequestBody::JobResult { job }).await.unwrap() {
-        Response::Error { message, .. } => assert!(message.contains("operators"), "{message}"),
-        other => panic!("a peer read the job's output: {other:?}"),
+    // Its connection speaks only the mesh protocol, so the control request gets no result.
+    match ask_as(&peer, &cluster, 0, RequestBody::JobResult { job }).await {
+        Err(_) | Ok(Response::Error { .. }) => {}
+        Ok(other) => panic!("a peer got an answer to a control request: {other:?}"),
     }
     // The operator cannot make a node ingest.
     let operator =

@@ -240,8 +240,13 @@ impl Config {
                 }
             }
         }
-        if self.network.idle_timeout_secs == 0 || self.network.job_timeout_secs == 0 {
-            return bad("network".into(), "timeouts must be at least 1 second".into());
+        for (field, v) in [
+            ("idle_timeout_secs", self.network.idle_timeout_secs),
+            ("job_timeout_secs", self.network.job_timeout_secs),
+        ] {
+            if !(1..=86_400).contains(&v) {
+                return bad(format!("network.{field}"), format!("{v} is not between 1 and 86400 seconds"));
+            }
         }
         Ok(())
     }

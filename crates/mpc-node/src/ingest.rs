@@ -7,6 +7,10 @@ use protocol::sharing::{Component, split_columns};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Times the owner asks a node to commit before it reports a partial ingest.
+const COMMIT_ATTEMPTS: usize = 3;
 use thiserror::Error;
 use wire::control::IngestReport;
 use wire::mesh::{ContributionHeader, DataFrame, MeshHeader, MeshRequest, MeshResponse};
@@ -24,6 +28,12 @@ pub enum IngestError {
     /// A node refused or could not store the shares.
     #[error("ingest aborted, nothing was stored: {0}")]
     Aborted(String),
+    /// Every node staged the shares but some did not confirm the commit.
+    #[error(
+        "the contribution was committed on some nodes only (failed on {0}); jobs on this dataset \
+         fail until you run this ingest again, which replaces the contribution everywhere"
+    )]
+    Partial(String),
 }
 
 /// Ingests the configured CSV of `dataset` and shares it with every node.
@@ -83,48 +93,33 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
             Err(e) => failures.push(e.to_string()),
         }
     }
-    let finish = |commit: bool| {
-        let node = node.clone();
-        let (dataset, contribution) = (dataset.to_string(), contribution.clone());
-        async move {
-            let mut errors = Vec::new();
-            for party in 0..node.layout.parties() {
-                let result = if party == node.me {
-                    if commit {
-                        node.store.commit(&dataset, &contribution).map(|_| ()).map_err(|e| e.to_string())
-                    } else {
-                        node.store.abort(&dataset, &contribution).map_err(|e| e.to_string())
-                    }
-                } else {
-                    let (dataset, contribution) = (dataset.clone(), contribution.clone());
-                    let request = if commit {
-                        MeshRequest::Commit { dataset, contribution }
-                    } else {
-                        MeshRequest::Abort { dataset, contribution }
-                    };
-                    node.mesh.call(party, request).await.map_err(|e| e.to_string())
-                };
-                if let Err(e) = result {
-                    errors.push(format!("{}: {e}", node.members[party].id));
-                }
-            }
-            errors
-        }
-    };
     if !failures.is_empty() {
         failures.sort();
-        let leftovers = finish(false).await;
-        if !leftovers.is_empty() {
-            tracing::warn!(
-                ?leftovers,
-                "some nodes could not drop their staged shares (they drop them at restart)"
-            );
+        for party in 0..node.layout.parties() {
+            if let Err(e) = decide(&node, party, dataset, &contribution, false).await {
+                tracing::warn!(node = %node.members[party].id, error = %e, "could not drop staged shares (dropped after a day)");
+            }
         }
         return Err(IngestError::Aborted(failures.join("; ")));
     }
-    let errors = finish(true).await;
-    if !errors.is_empty() {
-        return Err(IngestError::Aborted(format!("commit failed on {}", errors.join("; "))));
+    // Every node staged: the decision is commit. A node that does not answer is asked again
+    // (a commit is idempotent, and a staged contribution survives a restart).
+    let mut failed = Vec::new();
+    for party in 0..node.layout.parties() {
+        let mut outcome = decide(&node, party, dataset, &contribution, true).await;
+        for attempt in 1..COMMIT_ATTEMPTS {
+            if outcome.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500 * attempt as u64)).await;
+            outcome = decide(&node, party, dataset, &contribution, true).await;
+        }
+        if let Err(e) = outcome {
+            failed.push(format!("{}: {e}", node.members[party].id));
+        }
+    }
+    if !failed.is_empty() {
+        return Err(IngestError::Partial(failed.join("; ")));
     }
     tracing::info!(dataset, contribution, "contribution committed on every node");
     Ok(IngestReport {
@@ -137,20 +132,38 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
     })
 }
 
+/// Commits (or aborts) the contribution on `party`.
+async fn decide(
+    node: &Arc<Node>,
+    party: usize,
+    dataset: &str,
+    contribution: &str,
+    commit: bool,
+) -> Result<(), String> {
+    let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config.node_id.clone());
+    if party == node.me {
+        return node
+            .with_store(move |store| {
+                if commit { store.commit(&d, &c, &owner).map(|_| ()) } else { store.abort(&d, &c, &owner) }
+            })
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let request = if commit {
+        MeshRequest::Commit { dataset: d, contribution: c }
+    } else {
+        MeshRequest::Abort { dataset: d, contribution: c }
+    };
+    node.mesh.call(party, request).await.map_err(|e| e.reason)
+}
+
 async fn stage_locally(
-    node: &Node,
+    node: &Arc<Node>,
     header: &ContributionHeader,
     columns: Vec<Vec<Component>>,
 ) -> Result<(), String> {
-    let shares_header = SharesHeader {
-        dataset: header.dataset.clone(),
-        contribution: header.contribution.clone(),
-        owner: header.owner.clone(),
-        rows: header.rows,
-        schema: header.schema.clone(),
-        components: header.components.clone(),
-    };
-    node.store.stage(&shares_header, &columns).map_err(|e| e.to_string())
+    let header = SharesHeader::from(header.clone());
+    node.with_store(move |store| store.stage(&header, &columns)).await.map_err(|e| e.to_string())
 }
 
 /// Streams the components `party` holds; returns the share bytes sent.
@@ -179,7 +192,11 @@ async fn send(
     }
     write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
     tx.finish().map_err(|e| e.to_string())?;
-    match read_frame(&mut rx, wire::MAX_CONTROL_FRAME).await.map_err(|e| e.to_string())? {
+    let reply =
+        tokio::time::timeout(node.mesh.request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME))
+            .await
+            .map_err(|_| format!("no answer within {} s", node.mesh.request_timeout().as_secs()))?;
+    match reply.map_err(|e| e.to_string())? {
         MeshResponse::Ok => Ok(columns.iter().flatten().map(|c| 8 * c.values.len() as u64).sum()),
         MeshResponse::Error { message } => Err(message),
     }

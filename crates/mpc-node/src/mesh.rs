@@ -6,6 +6,7 @@
 use crate::config::Member;
 use net::{Identity, NetOptions};
 use std::collections::HashMap;
+use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
 use wire::mesh::{MeshHeader, MeshRequest, MeshResponse};
@@ -26,18 +27,26 @@ pub struct Mesh {
     identity: Identity,
     members: Vec<Member>,
     options: NetOptions,
+    request_timeout: Duration,
     conns: Mutex<HashMap<usize, quinn::Connection>>,
 }
 
 impl Mesh {
-    /// A mesh dialling from `endpoint` as `identity`.
+    /// A mesh dialling from `endpoint` as `identity`; a peer must answer a request within
+    /// `request_timeout`.
     pub fn new(
         endpoint: quinn::Endpoint,
         identity: Identity,
         members: Vec<Member>,
         options: NetOptions,
+        request_timeout: Duration,
     ) -> Self {
-        Self { endpoint, identity, members, options, conns: Mutex::new(HashMap::new()) }
+        Self { endpoint, identity, members, options, request_timeout, conns: Mutex::new(HashMap::new()) }
+    }
+
+    /// How long a peer may take to answer a request.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
     }
 
     /// An error about `party`.
@@ -46,10 +55,9 @@ impl Mesh {
         MeshError { node, reason: reason.to_string() }
     }
 
-    /// An open connection to `party`, dialling it if needed.
+    /// An open connection to `party`, dialling it if needed (without blocking other peers).
     pub async fn connection(&self, party: usize) -> Result<quinn::Connection, MeshError> {
-        let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(&party)
+        if let Some(c) = self.conns.lock().await.get(&party)
             && c.close_reason().is_none()
         {
             return Ok(c.clone());
@@ -58,14 +66,24 @@ impl Mesh {
             self.members.get(party).ok_or_else(|| self.error(party, "not a member of the cluster"))?;
         let address =
             member.address.as_deref().ok_or_else(|| self.error(party, "this node cannot dial itself"))?;
-        let addr = tokio::net::lookup_host(address)
+        let lookup = tokio::time::timeout(self.options.connect_timeout, tokio::net::lookup_host(address))
             .await
+            .map_err(|_| self.error(party, format!("resolving {address} timed out")))?;
+        let addr = lookup
             .map_err(|e| self.error(party, format!("cannot resolve {address}: {e}")))?
             .next()
             .ok_or_else(|| self.error(party, format!("{address} resolves to no address")))?;
         let conn = net::connect(&self.endpoint, &self.identity, addr, member.fingerprint, &self.options)
             .await
             .map_err(|e| self.error(party, e))?;
+        let mut conns = self.conns.lock().await;
+        if let Some(other) = conns.get(&party)
+            && other.close_reason().is_none()
+        {
+            // Another task dialled at the same time; keep one connection.
+            conn.close(0u32.into(), b"duplicate");
+            return Ok(other.clone());
+        }
         conns.insert(party, conn.clone());
         Ok(conn)
     }
@@ -82,7 +100,11 @@ impl Mesh {
     pub async fn call(&self, party: usize, request: MeshRequest) -> Result<(), MeshError> {
         let conn = self.connection(party).await?;
         let header = MeshHeader { version: wire::PROTOCOL_VERSION, request };
-        match net::call(&conn, &header, wire::MAX_CONTROL_FRAME).await.map_err(|e| self.error(party, e))? {
+        let call = net::call(&conn, &header, wire::MAX_CONTROL_FRAME);
+        let answer = tokio::time::timeout(self.request_timeout, call).await.map_err(|_| {
+            self.error(party, format!("no answer within {} s", self.request_timeout.as_secs()))
+        })?;
+        match answer.map_err(|e| self.error(party, e))? {
             MeshResponse::Ok => Ok(()),
             MeshResponse::Error { message } => Err(self.error(party, message)),
         }

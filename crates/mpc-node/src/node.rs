@@ -97,8 +97,8 @@ impl Node {
         let mut allowed: HashSet<Fingerprint> = members.iter().map(|m| m.fingerprint).collect();
         allowed.extend(config.operators.iter().map(|o| o.fingerprint));
         let endpoint = net::server_endpoint(bind, &identity, allowed, &options)?;
-        let mesh = Mesh::new(endpoint.clone(), identity.clone(), members.clone(), options);
         let job_timeout = Duration::from_secs(config.network.job_timeout_secs);
+        let mesh = Mesh::new(endpoint.clone(), identity.clone(), members.clone(), options, job_timeout);
         tracing::info!(
             node = %config.node_id,
             party = me,
@@ -120,6 +120,16 @@ impl Node {
             identity,
             endpoint,
         }))
+    }
+
+    /// Runs blocking store work (file reads, writes, syncs) off the async worker threads.
+    pub async fn with_store<R, F>(self: &Arc<Self>, f: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce(&Store) -> R + Send + 'static,
+    {
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || f(&node.store)).await.expect("a store task panicked")
     }
 
     /// The bound UDP address.

@@ -11,6 +11,8 @@ use wire::{read_frame, write_frame};
 
 /// Largest contribution accepted, in records.
 const MAX_ROWS: u64 = 50_000_000;
+/// Largest number of shared columns accepted in a contribution.
+const MAX_COLUMNS: usize = 1024;
 
 /// Serves the streams of peer `party` until the connection closes.
 pub async fn serve(node: Arc<Node>, party: usize, conn: quinn::Connection) {
@@ -50,8 +52,8 @@ async fn open_channel(
 ) {
     let refusal = if from as usize != party {
         Some(format!("node {} cannot speak for party {from}", node.members[party].id))
-    } else if !node.jobs.knows(&job) {
-        Some(format!("node {} has no job {job}", node.config.node_id))
+    } else if !node.jobs.accepts_channels(&job) {
+        Some(format!("node {} has no job {job} in progress", node.config.node_id))
     } else {
         None
     };
@@ -62,55 +64,56 @@ async fn open_channel(
         }
         None => MeshResponse::Ok,
     };
-    if write_frame(&mut tx, &answer).await.is_ok() && refusal.is_none() {
-        node.inbox.deliver(job, party, rx);
-    }
+    let sent = write_frame(&mut tx, &answer).await.is_ok();
     let _ = tx.finish();
+    match refusal {
+        None if sent => node.inbox.deliver(job, party, rx),
+        _ => {
+            let mut rx = rx;
+            let _ = rx.stop(1u32.into());
+        }
+    }
 }
 
 async fn handle(
-    node: &Node,
+    node: &Arc<Node>,
     party: usize,
     request: MeshRequest,
     rx: &mut quinn::RecvStream,
 ) -> Result<(), String> {
-    let peer = &node.members[party].id;
+    let peer = node.members[party].id.clone();
     match request {
         MeshRequest::Prepare(header) => {
-            if &header.owner != peer {
+            if header.owner != peer {
                 return Err(format!("node {peer} cannot contribute on behalf of {}", header.owner));
             }
             let columns = receive(node, &header, rx).await?;
-            let shares_header = SharesHeader {
-                dataset: header.dataset,
-                contribution: header.contribution,
-                owner: header.owner,
-                rows: header.rows,
-                schema: header.schema,
-                components: header.components,
-            };
-            node.store.stage(&shares_header, &columns).map_err(|e| e.to_string())?;
-            tracing::info!(dataset = %shares_header.dataset, owner = %peer, rows = shares_header.rows, "staged a contribution");
+            let (dataset, rows) = (header.dataset.clone(), header.rows);
+            let header = SharesHeader::from(header);
+            node.with_store(move |store| store.stage(&header, &columns)).await.map_err(|e| e.to_string())?;
+            tracing::info!(%dataset, owner = %peer, rows, "staged a contribution");
             Ok(())
         }
         MeshRequest::Commit { dataset, contribution } => {
-            let meta = node.store.commit(&dataset, &contribution).map_err(|e| e.to_string())?;
-            if &meta.owner != peer {
-                tracing::warn!(%dataset, owner = %meta.owner, by = %peer, "a commit came from another node than the owner");
-            }
-            tracing::info!(%dataset, owner = %meta.owner, rows = meta.rows, "committed a contribution");
+            let (d, owner) = (dataset.clone(), peer.clone());
+            let meta = node
+                .with_store(move |store| store.commit(&d, &contribution, &owner))
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(%dataset, owner = %peer, rows = meta.rows, "committed a contribution");
             Ok(())
         }
-        MeshRequest::Abort { dataset, contribution } => {
-            node.store.abort(&dataset, &contribution).map_err(|e| e.to_string())
-        }
+        MeshRequest::Abort { dataset, contribution } => node
+            .with_store(move |store| store.abort(&dataset, &contribution, &peer))
+            .await
+            .map_err(|e| e.to_string()),
         MeshRequest::JobChannel { .. } => Err("a job channel cannot be handled here".into()),
     }
 }
 
 /// Reads the share data of a contribution, checking it covers exactly what the header says.
 async fn receive(
-    node: &Node,
+    node: &Arc<Node>,
     header: &ContributionHeader,
     rx: &mut quinn::RecvStream,
 ) -> Result<Vec<Vec<Component>>, String> {
@@ -124,11 +127,15 @@ async fn receive(
     header.schema.check()?;
     node.store.check_schema(&header.dataset, &header.schema).map_err(|e| e.to_string())?;
     let width = header.schema.shared_columns().len();
+    if width > MAX_COLUMNS {
+        return Err(format!("{width} columns exceed the limit of {MAX_COLUMNS}"));
+    }
     let rows = header.rows as usize;
+    // Memory grows with the data actually received, never with what the header announces.
     let mut columns: Vec<Vec<Component>> = header
         .components
         .iter()
-        .map(|&id| (0..width).map(|_| Component { id, values: Vec::with_capacity(rows) }).collect())
+        .map(|&id| (0..width).map(|_| Component { id, values: Vec::new() }).collect())
         .collect();
     loop {
         match read_frame::<_, DataFrame>(rx, wire::MAX_DATA_FRAME).await.map_err(|e| e.to_string())? {

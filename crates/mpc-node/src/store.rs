@@ -5,9 +5,14 @@
 //! ```text
 //! datasets/<name>/dataset.json          schema and the list of contributions (with digests)
 //! datasets/<name>/<contribution>.shares the components this node holds of one contribution
-//! staging/<name>--<contribution>.shares received but not yet committed (cleared at start)
+//! staging/<name>/<contribution>.shares  received, not yet committed (kept across restarts,
+//!                                       removed after a day)
 //! jobs/<job id>.json                    job records and output shares
 //! ```
+//!
+//! A commit first writes the new `dataset.json`, then moves the staged file into place; if the
+//! node stops in between, [`Store::open`] finishes the move. Files that no metadata refers to
+//! are removed at start.
 //!
 //! A `.shares` file is `SEGSHR01`, a 4-byte header length, a JSON header, the values of each
 //! held component and column (little-endian `u64`, component-major, then column-major), and a
@@ -112,6 +117,19 @@ pub struct SharesHeader {
     pub components: Vec<u16>,
 }
 
+impl From<wire::mesh::ContributionHeader> for SharesHeader {
+    fn from(h: wire::mesh::ContributionHeader) -> Self {
+        Self {
+            dataset: h.dataset,
+            contribution: h.contribution,
+            owner: h.owner,
+            rows: h.rows,
+            schema: h.schema,
+            components: h.components,
+        }
+    }
+}
+
 /// The content of a `.shares` file: `columns[i][j]` is component `header.components[i]` of
 /// column `j`.
 pub struct Shares {
@@ -128,20 +146,57 @@ pub struct Store {
     lock: Mutex<()>,
 }
 
+/// Staged contributions older than this are dropped at start (their owner gave up).
+const STAGING_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 impl Store {
-    /// Opens (creating) the store under `root` and drops uncommitted staging files.
+    /// Opens (creating) the store under `root`, finishing interrupted commits and dropping
+    /// orphaned and stale files.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         for dir in ["datasets", "staging", "jobs"] {
             let d = root.join(dir);
             std::fs::create_dir_all(&d).map_err(io(&d))?;
         }
-        let staging = root.join("staging");
-        for entry in std::fs::read_dir(&staging).map_err(io(&staging))? {
-            let path = entry.map_err(io(&staging))?.path();
-            tracing::info!(file = %path.display(), "dropping an uncommitted contribution");
-            std::fs::remove_file(&path).map_err(io(&path))?;
+        let store = Self { root: root.to_path_buf(), lock: Mutex::new(()) };
+        store.recover()?;
+        Ok(store)
+    }
+
+    fn recover(&self) -> Result<(), StoreError> {
+        for meta in self.datasets()? {
+            let dir = self.dataset_dir(&meta.name)?;
+            for c in &meta.contributions {
+                let target = dir.join(format!("{}.shares", c.id));
+                let staged = self.staged_path(&meta.name, &c.id)?;
+                if !target.exists() && staged.exists() {
+                    tracing::info!(dataset = %meta.name, contribution = %c.id, "finishing an interrupted commit");
+                    std::fs::rename(&staged, &target).map_err(io(&target))?;
+                    sync_dir(&dir)?;
+                }
+            }
+            for path in list(&dir)? {
+                let known = meta
+                    .contributions
+                    .iter()
+                    .any(|c| path.file_name() == Some(format!("{}.shares", c.id).as_ref()));
+                if path.extension().is_some_and(|e| e == "shares") && !known {
+                    tracing::info!(file = %path.display(), "removing a contribution no metadata refers to");
+                    std::fs::remove_file(&path).map_err(io(&path))?;
+                }
+            }
         }
-        Ok(Self { root: root.to_path_buf(), lock: Mutex::new(()) })
+        let staging = self.root.join("staging");
+        for dir in list(&staging)? {
+            for path in list(&dir)? {
+                let age =
+                    std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                if age.is_none_or(|a| a > STAGING_TTL) {
+                    tracing::info!(file = %path.display(), "dropping a stale uncommitted contribution");
+                    std::fs::remove_file(&path).map_err(io(&path))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Directory of job records.
@@ -162,16 +217,17 @@ impl Store {
                 "invalid dataset or contribution name `{dataset}/{contribution}`"
             )));
         }
-        Ok(self.root.join("staging").join(format!("{dataset}--{contribution}.shares")))
+        Ok(self.root.join("staging").join(dataset).join(format!("{contribution}.shares")))
     }
 
     /// Every dataset, sorted by name.
     pub fn datasets(&self) -> Result<Vec<DatasetMeta>, StoreError> {
-        let dir = self.root.join("datasets");
         let mut out = Vec::new();
-        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-            let name = entry.map_err(io(&dir))?.file_name().to_string_lossy().into_owned();
-            if let Some(meta) = self.dataset(&name)? {
+        for dir in list(&self.root.join("datasets"))? {
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if valid_name(&name)
+                && let Some(meta) = self.dataset(&name)?
+            {
                 out.push(meta);
             }
         }
@@ -205,51 +261,84 @@ impl Store {
     /// Writes a received contribution to the staging area (durably).
     pub fn stage(&self, header: &SharesHeader, columns: &[Vec<Component>]) -> Result<(), StoreError> {
         self.check_schema(&header.dataset, &header.schema)?;
+        if let Some(meta) = self.dataset(&header.dataset)?
+            && meta.contributions.iter().any(|c| c.id == header.contribution && c.owner != header.owner)
+        {
+            return Err(StoreError::Invalid(format!(
+                "contribution id `{}` belongs to another owner",
+                header.contribution
+            )));
+        }
         let path = self.staged_path(&header.dataset, &header.contribution)?;
+        if path.exists() && read_header(&path)?.owner != header.owner {
+            return Err(StoreError::Invalid(format!(
+                "contribution id `{}` is staged by another owner",
+                header.contribution
+            )));
+        }
+        let dir = path.parent().expect("staged files have a directory");
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
         let bytes = encode_shares(header, columns)?;
         write_atomic(&path, &bytes)
     }
 
-    /// Moves a staged contribution into its dataset. It replaces any earlier contribution of
-    /// the same owner: an owner re-ingesting its file updates its part of the dataset.
-    pub fn commit(&self, dataset: &str, contribution: &str) -> Result<ContributionMeta, StoreError> {
+    /// Makes a staged contribution of `owner` part of its dataset, replacing any earlier
+    /// contribution of the same owner: an owner re-ingesting its file updates its part.
+    /// Committing a contribution that is already committed succeeds again.
+    pub fn commit(
+        &self,
+        dataset: &str,
+        contribution: &str,
+        owner: &str,
+    ) -> Result<ContributionMeta, StoreError> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let existing = self.dataset(dataset)?;
+        if let Some(done) = existing
+            .as_ref()
+            .and_then(|m| m.contributions.iter().find(|c| c.id == contribution && c.owner == owner))
+        {
+            return Ok(done.clone());
+        }
         let staged = self.staged_path(dataset, contribution)?;
         if !staged.exists() {
             return Err(StoreError::Invalid(format!(
                 "no staged contribution `{contribution}` for dataset `{dataset}`"
             )));
         }
-        let shares = read_shares(&staged)?;
-        self.check_schema(dataset, &shares.header.schema)?;
+        let bytes = std::fs::read(&staged).map_err(io(&staged))?;
+        let shares = decode_shares(&staged, &bytes)?;
+        let h = &shares.header;
+        if h.dataset != dataset || h.contribution != contribution || h.owner != owner {
+            return Err(StoreError::Invalid(format!(
+                "the staged contribution `{contribution}` belongs to owner {} of dataset `{}`",
+                h.owner, h.dataset
+            )));
+        }
+        self.check_schema(dataset, &h.schema)?;
         let dir = self.dataset_dir(dataset)?;
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let bytes = std::fs::read(&staged).map_err(io(&staged))?;
-        let target = dir.join(format!("{contribution}.shares"));
-        std::fs::rename(&staged, &target).map_err(io(&target))?;
-        sync_dir(&dir)?;
-        let mut meta = self.dataset(dataset)?.unwrap_or(DatasetMeta {
+        let mut meta = existing.unwrap_or(DatasetMeta {
             name: dataset.into(),
-            schema: shares.header.schema.clone(),
+            schema: h.schema.clone(),
             contributions: Vec::new(),
         });
         let entry = ContributionMeta {
             id: contribution.into(),
-            owner: shares.header.owner.clone(),
-            rows: shares.header.rows,
+            owner: owner.into(),
+            rows: h.rows,
             sha256: hex::encode(Sha256::digest(&bytes)),
         };
-        let replaced: Vec<ContributionMeta> = meta
-            .contributions
-            .iter()
-            .filter(|c| c.owner == entry.owner && c.id != entry.id)
-            .cloned()
-            .collect();
-        meta.contributions.retain(|c| c.owner != entry.owner);
+        let replaced: Vec<ContributionMeta> =
+            meta.contributions.iter().filter(|c| c.owner == owner).cloned().collect();
+        meta.contributions.retain(|c| c.owner != owner);
         meta.contributions.push(entry.clone());
         meta.contributions.sort_by(|a, b| a.owner.cmp(&b.owner));
         let json = serde_json::to_vec_pretty(&meta).expect("metadata serialises");
+        // Metadata first: a crash before the rename is finished by `recover` at start.
         write_atomic(&dir.join("dataset.json"), &json)?;
+        let target = dir.join(format!("{contribution}.shares"));
+        std::fs::rename(&staged, &target).map_err(io(&target))?;
+        sync_dir(&dir)?;
         for old in replaced {
             let path = dir.join(format!("{}.shares", old.id));
             if let Err(e) = std::fs::remove_file(&path) {
@@ -259,9 +348,17 @@ impl Store {
         Ok(entry)
     }
 
-    /// Drops a staged contribution (a missing one is not an error).
-    pub fn abort(&self, dataset: &str, contribution: &str) -> Result<(), StoreError> {
+    /// Drops a staged contribution of `owner` (a missing one is not an error).
+    pub fn abort(&self, dataset: &str, contribution: &str, owner: &str) -> Result<(), StoreError> {
         let path = self.staged_path(dataset, contribution)?;
+        if !path.exists() {
+            return Ok(());
+        }
+        if read_header(&path)?.owner != owner {
+            return Err(StoreError::Invalid(format!(
+                "the staged contribution `{contribution}` belongs to another owner"
+            )));
+        }
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io { path, source: e }),
             _ => Ok(()),
@@ -277,6 +374,34 @@ impl Store {
         }
         decode_shares(&path, &bytes)
     }
+}
+
+/// The entries of a directory (none if it does not exist).
+fn list(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.map(|e| e.path()).map_err(io(dir))).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::Io { path: dir.into(), source: e }),
+    }
+}
+
+/// Reads only the header of a `.shares` file.
+fn read_header(path: &Path) -> Result<SharesHeader, StoreError> {
+    use std::io::Read;
+    let corrupt = |reason: String| StoreError::Corrupt { path: path.into(), reason };
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let mut start = [0u8; 12];
+    f.read_exact(&mut start).map_err(io(path))?;
+    if &start[..8] != MAGIC {
+        return Err(corrupt("not a shares file".into()));
+    }
+    let len = u32::from_le_bytes(start[8..].try_into().expect("4 bytes")) as usize;
+    if len > MAX_HEADER {
+        return Err(corrupt("bad header length".into()));
+    }
+    let mut head = vec![0u8; len];
+    f.read_exact(&mut head).map_err(io(path))?;
+    serde_json::from_slice(&head).map_err(|e| corrupt(format!("bad header: {e}")))
 }
 
 fn encode_shares(header: &SharesHeader, columns: &[Vec<Component>]) -> Result<Vec<u8>, StoreError> {
@@ -322,8 +447,14 @@ fn decode_shares(path: &Path, bytes: &[u8]) -> Result<Shares, StoreError> {
         serde_json::from_slice(&body[12..12 + head_len]).map_err(|e| corrupt(&format!("bad header: {e}")))?;
     let data = &body[12 + head_len..];
     let width = header.schema.shared_columns().len();
-    let rows = header.rows as usize;
-    if data.len() != header.components.len() * width * rows * 8 {
+    let rows = usize::try_from(header.rows).map_err(|_| corrupt("too many rows"))?;
+    let expected = header
+        .components
+        .len()
+        .checked_mul(width)
+        .and_then(|v| v.checked_mul(rows))
+        .and_then(|v| v.checked_mul(8));
+    if expected != Some(data.len()) {
         return Err(corrupt("data length does not match the header"));
     }
     let mut words = data.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")));
@@ -337,16 +468,13 @@ fn decode_shares(path: &Path, bytes: &[u8]) -> Result<Shares, StoreError> {
     Ok(Shares { header, columns })
 }
 
-fn read_shares(path: &Path) -> Result<Shares, StoreError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    decode_shares(path, &bytes)
-}
-
 /// Writes `bytes` to `path` atomically and durably.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().expect("store paths have a parent");
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{n}",
         path.file_name().expect("file name").to_string_lossy(),
         std::process::id()
     ));
@@ -399,7 +527,8 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 5);
         store.stage(&h, &cols).unwrap();
-        let meta = store.commit("d", "c1").unwrap();
+        let meta = store.commit("d", "c1", "n1").unwrap();
+        assert_eq!(store.commit("d", "c1", "n1").unwrap(), meta, "a repeated commit succeeds");
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         let ds = store.dataset("d").unwrap().unwrap();
@@ -415,7 +544,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 3);
         store.stage(&h, &cols).unwrap();
-        let meta = store.commit("d", "c1").unwrap();
+        let meta = store.commit("d", "c1", "n1").unwrap();
         let path = dir.path().join("datasets/d/c1.shares");
         let mut bytes = std::fs::read(&path).unwrap();
         let mid = bytes.len() - 40;
@@ -431,7 +560,7 @@ mod tests {
         for (id, owner, rows) in [("c1", "n1", 3), ("c2", "n2", 4), ("c3", "n1", 6)] {
             let (h, cols) = contribution(id, owner, rows);
             store.stage(&h, &cols).unwrap();
-            store.commit("d", id).unwrap();
+            store.commit("d", id, owner).unwrap();
         }
         let ds = store.dataset("d").unwrap().unwrap();
         assert_eq!(ds.rows(), 10);
@@ -440,7 +569,41 @@ mod tests {
         store.stage(&h, &cols).unwrap();
         drop(store);
         let store = Store::open(dir.path()).unwrap();
-        assert!(store.commit("d", "c4").is_err(), "staging survived a restart");
+        store.commit("d", "c4", "n3").expect("a staged contribution survives a restart");
+        assert_eq!(store.dataset("d").unwrap().unwrap().rows(), 11);
+    }
+
+    #[test]
+    fn owners_cannot_touch_each_others_contributions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (h, cols) = contribution("c1", "n1", 2);
+        store.stage(&h, &cols).unwrap();
+        assert!(store.commit("d", "c1", "n2").is_err(), "n2 committed n1's contribution");
+        assert!(store.abort("d", "c1", "n2").is_err(), "n2 aborted n1's contribution");
+        store.commit("d", "c1", "n1").unwrap();
+        // n2 reuses n1's id: refused, n1's shares stay intact.
+        let (h2, cols2) = contribution("c1", "n2", 3);
+        assert!(store.stage(&h2, &cols2).is_err());
+        let meta = store.dataset("d").unwrap().unwrap();
+        assert_eq!(store.load("d", &meta.contributions[0]).unwrap().columns, cols);
+    }
+
+    #[test]
+    fn an_interrupted_commit_is_finished_and_orphans_removed_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (h, cols) = contribution("c1", "n1", 2);
+        store.stage(&h, &cols).unwrap();
+        let meta = store.commit("d", "c1", "n1").unwrap();
+        // Simulate a stop between the metadata write and the rename.
+        std::fs::rename(dir.path().join("datasets/d/c1.shares"), dir.path().join("staging/d/c1.shares"))
+            .unwrap();
+        std::fs::write(dir.path().join("datasets/d/orphan.shares"), b"x").unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.load("d", &meta).unwrap().columns, cols);
+        assert!(!dir.path().join("datasets/d/orphan.shares").exists());
     }
 
     #[test]
@@ -449,7 +612,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 2);
         store.stage(&h, &cols).unwrap();
-        store.commit("d", "c1").unwrap();
+        store.commit("d", "c1", "n1").unwrap();
         let (mut h2, cols2) = contribution("c2", "n2", 2);
         h2.schema.features[0].name = "y".into();
         let err = store.stage(&h2, &cols2).unwrap_err().to_string();

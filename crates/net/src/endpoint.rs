@@ -82,9 +82,9 @@ fn tls_err(e: impl std::fmt::Display) -> EndpointError {
 /// An endpoint that accepts connections from clients whose fingerprint is in `allowed`, and
 /// can also dial out (with [`connect`]).
 ///
-/// Its stateless-reset key is derived from the identity's private key, so a node that
-/// restarts on the same address can tell its peers at once that their old connections to
-/// it are gone (RFC 9000, section 10.3) instead of leaving them to time out.
+/// Its stateless-reset key and connection-id key are derived from the identity's private
+/// key, so a node that restarts on the same address can tell its peers at once that their old
+/// connections to it are gone (RFC 9000, section 10.3) instead of leaving them to time out.
 pub fn server_endpoint(
     bind: SocketAddr,
     identity: &Identity,
@@ -103,7 +103,13 @@ pub fn server_endpoint(
     config.transport_config(transport(options));
     let reset_key =
         ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &identity.derive_secret("quic stateless reset"));
-    let endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+    let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+    // Connection ids are checked with a keyed hash; a key that survives restarts lets the
+    // restarted endpoint recognise its old ids and answer them with a stateless reset.
+    let cid_key =
+        u64::from_le_bytes(identity.derive_secret("quic connection ids")[..8].try_into().expect("8 bytes"));
+    endpoint_config
+        .cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
     let socket =
         std::net::UdpSocket::bind(bind).map_err(|source| EndpointError::Bind { addr: bind, source })?;
     quinn::Endpoint::new(endpoint_config, Some(config), socket, Arc::new(quinn::TokioRuntime))

@@ -1,7 +1,7 @@
 //! Plain-text tables for the terminal.
 
-/// Renders rows under headers, each column as wide as its widest cell; numbers (cells that
-/// parse as a float) are right-aligned.
+/// Renders rows under headers, each column as wide as its widest cell; columns whose cells
+/// are all numbers are right-aligned, header included.
 pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -9,19 +9,21 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let numeric: Vec<bool> = (0..headers.len())
+        .map(|j| !rows.is_empty() && rows.iter().all(|r| r.get(j).is_some_and(|c| c.parse::<f64>().is_ok())))
+        .collect();
     let line = |cells: Vec<&str>| {
         let parts: Vec<String> = cells
             .iter()
-            .zip(&widths)
-            .map(|(c, &w)| if c.parse::<f64>().is_ok() { format!("{c:>w$}") } else { format!("{c:<w$}") })
+            .zip(widths.iter().zip(&numeric))
+            .map(|(c, (&w, &right))| if right { format!("{c:>w$}") } else { format!("{c:<w$}") })
             .collect();
         parts.join("  ").trim_end().to_string()
     };
+    let rules: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
     let mut out = line(headers.to_vec());
     out.push('\n');
-    out.push_str(&line(
-        widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
-    ));
+    out.push_str(&line(rules.iter().map(String::as_str).collect()));
     out.push('\n');
     for row in rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));

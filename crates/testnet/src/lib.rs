@@ -118,7 +118,8 @@ impl Cluster {
         let files = &self.generated.nodes[i];
         let mut child = launch::spawn(&self.command, files)?;
         let ready =
-            launch::wait_ready(&self.generated.cluster_file, &mut [(files, &mut child)], READY_TIMEOUT).await;
+            launch::wait_ready(&self.generated.cluster_file, &mut [(files, &mut child)], self.ready_timeout)
+                .await;
         self.children[i] = Some(child);
         self.client = ready?;
         Ok(())

@@ -115,9 +115,58 @@ impl Jobs {
         }
     }
 
-    /// Whether `job` was submitted to this node.
-    pub fn knows(&self, job: &JobId) -> bool {
-        self.lock().contains_key(job)
+    /// Whether peers may open channels for `job`: it is submitted or running here.
+    pub fn accepts_channels(&self, job: &JobId) -> bool {
+        self.lock()
+            .get(job)
+            .is_some_and(|e| matches!(e.record.state, JobState::Submitted | JobState::Running))
+    }
+
+    /// Moves a submitted job of `requester` to running, atomically.
+    fn begin(&self, job: JobId, requester: Fingerprint) -> Result<JobRecord, String> {
+        let mut entries = self.lock();
+        let entry = entries.get_mut(&job).ok_or_else(|| format!("unknown job {job}"))?;
+        if entry.record.submitter != requester {
+            return Err("only the operator that submitted a job can start it".into());
+        }
+        if entry.record.state != JobState::Submitted {
+            return Err(format!("job {job} is {}, not submitted", entry.record.state));
+        }
+        entry.record.state = JobState::Running;
+        entry.record.progress = "starting".into();
+        self.persist(&entry.record);
+        Ok(entry.record.clone())
+    }
+
+    /// Remembers the task of a running job (and stops it if the job was aborted meanwhile).
+    fn set_task(&self, job: JobId, task: tokio::task::AbortHandle) {
+        let mut entries = self.lock();
+        match entries.get_mut(&job) {
+            Some(e) if e.record.state == JobState::Running => e.task = Some(task),
+            _ => task.abort(),
+        }
+    }
+
+    /// Records the outcome of a running job; a job aborted meanwhile stays failed.
+    fn finish(&self, job: JobId, outcome: Result<JobOutput, String>, traffic: Traffic) {
+        self.update(job, |e| {
+            e.task = None;
+            e.record.traffic = traffic;
+            if e.record.state != JobState::Running {
+                return;
+            }
+            match outcome {
+                Ok(output) => {
+                    e.record.state = JobState::Done;
+                    e.record.progress = "done".into();
+                    e.record.output = Some(output);
+                }
+                Err(reason) => {
+                    e.record.state = JobState::Failed;
+                    e.record.reason = Some(reason);
+                }
+            }
+        });
     }
 
     /// A copy of the record of `job`.
@@ -161,6 +210,13 @@ fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
         .dataset(dataset)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("dataset `{dataset}` does not exist on node {}", node.config.node_id))?;
+    check_stats(&meta, features)
+}
+
+/// Checks the features of a `stats` job against a dataset, including that no sum can
+/// overflow for the dataset's current record count.
+fn check_stats(meta: &DatasetMeta, features: &[String]) -> Result<(), String> {
+    let dataset = &meta.name;
     if features.is_empty() {
         return Err("no feature was chosen".into());
     }
@@ -228,50 +284,25 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
 
 /// Starts a submitted job in the background.
 pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), String> {
-    let record = node.jobs.get(&job).ok_or_else(|| format!("unknown job {job}"))?;
-    if record.submitter != requester {
-        return Err("only the operator that submitted a job can start it".into());
-    }
-    if record.state != JobState::Submitted {
-        return Err(format!("job {job} is {}, not submitted", record.state));
-    }
+    let record = node.jobs.begin(job, requester)?;
     let runner = node.clone();
     let handle = tokio::spawn(async move {
         let channel = Counted::new(channel::QuicChannel::new(runner.clone(), job));
         let outcome = match &record.spec {
             JobSpec::Stats { .. } => stats::run(runner.clone(), job, &record.spec, &channel).await,
         };
-        channel.inner().close().await;
         let traffic = channel.traffic();
-        match outcome {
-            Ok(output) => {
-                tracing::info!(%job, bytes_sent = traffic.bytes_sent, rounds = traffic.rounds, "job done");
-                runner.jobs.update(job, |e| {
-                    e.record.traffic = traffic;
-                    e.record.state = JobState::Done;
-                    e.record.progress = "done".into();
-                    e.record.output = Some(output);
-                    e.task = None;
-                });
+        match &outcome {
+            Ok(_) => {
+                tracing::info!(%job, bytes_sent = traffic.bytes_sent, rounds = traffic.rounds, "job done")
             }
-            Err(reason) => {
-                tracing::warn!(%job, %reason, "job failed");
-                runner.jobs.update(job, |e| {
-                    e.record.traffic = traffic;
-                    e.record.state = JobState::Failed;
-                    e.record.reason = Some(reason);
-                    e.task = None;
-                });
-            }
+            Err(reason) => tracing::warn!(%job, %reason, "job failed"),
         }
+        // Finish first, so that no channel for the job is accepted after the inbox is cleared.
+        runner.jobs.finish(job, outcome, traffic);
+        channel.inner().close().await;
     });
-    node.jobs.update(job, |e| {
-        if e.record.state == JobState::Submitted {
-            e.record.state = JobState::Running;
-            e.record.progress = "starting".into();
-            e.task = Some(handle.abort_handle());
-        }
-    });
+    node.jobs.set_task(job, handle.abort_handle());
     Ok(())
 }
 

@@ -24,6 +24,8 @@ pub async fn run<T: Transport>(
     node.jobs.progress(job, "agreeing on the job with every node");
     protocol::agree::agree(channel, view_digest(&node, job, spec, &meta)).await.map_err(|e| e.to_string())?;
 
+    // The dataset may have grown since the vote: check the bounds on what was agreed.
+    super::check_stats(&meta, features)?;
     node.jobs.progress(job, "summing shares");
     let columns: Vec<usize> = features
         .iter()
