@@ -80,7 +80,7 @@ where
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", net::error_chain(e.as_ref()));
             std::process::ExitCode::FAILURE
         }
     }

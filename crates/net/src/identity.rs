@@ -119,16 +119,17 @@ impl Identity {
 
     /// Reads a PEM certificate and a PEM private key.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, IdentityError> {
-        let cert = CertificateDer::from_pem_file(cert_path).map_err(|e| IdentityError::Pem {
-            path: cert_path.into(),
-            what: "certificate",
-            reason: e.to_string(),
-        })?;
-        let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| IdentityError::Pem {
-            path: key_path.into(),
-            what: "private key",
-            reason: e.to_string(),
-        })?;
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| IdentityError::Io { path: path.into(), source })
+        };
+        let pem_err = |path: &Path, what| {
+            let path = path.to_path_buf();
+            move |e: rustls::pki_types::pem::Error| IdentityError::Pem { path, what, reason: e.to_string() }
+        };
+        let cert =
+            CertificateDer::from_pem_slice(&read(cert_path)?).map_err(pem_err(cert_path, "certificate"))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(&read(key_path)?).map_err(pem_err(key_path, "private key"))?;
         Ok(Self { cert, key })
     }
 

@@ -23,3 +23,34 @@ pub use rpc::{RpcError, call};
 pub const SERVER_NAME: &str = "segmpc.node";
 /// The ALPN protocol id of the cluster.
 pub const ALPN: &[u8] = b"segmpc/1";
+
+/// Formats an error and its causes as `outer: cause: cause`, leaving out a cause whose text
+/// the message already contains (library errors often show their source in their own text).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Outer(#[from] std::io::Error);
+
+    #[test]
+    fn error_chain_skips_repeated_causes() {
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(super::error_chain(&e), "outer: disk full");
+        let plain = std::io::Error::other("x");
+        assert_eq!(super::error_chain(&plain), "x");
+    }
+}

@@ -116,7 +116,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", net::error_chain(e.as_ref()));
             match e.downcast_ref::<ClientError>() {
                 Some(ClientError::Refused(_)) => ExitCode::from(EXIT_REFUSED),
                 Some(ClientError::Failed(_)) => ExitCode::from(EXIT_FAILED),

@@ -74,7 +74,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", net::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
