@@ -263,19 +263,7 @@ fn print_stats(result: &StatsResult, format: Format) {
         Format::Json => println!("{}", serde_json::to_string(result).expect("result serialises")),
         Format::Table => {
             println!("stats of `{}` over {} records (job {})", result.dataset, result.count, result.job);
-            let rows: Vec<Vec<String>> = result
-                .features
-                .iter()
-                .map(|(name, s)| {
-                    vec![
-                        name.clone(),
-                        s.count.to_string(),
-                        format!("{:.4}", s.sum),
-                        s.mean.map_or_else(|| "-".into(), |m| format!("{m:.4}")),
-                    ]
-                })
-                .collect();
-            print!("{}", render(&["feature", "count", "sum", "mean"], &rows));
+            print!("{}", crate::table::stats(result));
         }
     }
 }

@@ -32,6 +32,23 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The table of a `stats` result: one row per feature.
+pub fn stats(result: &crate::StatsResult) -> String {
+    let rows: Vec<Vec<String>> = result
+        .features
+        .iter()
+        .map(|(name, s)| {
+            vec![
+                name.clone(),
+                s.count.to_string(),
+                format!("{:.4}", s.sum),
+                s.mean.map_or_else(|| "-".into(), |m| format!("{m:.4}")),
+            ]
+        })
+        .collect();
+    render(&["feature", "count", "sum", "mean"], &rows)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

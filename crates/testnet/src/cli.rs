@@ -154,19 +154,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         plan.nodes,
         job_time.as_secs_f64() * 1e3
     );
-    let rows: Vec<Vec<String>> = result
-        .features
-        .iter()
-        .map(|(n, s)| {
-            vec![
-                n.clone(),
-                s.count.to_string(),
-                format!("{:.2}", s.sum),
-                s.mean.map_or("-".into(), |m| format!("{m:.4}")),
-            ]
-        })
-        .collect();
-    print!("{}", orchestrator::table::render(&["feature", "count", "sum", "mean"], &rows));
+    print!("{}", orchestrator::table::stats(&result));
 
     let traffic: Vec<String> = cluster
         .client
