@@ -40,18 +40,19 @@ pub enum IngestError {
 pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, IngestError> {
     let config =
         node.config.dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
-    let (path, schema) = (config.csv.clone(), config.schema.clone());
-    let table = tokio::task::spawn_blocking(move || crate::csv_input::read_table(&path, &schema))
-        .await
-        .map_err(|e| IngestError::Aborted(e.to_string()))??;
     node.store.check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
-
-    let mut os = rand::rngs::SysRng;
-    let mut rng = ChaCha20Rng::try_from_rng(&mut os)
-        .map_err(|e| IngestError::Aborted(format!("no OS randomness: {e}")))?;
-    let contribution = hex::encode(rand::RngExt::random::<[u8; 16]>(&mut rng));
-    let shared = split_columns(&table.columns, &node.layout, &mut rng);
-    drop(rng);
+    let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout.clone());
+    // Reading, encoding and splitting are CPU and disk work: keep them off the async workers.
+    let (table, contribution, shared) = tokio::task::spawn_blocking(move || {
+        let table = crate::csv_input::read_table(&path, &schema)?;
+        let mut rng = ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
+            .map_err(|e| IngestError::Aborted(format!("no OS randomness: {e}")))?;
+        let contribution = hex::encode(rand::RngExt::random::<[u8; 16]>(&mut rng));
+        let shared = split_columns(&table.columns, &layout, &mut rng);
+        Ok::<_, IngestError>((table, contribution, shared))
+    })
+    .await
+    .map_err(|e| IngestError::Aborted(e.to_string()))??;
     let header = ContributionHeader {
         dataset: dataset.into(),
         contribution: contribution.clone(),
