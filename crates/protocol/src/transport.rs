@@ -143,3 +143,23 @@ impl<T: Transport> Transport for Counted<T> {
         self.inner.recv(from).await
     }
 }
+
+/// Encodes ring elements as little-endian bytes (the payload of a protocol message).
+pub fn encode_u64s(values: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Decodes `expected` little-endian ring elements sent by `party`.
+pub fn decode_u64s(party: usize, bytes: &[u8], expected: usize) -> Result<Vec<u64>, TransportError> {
+    if bytes.len() != expected * 8 {
+        return Err(TransportError::Malformed {
+            party,
+            reason: format!("expected {expected} ring elements, got {} bytes", bytes.len()),
+        });
+    }
+    Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+}

@@ -1,0 +1,352 @@
+//! The honest-majority engine on replicated additive sharing: random sharings without
+//! communication, openings, and multiplication, dot products and matrix products with one
+//! resharing message (Araki, Furukawa, Lindell, Nof and Ohara, CCS 2016, generalised to the
+//! replicated layout of any `n >= 3`; see [`plan`]).
+//!
+//! Every operation is vectorised: it takes whole vectors (or matrices, row-major) and moves
+//! one message per peer per round, whatever the length.
+
+pub mod plan;
+pub mod seeds;
+
+use crate::sharing::{Component, Layout, LayoutError};
+use crate::transport::{Transport, TransportError, decode_u64s, encode_u64s};
+use plan::Plan;
+use rand::{CryptoRng, Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+use thiserror::Error;
+
+/// Why an operation of the engine failed.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// Moving a message failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A party sent something unusable.
+    #[error("party {party} sent a malformed message: {reason}")]
+    Malformed {
+        /// The sender.
+        party: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Operands of the wrong shape.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// The transport's party count has no honest-majority layout.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+}
+
+/// One party's share of a vector of secrets: the components it holds, in increasing order.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RepVec {
+    /// `comps[i][k]` is component `held[i]` of secret `k`.
+    pub comps: Vec<Vec<u64>>,
+}
+
+impl std::fmt::Debug for RepVec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RepVec {{ {} components x {} values, redacted }}", self.comps.len(), self.len())
+    }
+}
+
+impl RepVec {
+    /// Number of secrets.
+    pub fn len(&self) -> usize {
+        self.comps.first().map_or(0, Vec::len)
+    }
+
+    /// Whether it holds no secret.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A share from the components a party holds (as stored), in increasing component order.
+    pub fn from_components(components: &[Component]) -> Self {
+        let mut sorted: Vec<&Component> = components.iter().collect();
+        sorted.sort_by_key(|c| c.id);
+        Self { comps: sorted.into_iter().map(|c| c.values.clone()).collect() }
+    }
+
+    /// Adds another sharing (local).
+    pub fn add(&self, other: &RepVec) -> RepVec {
+        self.zip(other, u64::wrapping_add)
+    }
+
+    /// Subtracts another sharing (local).
+    pub fn sub(&self, other: &RepVec) -> RepVec {
+        self.zip(other, u64::wrapping_sub)
+    }
+
+    /// Multiplies by public constants, one per secret (local).
+    pub fn mul_public(&self, c: &[u64]) -> RepVec {
+        RepVec {
+            comps: self
+                .comps
+                .iter()
+                .map(|v| v.iter().zip(c).map(|(a, b)| a.wrapping_mul(*b)).collect())
+                .collect(),
+        }
+    }
+
+    fn zip(&self, other: &RepVec, f: impl Fn(u64, u64) -> u64) -> RepVec {
+        RepVec {
+            comps: self
+                .comps
+                .iter()
+                .zip(&other.comps)
+                .map(|(a, b)| a.iter().zip(b).map(|(x, y)| f(*x, *y)).collect())
+                .collect(),
+        }
+    }
+}
+
+/// One party's engine for a job: its plan, and the pseudo-random streams of the components it
+/// holds. Operations must be called in the same order with the same lengths on every party.
+pub struct Replicated<'t, T: Transport> {
+    transport: &'t T,
+    layout: Layout,
+    plan: Plan,
+    /// `reshare[i][p]`: the stream of party `p`'s pseudo-random part of component `held[i]`.
+    reshare: Vec<Vec<Option<ChaCha12Rng>>>,
+    /// `random[i]`: the stream of component `held[i]` of random sharings.
+    random: Vec<ChaCha12Rng>,
+    /// `(receiver, component)` pairs this party sends when opening, and what it receives.
+    open_sends: Vec<(usize, Vec<usize>)>,
+    open_receives: Vec<(usize, Vec<usize>)>,
+}
+
+impl<'t, T: Transport> Replicated<'t, T> {
+    /// Agrees on the job's seeds with every party (one round) and builds the engine.
+    pub async fn setup<R: Rng + CryptoRng>(transport: &'t T, rng: &mut R) -> Result<Self, EngineError> {
+        let layout = Layout::honest_majority(transport.parties())?;
+        let me = transport.party();
+        let seeds = seeds::agree(transport, &layout, rng).await?;
+        let plan = Plan::new(&layout, me);
+        let stream = |c: usize, id: u64| {
+            let mut rng = ChaCha12Rng::from_seed(*seeds.get(c).expect("a seed for every held component"));
+            rng.set_stream(id);
+            rng
+        };
+        let reshare = plan
+            .held
+            .iter()
+            .zip(&plan.prg_parties)
+            .map(|(&c, parties)| {
+                (0..layout.parties()).map(|p| parties.contains(&p).then(|| stream(c, p as u64))).collect()
+            })
+            .collect();
+        let random = plan.held.iter().map(|&c| stream(c, u64::MAX)).collect();
+        // Opening: every party misses the components indexed by sets it belongs to; the first
+        // holder after it (cyclically) sends each of them.
+        let n = layout.parties();
+        let sender = |c: usize, receiver: usize| {
+            layout.holders(c).into_iter().min_by_key(|&h| (h + n - receiver) % n).expect("a holder")
+        };
+        let layout_ref = &layout;
+        let missing = |q: usize| (0..layout_ref.components()).filter(move |&c| !layout_ref.holds(q, c));
+        let open_sends = (0..n)
+            .filter(|&q| q != me)
+            .map(|q| (q, missing(q).filter(|&c| sender(c, q) == me).collect::<Vec<_>>()))
+            .filter(|(_, cs)| !cs.is_empty())
+            .collect();
+        let mut open_receives: Vec<(usize, Vec<usize>)> = Vec::new();
+        for c in missing(me) {
+            let s = sender(c, me);
+            match open_receives.iter_mut().find(|(p, _)| *p == s) {
+                Some((_, cs)) => cs.push(c),
+                None => open_receives.push((s, vec![c])),
+            }
+        }
+        Ok(Self { transport, layout, plan, reshare, random, open_sends, open_receives })
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// This party's index.
+    pub fn party(&self) -> usize {
+        self.transport.party()
+    }
+
+    /// A sharing of `len` uniformly random secrets that no `t` parties know (no communication).
+    pub fn random(&mut self, len: usize) -> RepVec {
+        RepVec {
+            comps: self.random.iter_mut().map(|rng| (0..len).map(|_| rng.next_u64()).collect()).collect(),
+        }
+    }
+
+    /// A sharing of public values (every component zero except the first, which holds them).
+    pub fn public(&self, values: &[u64]) -> RepVec {
+        RepVec {
+            comps: self
+                .plan
+                .held
+                .iter()
+                .map(|&c| if c == 0 { values.to_vec() } else { vec![0; values.len()] })
+                .collect(),
+        }
+    }
+
+    /// Opens `x` to every party (one round).
+    pub async fn open(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+        let len = x.len();
+        let index = |c: usize| self.plan.held.iter().position(|&h| h == c).expect("held");
+        for (q, cs) in &self.open_sends {
+            let mut payload = Vec::with_capacity(cs.len() * len * 8);
+            for &c in cs {
+                payload.extend_from_slice(&encode_u64s(&x.comps[index(c)]));
+            }
+            self.transport.send(*q, payload).await?;
+        }
+        let mut sum = x.comps.iter().fold(vec![0u64; len], |mut acc, comp| {
+            for (a, v) in acc.iter_mut().zip(comp) {
+                *a = a.wrapping_add(*v);
+            }
+            acc
+        });
+        for (p, cs) in &self.open_receives {
+            let values = decode_u64s(*p, &self.transport.recv(*p).await?, cs.len() * len)?;
+            for chunk in values.chunks(len.max(1)).take(cs.len()) {
+                for (a, v) in sum.iter_mut().zip(chunk) {
+                    *a = a.wrapping_add(*v);
+                }
+            }
+        }
+        Ok(sum)
+    }
+
+    /// Multiplies element-wise (one round, one ring element per product to `n - t - 1` peers).
+    pub async fn mul(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
+        if x.len() != y.len() {
+            return Err(EngineError::Shape(format!("mul of {} by {} values", x.len(), y.len())));
+        }
+        let mut z = vec![0u64; x.len()];
+        for (i, js) in self.plan.terms.iter().enumerate() {
+            if js.is_empty() {
+                continue;
+            }
+            let xi = &x.comps[i];
+            for (k, zk) in z.iter_mut().enumerate() {
+                let ysum = js.iter().fold(0u64, |acc, &j| acc.wrapping_add(y.comps[j][k]));
+                *zk = zk.wrapping_add(xi[k].wrapping_mul(ysum));
+            }
+        }
+        self.reshare(z).await
+    }
+
+    /// Dot products of consecutive groups of `k` values: `x` and `y` hold `m * k` secrets and
+    /// the result `m`. One round; one ring element per output, whatever `k`.
+    pub async fn dot(&mut self, x: &RepVec, y: &RepVec, k: usize) -> Result<RepVec, EngineError> {
+        if x.len() != y.len() || k == 0 || !x.len().is_multiple_of(k) {
+            return Err(EngineError::Shape(format!(
+                "dot of {} by {} values in groups of {k}",
+                x.len(),
+                y.len()
+            )));
+        }
+        let m = x.len() / k;
+        let mut z = vec![0u64; m];
+        for (i, js) in self.plan.terms.iter().enumerate() {
+            if js.is_empty() {
+                continue;
+            }
+            let mut ysum = vec![0u64; x.len()];
+            for &j in js {
+                for (a, v) in ysum.iter_mut().zip(&y.comps[j]) {
+                    *a = a.wrapping_add(*v);
+                }
+            }
+            for ((zr, xs), ys) in z.iter_mut().zip(x.comps[i].chunks_exact(k)).zip(ysum.chunks_exact(k)) {
+                let acc = xs.iter().zip(ys).fold(0u64, |a, (p, q)| a.wrapping_add(p.wrapping_mul(*q)));
+                *zr = zr.wrapping_add(acc);
+            }
+        }
+        self.reshare(z).await
+    }
+
+    /// Matrix product of `x` (`rows x inner`, row-major) and `y` (`inner x cols`). One round;
+    /// one ring element per output entry.
+    pub async fn matmul(
+        &mut self,
+        x: &RepVec,
+        y: &RepVec,
+        rows: usize,
+        inner: usize,
+        cols: usize,
+    ) -> Result<RepVec, EngineError> {
+        if x.len() != rows * inner || y.len() != inner * cols {
+            return Err(EngineError::Shape(format!(
+                "matmul of {} values as {rows}x{inner} by {} values as {inner}x{cols}",
+                x.len(),
+                y.len()
+            )));
+        }
+        let mut z = vec![0u64; rows * cols];
+        for (i, js) in self.plan.terms.iter().enumerate() {
+            if js.is_empty() {
+                continue;
+            }
+            // Sum the right-hand components first: x_T * (sum_U y_U).
+            let mut ysum = vec![0u64; inner * cols];
+            for &j in js {
+                for (a, v) in ysum.iter_mut().zip(&y.comps[j]) {
+                    *a = a.wrapping_add(*v);
+                }
+            }
+            let xi = &x.comps[i];
+            for r in 0..rows {
+                let out = &mut z[r * cols..(r + 1) * cols];
+                for l in 0..inner {
+                    let a = xi[r * inner + l];
+                    let yrow = &ysum[l * cols..(l + 1) * cols];
+                    for (o, b) in out.iter_mut().zip(yrow) {
+                        *o = o.wrapping_add(a.wrapping_mul(*b));
+                    }
+                }
+            }
+        }
+        self.reshare(z).await
+    }
+
+    /// Turns this party's additive term `z` of some secrets into a replicated sharing.
+    async fn reshare(&mut self, mut z: Vec<u64>) -> Result<RepVec, EngineError> {
+        let me = self.party();
+        let len = z.len();
+        let mut comps = vec![vec![0u64; len]; self.plan.held.len()];
+        for (i, streams) in self.reshare.iter_mut().enumerate() {
+            for (p, rng) in streams.iter_mut().enumerate() {
+                let Some(rng) = rng else { continue };
+                for (k, c) in comps[i].iter_mut().enumerate() {
+                    let r = rng.next_u64();
+                    *c = c.wrapping_add(r);
+                    if p == me {
+                        z[k] = z[k].wrapping_sub(r);
+                    }
+                }
+            }
+        }
+        let special =
+            self.plan.held.iter().position(|&c| c == self.plan.special[me]).expect("special is held");
+        for (c, v) in comps[special].iter_mut().zip(&z) {
+            *c = c.wrapping_add(*v);
+        }
+        let payload = encode_u64s(&z);
+        for &q in &self.plan.send_to {
+            self.transport.send(q, payload.clone()).await?;
+        }
+        for &(p, i) in &self.plan.receive {
+            let values = decode_u64s(p, &self.transport.recv(p).await?, len)?;
+            for (c, v) in comps[i].iter_mut().zip(&values) {
+                *c = c.wrapping_add(*v);
+            }
+        }
+        Ok(RepVec { comps })
+    }
+}
+
+#[cfg(test)]
+mod tests;

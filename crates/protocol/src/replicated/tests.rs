@@ -1,0 +1,192 @@
+//! The engine against plaintext, for 3, 4 and 5 parties over the in-memory transport.
+
+use super::*;
+use crate::sharing::split_values;
+use crate::transport::memory::{MemoryTransport, mesh};
+use crate::{Counted, Traffic};
+use rand::RngExt;
+use rand_chacha::ChaCha20Rng;
+use std::future::Future;
+
+/// Runs `f` on every party of an in-memory mesh of `n` and collects the results by party.
+async fn run<F, Fut, O>(n: usize, f: F) -> Vec<O>
+where
+    F: Fn(MemoryTransport) -> Fut,
+    Fut: Future<Output = O> + Send + 'static,
+    O: Send + 'static,
+{
+    let tasks: Vec<_> = mesh(n).into_iter().map(|t| tokio::spawn(f(t))).collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("party panicked"));
+    }
+    out
+}
+
+/// Each party's share of `values`, dealt with a seeded generator.
+fn deal(n: usize, values: &[u64], seed: u64) -> Vec<RepVec> {
+    let layout = Layout::honest_majority(n).unwrap();
+    let comps = split_values(values, &layout, &mut ChaCha20Rng::seed_from_u64(seed));
+    (0..n)
+        .map(|p| {
+            RepVec::from_components(
+                &layout.held_by(p).into_iter().map(|c| comps[c].clone()).collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
+fn inputs(len: usize, seed: u64) -> Vec<u64> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut v: Vec<u64> = (0..len).map(|_| rng.random()).collect();
+    // Edge values: zero, one, -1, the extremes of the signed range.
+    for (slot, edge) in v.iter_mut().zip([0, 1, u64::MAX, i64::MAX as u64, i64::MIN as u64]) {
+        *slot = edge;
+    }
+    v
+}
+
+async fn engine(t: &MemoryTransport) -> Replicated<'_, MemoryTransport> {
+    let mut rng = ChaCha20Rng::seed_from_u64(1000 + t.party() as u64);
+    Replicated::setup(t, &mut rng).await.unwrap()
+}
+
+#[tokio::test]
+async fn open_returns_the_dealt_values_and_random_is_shared() {
+    for n in [3, 4, 5] {
+        let x = inputs(50, n as u64);
+        let shares = deal(n, &x, 7);
+        let results = run(n, |t| {
+            let share = shares[t.party()].clone();
+            async move {
+                let mut e = engine(&t).await;
+                let opened = e.open(&share).await.unwrap();
+                let r = e.random(20);
+                let r_open = e.open(&r).await.unwrap();
+                let r2 = e.random(20);
+                (opened, r_open, e.open(&r2).await.unwrap())
+            }
+        })
+        .await;
+        for (opened, r, r2) in &results {
+            assert_eq!(opened, &x, "n={n}");
+            assert_eq!(r, &results[0].1, "parties disagree on a random value");
+            assert_ne!(r, r2, "two random sharings are equal");
+        }
+    }
+}
+
+#[tokio::test]
+async fn mul_matches_plaintext_for_several_lengths_and_party_counts() {
+    for n in [3, 4, 5] {
+        for len in [0usize, 1, 7, 1000] {
+            let (x, y) = (inputs(len, 1), inputs(len, 2));
+            let (xs, ys) = (deal(n, &x, 3), deal(n, &y, 4));
+            let results = run(n, |t| {
+                let (a, b) = (xs[t.party()].clone(), ys[t.party()].clone());
+                async move {
+                    let mut e = engine(&t).await;
+                    let z = e.mul(&a, &b).await.unwrap();
+                    // Chain a second product to check the output is a valid sharing.
+                    let w = e.mul(&z, &a).await.unwrap();
+                    (e.open(&z).await.unwrap(), e.open(&w).await.unwrap())
+                }
+            })
+            .await;
+            let expected: Vec<u64> = x.iter().zip(&y).map(|(a, b)| a.wrapping_mul(*b)).collect();
+            let expected2: Vec<u64> = expected.iter().zip(&x).map(|(a, b)| a.wrapping_mul(*b)).collect();
+            for (z, w) in results {
+                assert_eq!(z, expected, "n={n} len={len}");
+                assert_eq!(w, expected2, "n={n} len={len}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn dot_and_matmul_match_plaintext() {
+    for n in [3, 4, 5] {
+        let (rows, inner, cols) = (13, 8, 5);
+        let (x, y) = (inputs(rows * inner, 5), inputs(inner * cols, 6));
+        let (xs, ys) = (deal(n, &x, 8), deal(n, &y, 9));
+        let xy = inputs(rows * inner, 10);
+        let xys = deal(n, &xy, 11);
+        let results = run(n, |t| {
+            let (a, b, c) = (xs[t.party()].clone(), ys[t.party()].clone(), xys[t.party()].clone());
+            async move {
+                let mut e = engine(&t).await;
+                let m = e.matmul(&a, &b, rows, inner, cols).await.unwrap();
+                let d = e.dot(&a, &c, inner).await.unwrap();
+                (e.open(&m).await.unwrap(), e.open(&d).await.unwrap())
+            }
+        })
+        .await;
+        let mut expected = vec![0u64; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                expected[r * cols + c] = (0..inner)
+                    .fold(0u64, |acc, l| acc.wrapping_add(x[r * inner + l].wrapping_mul(y[l * cols + c])));
+            }
+        }
+        let dots: Vec<u64> = (0..rows)
+            .map(|r| {
+                (0..inner)
+                    .fold(0u64, |acc, l| acc.wrapping_add(x[r * inner + l].wrapping_mul(xy[r * inner + l])))
+            })
+            .collect();
+        for (m, d) in results {
+            assert_eq!(m, expected, "n={n}");
+            assert_eq!(d, dots, "n={n}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_product_costs_one_element_to_n_minus_t_minus_1_peers_in_one_round() {
+    for n in [3, 4, 5] {
+        let len = 100;
+        let (xs, ys) = (deal(n, &inputs(len, 1), 2), deal(n, &inputs(len, 3), 4));
+        let traffic = run(n, |t| {
+            let (a, b) = (xs[t.party()].clone(), ys[t.party()].clone());
+            async move {
+                let counted = Counted::new(t);
+                let mut e = engine_counted(&counted).await;
+                let before = counted.traffic();
+                e.mul(&a, &b).await.unwrap();
+                let after = counted.traffic();
+                Traffic {
+                    bytes_sent: after.bytes_sent - before.bytes_sent,
+                    messages_sent: after.messages_sent - before.messages_sent,
+                    rounds: 0,
+                }
+            }
+        })
+        .await;
+        let t = (n - 1) / 2;
+        for tr in traffic {
+            assert_eq!(tr.bytes_sent, (len * 8 * (n - t - 1)) as u64, "n={n}");
+            assert_eq!(tr.messages_sent, (n - t - 1) as u64, "n={n}");
+        }
+    }
+}
+
+async fn engine_counted(t: &Counted<MemoryTransport>) -> Replicated<'_, Counted<MemoryTransport>> {
+    let mut rng = ChaCha20Rng::seed_from_u64(2000 + t.party() as u64);
+    Replicated::setup(t, &mut rng).await.unwrap()
+}
+
+#[tokio::test]
+async fn shape_errors_are_reported() {
+    let results = run(3, |t| async move {
+        let mut e = engine(&t).await;
+        let a = e.random(6);
+        let b = e.random(5);
+        (
+            matches!(e.mul(&a, &b).await, Err(EngineError::Shape(_))),
+            matches!(e.dot(&a, &a, 4).await, Err(EngineError::Shape(_))),
+            matches!(e.matmul(&a, &b, 2, 3, 2).await, Err(EngineError::Shape(_))),
+        )
+    })
+    .await;
+    assert!(results.iter().all(|r| *r == (true, true, true)));
+}
