@@ -1,6 +1,6 @@
 //! The `orchestrator` command line.
 
-use crate::client::{Client, ClientError, DatasetView, StatsResult};
+use crate::client::{Client, ClientError, DatasetView, JobResult};
 use crate::cluster::{CLUSTER_ENV, ClusterFile};
 use crate::table::render;
 use anyhow::{Context, Result};
@@ -105,6 +105,19 @@ enum SubmitCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Time an operation of the engine between the nodes on random secret inputs, and check
+    /// sampled results against plaintext.
+    Bench {
+        /// The operation: `mul` (SIZE products) or `matmul` (SIZE x 8 by 8 x 8).
+        #[arg(long, default_value = "mul")]
+        op: String,
+        /// Its size.
+        #[arg(long, default_value_t = 1_000_000)]
+        size: u64,
+        /// Wait for the job and print its result.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 /// Parses the command line and runs it.
@@ -164,13 +177,19 @@ async fn run(cli: Cli) -> Result<()> {
                 .collect();
             print!("{}", render(&["node", "address", "state", "party", "version"], &rows));
         }
-        Command::Job(JobCommand::Submit(SubmitCommand::Stats { dataset, features, wait })) => {
+        Command::Job(JobCommand::Submit(submit)) => {
+            let (spec, wait) = match submit {
+                SubmitCommand::Stats { dataset, features, wait } => {
+                    (JobSpec::Stats { dataset, features }, wait)
+                }
+                SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
+            };
             let client = client(cli.cluster)?;
-            let job = client.submit(JobSpec::Stats { dataset, features }).await?;
+            let job = client.submit(spec).await?;
             println!("{job}");
             if wait {
-                client.wait(job, Duration::from_secs(600)).await?;
-                print_stats(&client.stats_result(job).await?, format);
+                client.wait(job, Duration::from_secs(3600)).await?;
+                print_result(&client.result(job).await?, format);
             }
         }
         Command::Job(JobCommand::Status { id }) => {
@@ -225,7 +244,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("done");
         }
         Command::Job(JobCommand::Result { id }) => {
-            print_stats(&client(cli.cluster)?.stats_result(id).await?, format)
+            print_result(&client(cli.cluster)?.result(id).await?, format)
         }
     }
     Ok(())
@@ -258,12 +277,16 @@ fn print_datasets(list: &[DatasetView], format: Format) {
     }
 }
 
-fn print_stats(result: &StatsResult, format: Format) {
-    match format {
-        Format::Json => println!("{}", serde_json::to_string(result).expect("result serialises")),
-        Format::Table => {
-            println!("stats of `{}` over {} records (job {})", result.dataset, result.count, result.job);
-            print!("{}", crate::table::stats(result));
+fn print_result(result: &JobResult, format: Format) {
+    match (format, result) {
+        (Format::Json, r) => println!("{}", serde_json::to_string(r).expect("result serialises")),
+        (Format::Table, JobResult::Stats(r)) => {
+            println!("stats of `{}` over {} records (job {})", r.dataset, r.count, r.job);
+            print!("{}", crate::table::stats(r));
+        }
+        (Format::Table, JobResult::Bench(r)) => {
+            println!("{} of size {} (job {}): sampled results match plaintext", r.op, r.size, r.job);
+            print!("{}", crate::table::traffic(&r.nodes));
         }
     }
 }

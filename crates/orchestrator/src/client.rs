@@ -6,6 +6,7 @@
 
 use crate::cluster::{ClusterFile, NodeEntry};
 use net::{Identity, NetOptions};
+use protocol::bench::BenchOp;
 use protocol::sharing::{Component, Layout, reconstruct};
 use protocol::stats::{FeatureSummary, summarise};
 use serde::Serialize;
@@ -272,17 +273,18 @@ impl Client {
             if tokio::time::Instant::now() > deadline {
                 return Err(ClientError::Failed(format!("not finished after {} s", limit.as_secs())));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
-    /// Fetches every node's output components and opens the result of a `stats` job.
-    pub async fn stats_result(&self, job: JobId) -> Result<StatsResult, ClientError> {
-        let spec = match self.status(job).await.into_iter().next() {
-            Some(status) => status?.spec,
-            None => return Err(ClientError::Setup("the cluster lists no node".into())),
-        };
-        let JobSpec::Stats { dataset, .. } = &spec;
+    /// Fetches every node's components of a finished job's outputs and opens them.
+    pub async fn open(&self, job: JobId) -> Result<Opened, ClientError> {
+        let statuses: Vec<JobStatusInfo> = self.status(job).await.into_iter().collect::<Result<_, _>>()?;
+        let spec = statuses
+            .first()
+            .ok_or_else(|| ClientError::Setup("the cluster lists no node".into()))?
+            .spec
+            .clone();
         let mut shares: Vec<JobResultShares> = Vec::new();
         for (i, r) in self.ask_all(RequestBody::JobResult { job }).await.into_iter().enumerate() {
             match r? {
@@ -300,21 +302,126 @@ impl Client {
         let parts: Vec<(usize, Vec<Component>)> = shares
             .into_iter()
             .map(|s| {
-                (
-                    s.party as usize,
-                    s.components.into_iter().map(|c| Component { id: c.id, values: c.values.0 }).collect(),
-                )
+                let components = s.components.into_iter().map(|c| Component { id: c.id, values: c.values.0 });
+                (s.party as usize, components.collect())
             })
             .collect();
-        let sums = reconstruct(&layout, &parts).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
-        if sums.len() != outputs.len() {
-            return Err(ClientError::Inconsistent("the opened result has the wrong length".into()));
+        let values = reconstruct(&layout, &parts).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
+        Ok(Opened { job, spec, count, outputs, values, statuses })
+    }
+
+    /// Opens a finished job's result and interprets it according to its kind.
+    pub async fn result(&self, job: JobId) -> Result<JobResult, ClientError> {
+        let opened = self.open(job).await?;
+        match opened.spec {
+            JobSpec::Stats { .. } => interpret_stats(opened).map(JobResult::Stats),
+            JobSpec::Bench { .. } => self.interpret_bench(opened).map(JobResult::Bench),
         }
-        Ok(StatsResult {
+    }
+
+    /// Opens the result of a `stats` job.
+    pub async fn stats_result(&self, job: JobId) -> Result<StatsResult, ClientError> {
+        interpret_stats(self.open(job).await?)
+    }
+
+    /// Opens the samples of a `bench` job, checks them against plaintext, and reports each
+    /// node's time and traffic.
+    pub async fn bench_result(&self, job: JobId) -> Result<BenchResult, ClientError> {
+        self.interpret_bench(self.open(job).await?)
+    }
+
+    fn interpret_bench(&self, opened: Opened) -> Result<BenchResult, ClientError> {
+        let job = opened.job;
+        let JobSpec::Bench { op, size } = &opened.spec else {
+            return Err(ClientError::Setup(format!("job {job} is a {} job, not bench", opened.spec.kind())));
+        };
+        let parsed: BenchOp = op.parse().map_err(ClientError::Inconsistent)?;
+        protocol::bench::check(parsed, *size as usize, &opened.values)
+            .map_err(|e| ClientError::Inconsistent(format!("the benchmark's result is wrong: {e}")))?;
+        Ok(BenchResult {
             job: job.to_string(),
-            dataset: dataset.clone(),
-            count,
-            features: outputs.into_iter().zip(summarise(count, &sums)).collect(),
+            op: op.clone(),
+            size: *size,
+            nodes: self
+                .nodes()
+                .iter()
+                .zip(&opened.statuses)
+                .map(|(n, s)| NodeTraffic {
+                    node: n.id.clone(),
+                    elapsed_ms: s.elapsed_ms,
+                    bytes_sent: s.bytes_sent,
+                    rounds: s.rounds,
+                })
+                .collect(),
         })
     }
+}
+
+/// The interpreted result of a job.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum JobResult {
+    /// Of a `stats` job.
+    Stats(StatsResult),
+    /// Of a `bench` job.
+    Bench(BenchResult),
+}
+
+fn interpret_stats(opened: Opened) -> Result<StatsResult, ClientError> {
+    let job = opened.job;
+    let JobSpec::Stats { dataset, .. } = &opened.spec else {
+        return Err(ClientError::Setup(format!("job {job} is a {} job, not stats", opened.spec.kind())));
+    };
+    if opened.values.len() != opened.outputs.len() {
+        return Err(ClientError::Inconsistent("the opened result has the wrong length".into()));
+    }
+    Ok(StatsResult {
+        job: job.to_string(),
+        dataset: dataset.clone(),
+        count: opened.count,
+        features: opened.outputs.into_iter().zip(summarise(opened.count, &opened.values)).collect(),
+    })
+}
+
+/// The opened outputs of a job.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The job.
+    pub job: JobId,
+    /// What it computed.
+    pub spec: JobSpec,
+    /// Records (or size) covered.
+    pub count: u64,
+    /// Output names.
+    pub outputs: Vec<String>,
+    /// The opened values.
+    pub values: Vec<u64>,
+    /// Every node's final status, in cluster order.
+    pub statuses: Vec<JobStatusInfo>,
+}
+
+/// One node's share of the work of a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTraffic {
+    /// Node id.
+    pub node: String,
+    /// Time from the start signal to the end on that node.
+    pub elapsed_ms: u64,
+    /// Protocol bytes it sent to the other nodes.
+    pub bytes_sent: u64,
+    /// Communication rounds.
+    pub rounds: u64,
+}
+
+/// A checked benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// The job.
+    pub job: String,
+    /// The workload.
+    pub op: String,
+    /// Its size.
+    pub size: u64,
+    /// Per node time and traffic.
+    pub nodes: Vec<NodeTraffic>,
 }

@@ -9,5 +9,5 @@ pub mod client;
 pub mod cluster;
 pub mod table;
 
-pub use client::{Client, ClientError, DatasetView, StatsResult};
+pub use client::{BenchResult, Client, ClientError, DatasetView, JobResult, NodeTraffic, StatsResult};
 pub use cluster::{ClusterFile, NodeEntry, OperatorIdentity};

@@ -49,6 +49,17 @@ pub fn stats(result: &crate::StatsResult) -> String {
     render(&["feature", "count", "sum", "mean"], &rows)
 }
 
+/// The table of each node's time and traffic for a job.
+pub fn traffic(nodes: &[crate::client::NodeTraffic]) -> String {
+    let rows: Vec<Vec<String>> = nodes
+        .iter()
+        .map(|n| {
+            vec![n.node.clone(), n.elapsed_ms.to_string(), n.bytes_sent.to_string(), n.rounds.to_string()]
+        })
+        .collect();
+    render(&["node", "time (ms)", "bytes sent", "rounds"], &rows)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -11,6 +11,7 @@
 //! to open the aggregates it is allowed to see.
 
 pub mod agree;
+pub mod bench;
 pub mod fixed;
 pub mod replicated;
 pub mod sharing;

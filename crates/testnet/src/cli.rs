@@ -59,6 +59,23 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Start a cluster and time engine operations between its node processes over QUIC:
+    /// wall time, bytes sent per node and rounds, with sampled results checked against
+    /// plaintext.
+    Bench {
+        /// Number of nodes (at least 3).
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Operations, comma-separated: `mul` (SIZE products), `matmul` (SIZE x 8 by 8 x 8).
+        #[arg(long, value_delimiter = ',', default_value = "mul,matmul")]
+        ops: Vec<String>,
+        /// Size of each operation (default: 1,000,000 for mul, 100,000 for matmul).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Runs of each operation; the table shows each run.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
 }
 
 /// Runs the command line; `testnet node --config FILE` runs a node daemon (used by `up`).
@@ -101,6 +118,12 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench { nodes, ops, size, repeat } => {
+            let temp = tempdir_for_demo()?;
+            let result = bench(&temp, nodes, &ops, size, repeat).await;
+            let _ = std::fs::remove_dir_all(&temp);
+            result
+        }
         Command::Demo { nodes, records, seed, dir } => {
             let temp = tempdir_for_demo()?;
             let dir = dir.unwrap_or_else(|| temp.clone());
@@ -117,6 +140,46 @@ fn tempdir_for_demo() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("segmpc-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+async fn bench(dir: &Path, nodes: usize, ops: &[String], size: Option<u64>, repeat: usize) -> Result<()> {
+    let cluster = Cluster::up(dir, &Plan { nodes, records: 1, seed: 1 }, NodeCommand::current_exe()?).await?;
+    let mut rows = Vec::new();
+    for op in ops {
+        let parsed: protocol::bench::BenchOp = op.parse().map_err(anyhow::Error::msg)?;
+        let size = size.unwrap_or(match parsed {
+            protocol::bench::BenchOp::Mul => 1_000_000,
+            protocol::bench::BenchOp::Matmul => 100_000,
+        });
+        for run in 1..=repeat {
+            let t = Instant::now();
+            let job = cluster.client.submit(JobSpec::Bench { op: op.clone(), size }).await?;
+            cluster.client.wait(job, Duration::from_secs(3600)).await?;
+            let wall = t.elapsed();
+            let result = cluster.client.bench_result(job).await?;
+            let slowest = result.nodes.iter().map(|n| n.elapsed_ms).max().unwrap_or(0);
+            let bytes = result.nodes.iter().map(|n| n.bytes_sent).max().unwrap_or(0);
+            let rounds = result.nodes.iter().map(|n| n.rounds).max().unwrap_or(0);
+            rows.push(vec![
+                op.clone(),
+                size.to_string(),
+                run.to_string(),
+                format!("{:.3}", wall.as_secs_f64()),
+                format!("{:.3}", slowest as f64 / 1e3),
+                format!("{:.2}", bytes as f64 / 1e6),
+                rounds.to_string(),
+                "ok".into(),
+            ]);
+        }
+    }
+    println!(
+        "{nodes} nodes over QUIC on 127.0.0.1; node time = slowest node, start signal to end, all phases"
+    );
+    let headers =
+        ["op", "size", "run", "wall (s)", "node time (s)", "MB sent per node", "rounds", "plaintext check"];
+    print!("{}", orchestrator::table::render(&headers, &rows));
+    drop(cluster);
+    Ok(())
 }
 
 async fn ingest(cluster: &Cluster) -> Result<()> {

@@ -235,6 +235,14 @@ pub enum JobSpec {
         /// Numeric features to summarise.
         features: Vec<String>,
     },
+    /// A benchmark of the engine on random secret inputs (no dataset is read); opens a few
+    /// samples so that the result can be checked.
+    Bench {
+        /// The workload (`mul`, `matmul`).
+        op: String,
+        /// Its size (products, or matrix rows).
+        size: u64,
+    },
 }
 
 impl JobSpec {
@@ -242,13 +250,15 @@ impl JobSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             JobSpec::Stats { .. } => "stats",
+            JobSpec::Bench { .. } => "bench",
         }
     }
 
-    /// The dataset the job reads.
-    pub fn dataset(&self) -> &str {
+    /// The dataset the job reads, if any.
+    pub fn dataset(&self) -> Option<&str> {
         match self {
-            JobSpec::Stats { dataset, .. } => dataset,
+            JobSpec::Stats { dataset, .. } => Some(dataset),
+            JobSpec::Bench { .. } => None,
         }
     }
 }
@@ -302,6 +312,8 @@ pub struct JobStatusInfo {
     pub bytes_sent: u64,
     /// Communication rounds of the job so far.
     pub rounds: u64,
+    /// Time the job ran on this node, from its start signal to its end, in milliseconds.
+    pub elapsed_ms: u64,
 }
 
 /// One node's components of a job's output.

@@ -26,5 +26,7 @@ pub const PROTOCOL_VERSION: u16 = 1;
 pub const MAX_CONTROL_FRAME: usize = 1 << 20;
 /// Largest frame of share data accepted (one chunk of one column of one component).
 pub const MAX_DATA_FRAME: usize = 64 << 20;
+/// Largest protocol message of a job between two nodes (one round of a vectorised operation).
+pub const MAX_JOB_MESSAGE: usize = 512 << 20;
 /// Number of ring elements per chunk when shares are streamed.
 pub const CHUNK_VALUES: usize = 1 << 20;

@@ -72,12 +72,20 @@ impl Inbox {
     }
 }
 
+/// The sending side of a job stream: messages are queued and written by a task of their own,
+/// so that a party that sends before it receives never waits for its peer to read (with QUIC
+/// flow control, parties that all write large messages first would otherwise deadlock).
+struct Outgoing {
+    queue: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    writer: tokio::task::JoinHandle<Result<(), TransportError>>,
+}
+
 /// A job's [`Transport`] over the node's QUIC mesh.
 pub struct QuicChannel {
     node: Arc<Node>,
     job: JobId,
     timeout: Duration,
-    sends: Vec<tokio::sync::Mutex<Option<quinn::SendStream>>>,
+    sends: Vec<tokio::sync::Mutex<Option<Outgoing>>>,
     recvs: Vec<tokio::sync::Mutex<Option<quinn::RecvStream>>>,
 }
 
@@ -134,11 +142,28 @@ impl QuicChannel {
         Err(self.closed(to, last))
     }
 
-    /// Finishes the outgoing streams and forgets incoming ones.
+    /// Starts the writer of a freshly opened stream to `to`.
+    fn writer(&self, to: usize, mut stream: quinn::SendStream) -> Outgoing {
+        let (queue, mut messages) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let peer = self.node.members[to].id.clone();
+        let writer = tokio::spawn(async move {
+            while let Some(msg) = messages.recv().await {
+                wire::write_raw(&mut stream, &msg)
+                    .await
+                    .map_err(|e| TransportError::Closed { party: to, reason: format!("node {peer}: {e}") })?;
+            }
+            let _ = stream.finish();
+            Ok(())
+        });
+        Outgoing { queue, writer }
+    }
+
+    /// Flushes and finishes the outgoing streams, and forgets incoming ones.
     pub async fn close(&self) {
         for s in &self.sends {
-            if let Some(mut s) = s.lock().await.take() {
-                let _ = s.finish();
+            if let Some(out) = s.lock().await.take() {
+                drop(out.queue);
+                let _ = tokio::time::timeout(self.timeout, out.writer).await;
             }
         }
         self.node.inbox.clear(self.job);
@@ -157,15 +182,22 @@ impl Transport for QuicChannel {
     async fn send(&self, to: usize, payload: Vec<u8>) -> Result<(), TransportError> {
         let slot =
             self.sends.get(to).filter(|_| to != self.node.me).ok_or(TransportError::UnknownParty(to))?;
-        let work = async {
-            let mut guard = slot.lock().await;
-            if guard.is_none() {
-                *guard = Some(self.open(to).await?);
-            }
-            let s = guard.as_mut().expect("stream opened above");
-            wire::write_raw(s, &payload).await.map_err(|e| self.closed(to, e))
-        };
-        tokio::time::timeout(self.timeout, work).await.map_err(|_| self.timed_out(to))?
+        let mut guard = slot.lock().await;
+        if guard.is_none() {
+            let stream =
+                tokio::time::timeout(self.timeout, self.open(to)).await.map_err(|_| self.timed_out(to))??;
+            *guard = Some(self.writer(to, stream));
+        }
+        let out = guard.as_mut().expect("stream opened above");
+        if out.queue.send(payload).is_ok() {
+            return Ok(());
+        }
+        // The writer stopped: report why.
+        let out = guard.take().expect("checked above");
+        match out.writer.await {
+            Ok(Err(e)) => Err(e),
+            _ => Err(self.closed(to, "the job stream stopped")),
+        }
     }
 
     async fn recv(&self, from: usize) -> Result<Vec<u8>, TransportError> {
@@ -184,7 +216,7 @@ impl Transport for QuicChannel {
                 *guard = Some(stream);
             }
             let s = guard.as_mut().expect("stream taken above");
-            wire::read_raw(s, wire::MAX_DATA_FRAME).await.map_err(|e| match e {
+            wire::read_raw(s, wire::MAX_JOB_MESSAGE).await.map_err(|e| match e {
                 wire::FrameError::Eof => self.closed(from, "the peer closed the job channel"),
                 other => self.closed(from, other),
             })

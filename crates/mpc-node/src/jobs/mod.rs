@@ -5,6 +5,7 @@
 //! `running`, then `done` or `failed` with a reason. A node that restarts marks the jobs it
 //! was in the middle of as failed.
 
+mod bench;
 pub mod channel;
 mod stats;
 
@@ -51,6 +52,9 @@ pub struct JobRecord {
     /// What this node sent for the job.
     #[serde(default)]
     pub traffic: Traffic,
+    /// Time from the start signal to the end, in milliseconds.
+    #[serde(default)]
+    pub elapsed_ms: u64,
 }
 
 impl JobRecord {
@@ -64,6 +68,7 @@ impl JobRecord {
             progress: self.progress.clone(),
             bytes_sent: self.traffic.bytes_sent,
             rounds: self.traffic.rounds,
+            elapsed_ms: self.elapsed_ms,
         }
     }
 }
@@ -148,10 +153,11 @@ impl Jobs {
     }
 
     /// Records the outcome of a running job; a job aborted meanwhile stays failed.
-    fn finish(&self, job: JobId, outcome: Result<JobOutput, String>, traffic: Traffic) {
+    fn finish(&self, job: JobId, outcome: Result<JobOutput, String>, traffic: Traffic, elapsed_ms: u64) {
         self.update(job, |e| {
             e.task = None;
             e.record.traffic = traffic;
+            e.record.elapsed_ms = elapsed_ms;
             if e.record.state != JobState::Running {
                 return;
             }
@@ -204,7 +210,10 @@ impl Jobs {
 
 /// Checks a job against this node's data before voting. Returns the reason for a refusal.
 fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
-    let JobSpec::Stats { dataset, features } = spec;
+    let (dataset, features) = match spec {
+        JobSpec::Stats { dataset, features } => (dataset, features),
+        JobSpec::Bench { op, size } => return bench::check(op, *size),
+    };
     let meta = node
         .store
         .dataset(dataset)
@@ -247,7 +256,7 @@ fn check_stats(meta: &DatasetMeta, features: &[String]) -> Result<(), String> {
 
 /// What every node must agree on before a job computes: the job, the members, and the
 /// dataset's columns and contributions.
-fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: &DatasetMeta) -> [u8; 32] {
+fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: Option<&DatasetMeta>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"segmpc job view v1");
     h.update(job.0);
@@ -257,9 +266,11 @@ fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: &DatasetMeta) -> [
         h.update(m.id.as_bytes());
         h.update(m.fingerprint.0);
     }
-    h.update(postcard::to_stdvec(&meta.schema).expect("schema serialises"));
-    for c in &meta.contributions {
-        h.update(postcard::to_stdvec(&(&c.id, &c.owner, c.rows)).expect("entry serialises"));
+    if let Some(meta) = meta {
+        h.update(postcard::to_stdvec(&meta.schema).expect("schema serialises"));
+        for c in &meta.contributions {
+            h.update(postcard::to_stdvec(&(&c.id, &c.owner, c.rows)).expect("entry serialises"));
+        }
     }
     h.finalize().into()
 }
@@ -276,6 +287,7 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
         progress: "waiting for every node to accept".into(),
         output: None,
         traffic: Traffic::default(),
+        elapsed_ms: 0,
     };
     node.jobs.insert(record)?;
     tracing::info!(%job, accepted = verdict.is_ok(), reason = ?verdict.as_ref().err(), "job submitted");
@@ -287,10 +299,15 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
     let record = node.jobs.begin(job, requester)?;
     let runner = node.clone();
     let handle = tokio::spawn(async move {
+        let started = std::time::Instant::now();
         let channel = Counted::new(channel::QuicChannel::new(runner.clone(), job));
         let outcome = match &record.spec {
             JobSpec::Stats { .. } => stats::run(runner.clone(), job, &record.spec, &channel).await,
+            JobSpec::Bench { op, size } => {
+                bench::run(runner.clone(), job, &record.spec, op, *size, &channel).await
+            }
         };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();
         match &outcome {
             Ok(_) => {
@@ -299,7 +316,7 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
             Err(reason) => tracing::warn!(%job, %reason, "job failed"),
         }
         // Finish first, so that no channel for the job is accepted after the inbox is cleared.
-        runner.jobs.finish(job, outcome, traffic);
+        runner.jobs.finish(job, outcome, traffic, elapsed_ms);
         channel.inner().close().await;
     });
     node.jobs.set_task(job, handle.abort_handle());

@@ -15,14 +15,16 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Stats { dataset, features } = spec;
+    let JobSpec::Stats { dataset, features } = spec else { return Err("not a stats job".into()) };
     let meta = node
         .store
         .dataset(dataset)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no dataset `{dataset}`"))?;
     node.jobs.progress(job, "agreeing on the job with every node");
-    protocol::agree::agree(channel, view_digest(&node, job, spec, &meta)).await.map_err(|e| e.to_string())?;
+    protocol::agree::agree(channel, view_digest(&node, job, spec, Some(&meta)))
+        .await
+        .map_err(|e| e.to_string())?;
 
     // The dataset may have grown since the vote: check the bounds on what was agreed.
     super::check_stats(&meta, features)?;

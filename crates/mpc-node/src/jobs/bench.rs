@@ -1,0 +1,56 @@
+//! Running a `bench` job on this node: agree, set up the engine's seeds, run the workload of
+//! `protocol::bench` on random sharings, and keep the samples to open.
+
+use super::{JobOutput, view_digest};
+use crate::node::Node;
+use protocol::Transport;
+use protocol::bench::{BenchOp, MATMUL_WIDTH};
+use protocol::replicated::Replicated;
+use protocol::sharing::Component;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::sync::Arc;
+use wire::control::{JobId, JobSpec};
+
+/// Largest number of secret values a benchmark may create per operand.
+const MAX_VALUES: u64 = 20_000_000;
+
+/// Checks a benchmark's parameters before voting.
+pub fn check(op: &str, size: u64) -> Result<(), String> {
+    let op: BenchOp = op.parse()?;
+    let values = match op {
+        BenchOp::Mul => size,
+        BenchOp::Matmul => size.saturating_mul(MATMUL_WIDTH as u64),
+    };
+    if size == 0 || values > MAX_VALUES {
+        return Err(format!(
+            "a {} benchmark takes a size from 1 to {MAX_VALUES} values per operand",
+            op.name()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the benchmark and returns this node's components of the samples.
+pub async fn run<T: Transport>(
+    node: Arc<Node>,
+    job: JobId,
+    spec: &JobSpec,
+    op: &str,
+    size: u64,
+    channel: &T,
+) -> Result<JobOutput, String> {
+    let op: BenchOp = op.parse()?;
+    node.jobs.progress(job, "agreeing on the job with every node");
+    protocol::agree::agree(channel, view_digest(&node, job, spec, None)).await.map_err(|e| e.to_string())?;
+    node.jobs.progress(job, "agreeing on seeds");
+    let mut rng =
+        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
+    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
+    node.jobs.progress(job, &format!("running {} of size {size}", op.name()));
+    let samples = protocol::bench::run(&mut engine, op, size as usize).await.map_err(|e| e.to_string())?;
+    let held = node.layout.held_by(node.me);
+    let components =
+        held.into_iter().zip(samples.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
+    Ok(JobOutput { count: size, outputs: vec![format!("{} samples", op.name())], components })
+}

@@ -1,0 +1,153 @@
+//! Benchmark workloads of the engine on random secret inputs, so that the same operations can
+//! be timed over the in-memory transport (criterion) and between node processes over QUIC
+//! (the `bench` job). Each workload returns a few opened-able samples so that the caller can
+//! check the result against plaintext.
+
+use crate::replicated::{EngineError, RepVec, Replicated};
+use crate::transport::Transport;
+use serde::{Deserialize, Serialize};
+
+/// Number of sample values of each operand and result that a workload returns.
+pub const SAMPLES: usize = 16;
+
+/// A workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchOp {
+    /// `size` element-wise products.
+    Mul,
+    /// A `size x 8` by `8 x 8` matrix product.
+    Matmul,
+}
+
+impl BenchOp {
+    /// The name used on command lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchOp::Mul => "mul",
+            BenchOp::Matmul => "matmul",
+        }
+    }
+}
+
+impl std::str::FromStr for BenchOp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mul" => Ok(BenchOp::Mul),
+            "matmul" => Ok(BenchOp::Matmul),
+            other => Err(format!("unknown benchmark `{other}` (mul, matmul)")),
+        }
+    }
+}
+
+/// Width of the matrices of [`BenchOp::Matmul`].
+pub const MATMUL_WIDTH: usize = 8;
+
+/// Runs `op` of `size` on fresh random sharings. Returns the samples to open: for `mul`, the
+/// first [`SAMPLES`] values of `x`, `y` and `x * y`; for `matmul`, the first two rows of `x`,
+/// all of `y` and the first two rows of `x y`.
+pub async fn run<T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    op: BenchOp,
+    size: usize,
+) -> Result<RepVec, EngineError> {
+    match op {
+        BenchOp::Mul => {
+            let x = engine.random(size);
+            let y = engine.random(size);
+            let z = engine.mul(&x, &y).await?;
+            let k = SAMPLES.min(size);
+            Ok(concat(&[(&x, 0..k), (&y, 0..k), (&z, 0..k)]))
+        }
+        BenchOp::Matmul => {
+            let w = MATMUL_WIDTH;
+            let x = engine.random(size * w);
+            let y = engine.random(w * w);
+            let z = engine.matmul(&x, &y, size, w, w).await?;
+            let rows = 2.min(size) * w;
+            Ok(concat(&[(&x, 0..rows), (&y, 0..w * w), (&z, 0..rows)]))
+        }
+    }
+}
+
+/// Checks opened samples of `op` of `size` against plaintext arithmetic.
+pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
+    match op {
+        BenchOp::Mul => {
+            let k = SAMPLES.min(size);
+            if opened.len() != 3 * k {
+                return Err(format!("expected {} samples, got {}", 3 * k, opened.len()));
+            }
+            let (x, rest) = opened.split_at(k);
+            let (y, z) = rest.split_at(k);
+            for i in 0..k {
+                if x[i].wrapping_mul(y[i]) != z[i] {
+                    return Err(format!("product {i} is wrong"));
+                }
+            }
+        }
+        BenchOp::Matmul => {
+            let w = MATMUL_WIDTH;
+            let rows = 2.min(size);
+            if opened.len() != 2 * rows * w + w * w {
+                return Err(format!("expected {} samples, got {}", 2 * rows * w + w * w, opened.len()));
+            }
+            let (x, rest) = opened.split_at(rows * w);
+            let (y, z) = rest.split_at(w * w);
+            for r in 0..rows {
+                for c in 0..w {
+                    let v = (0..w).fold(0u64, |a, l| a.wrapping_add(x[r * w + l].wrapping_mul(y[l * w + c])));
+                    if v != z[r * w + c] {
+                        return Err(format!("entry ({r}, {c}) is wrong"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn concat(parts: &[(&RepVec, std::ops::Range<usize>)]) -> RepVec {
+    let comps = parts[0].0.comps.len();
+    RepVec {
+        comps: (0..comps)
+            .map(|i| parts.iter().flat_map(|(v, range)| v.comps[i][range.clone()].iter().copied()).collect())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::memory::mesh;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[tokio::test]
+    async fn workloads_check_against_plaintext() {
+        for op in [BenchOp::Mul, BenchOp::Matmul] {
+            for size in [1usize, 100] {
+                let tasks: Vec<_> = mesh(3)
+                    .into_iter()
+                    .map(|t| {
+                        tokio::spawn(async move {
+                            let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
+                            let mut e = Replicated::setup(&t, &mut rng).await.unwrap();
+                            let samples = run(&mut e, op, size).await.unwrap();
+                            e.open(&samples).await.unwrap()
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    let opened = task.await.unwrap();
+                    check(op, size, &opened).unwrap();
+                    let mut wrong = opened.clone();
+                    let last = wrong.len() - 1;
+                    wrong[last] ^= 1;
+                    assert!(check(op, size, &wrong).is_err(), "a wrong result passed the check");
+                }
+            }
+        }
+    }
+}
