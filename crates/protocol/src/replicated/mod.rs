@@ -6,6 +6,8 @@
 //! Every operation is vectorised: it takes whole vectors (or matrices, row-major) and moves
 //! one message per peer per round, whatever the length.
 
+pub mod binary;
+mod compare;
 pub mod plan;
 pub mod seeds;
 
@@ -102,6 +104,44 @@ impl RepVec {
     }
 }
 
+/// How components combine: additively in the ring (arithmetic sharings) or by XOR (binary
+/// sharings of 64-bit words, where products are bitwise AND).
+trait Group {
+    fn add(a: u64, b: u64) -> u64;
+    fn sub(a: u64, b: u64) -> u64;
+    fn mul(a: u64, b: u64) -> u64;
+}
+
+/// The ring `Z_2^64`.
+struct Ring;
+
+impl Group for Ring {
+    fn add(a: u64, b: u64) -> u64 {
+        a.wrapping_add(b)
+    }
+    fn sub(a: u64, b: u64) -> u64 {
+        a.wrapping_sub(b)
+    }
+    fn mul(a: u64, b: u64) -> u64 {
+        a.wrapping_mul(b)
+    }
+}
+
+/// 64 bits at a time in `GF(2)`.
+struct Xor;
+
+impl Group for Xor {
+    fn add(a: u64, b: u64) -> u64 {
+        a ^ b
+    }
+    fn sub(a: u64, b: u64) -> u64 {
+        a ^ b
+    }
+    fn mul(a: u64, b: u64) -> u64 {
+        a & b
+    }
+}
+
 /// One party's engine for a job: its plan, and the pseudo-random streams of the components it
 /// holds. Operations must be called in the same order with the same lengths on every party.
 pub struct Replicated<'t, T: Transport> {
@@ -193,6 +233,11 @@ impl<'t, T: Transport> Replicated<'t, T> {
 
     /// Opens `x` to every party (one round).
     pub async fn open(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+        self.open_with::<Ring>(x).await
+    }
+
+    /// Opens a sharing whose components combine with `G` (one round).
+    async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
         let len = x.len();
         let index = |c: usize| self.plan.held.iter().position(|&h| h == c).expect("held");
         for (q, cs) in &self.open_sends {
@@ -204,7 +249,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
         }
         let mut sum = x.comps.iter().fold(vec![0u64; len], |mut acc, comp| {
             for (a, v) in acc.iter_mut().zip(comp) {
-                *a = a.wrapping_add(*v);
+                *a = G::add(*a, *v);
             }
             acc
         });
@@ -212,7 +257,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             let values = decode_u64s(*p, &self.transport.recv(*p).await?, cs.len() * len)?;
             for chunk in values.chunks(len.max(1)).take(cs.len()) {
                 for (a, v) in sum.iter_mut().zip(chunk) {
-                    *a = a.wrapping_add(*v);
+                    *a = G::add(*a, *v);
                 }
             }
         }
@@ -221,8 +266,13 @@ impl<'t, T: Transport> Replicated<'t, T> {
 
     /// Multiplies element-wise (one round, one ring element per product to `n - t - 1` peers).
     pub async fn mul(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
+        self.product::<Ring>(x, y).await
+    }
+
+    /// Element-wise product in the ring or, for binary sharings, bitwise AND of 64-bit words.
+    async fn product<G: Group>(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
         if x.len() != y.len() {
-            return Err(EngineError::Shape(format!("mul of {} by {} values", x.len(), y.len())));
+            return Err(EngineError::Shape(format!("product of {} by {} values", x.len(), y.len())));
         }
         let mut z = vec![0u64; x.len()];
         for (i, js) in self.plan.terms.iter().enumerate() {
@@ -231,11 +281,11 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
             let xi = &x.comps[i];
             for (k, zk) in z.iter_mut().enumerate() {
-                let ysum = js.iter().fold(0u64, |acc, &j| acc.wrapping_add(y.comps[j][k]));
-                *zk = zk.wrapping_add(xi[k].wrapping_mul(ysum));
+                let ysum = js.iter().fold(0u64, |acc, &j| G::add(acc, y.comps[j][k]));
+                *zk = G::add(*zk, G::mul(xi[k], ysum));
             }
         }
-        self.reshare(z).await
+        self.reshare::<G>(z).await
     }
 
     /// Dot products of consecutive groups of `k` values: `x` and `y` hold `m * k` secrets and
@@ -265,7 +315,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 *zr = zr.wrapping_add(acc);
             }
         }
-        self.reshare(z).await
+        self.reshare::<Ring>(z).await
     }
 
     /// Matrix product of `x` (`rows x inner`, row-major) and `y` (`inner x cols`). One round;
@@ -309,11 +359,11 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 }
             }
         }
-        self.reshare(z).await
+        self.reshare::<Ring>(z).await
     }
 
-    /// Turns this party's additive term `z` of some secrets into a replicated sharing.
-    async fn reshare(&mut self, mut z: Vec<u64>) -> Result<RepVec, EngineError> {
+    /// Turns this party's additive (or XOR) term `z` of some secrets into a replicated sharing.
+    async fn reshare<G: Group>(&mut self, mut z: Vec<u64>) -> Result<RepVec, EngineError> {
         let me = self.party();
         let len = z.len();
         let mut comps = vec![vec![0u64; len]; self.plan.held.len()];
@@ -322,9 +372,9 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 let Some(rng) = rng else { continue };
                 for (k, c) in comps[i].iter_mut().enumerate() {
                     let r = rng.next_u64();
-                    *c = c.wrapping_add(r);
+                    *c = G::add(*c, r);
                     if p == me {
-                        z[k] = z[k].wrapping_sub(r);
+                        z[k] = G::sub(z[k], r);
                     }
                 }
             }
@@ -332,7 +382,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
         let special =
             self.plan.held.iter().position(|&c| c == self.plan.special[me]).expect("special is held");
         for (c, v) in comps[special].iter_mut().zip(&z) {
-            *c = c.wrapping_add(*v);
+            *c = G::add(*c, *v);
         }
         let payload = encode_u64s(&z);
         for &q in &self.plan.send_to {
@@ -341,7 +391,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
         for &(p, i) in &self.plan.receive {
             let values = decode_u64s(p, &self.transport.recv(p).await?, len)?;
             for (c, v) in comps[i].iter_mut().zip(&values) {
-                *c = c.wrapping_add(*v);
+                *c = G::add(*c, *v);
             }
         }
         Ok(RepVec { comps })

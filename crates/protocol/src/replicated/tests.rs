@@ -190,3 +190,138 @@ async fn shape_errors_are_reported() {
     .await;
     assert!(results.iter().all(|r| *r == (true, true, true)));
 }
+
+fn signed_inputs(len: usize, seed: u64) -> Vec<u64> {
+    let mut v = inputs(len, seed);
+    for (slot, edge) in v.iter_mut().skip(5).zip([(-1i64) as u64, 2, (-2i64) as u64, i64::MIN as u64 + 1]) {
+        *slot = edge;
+    }
+    v
+}
+
+#[tokio::test]
+async fn ltz_and_eqz_are_exact_for_every_ring_element() {
+    for n in [3, 4, 5] {
+        for len in [0usize, 1, 9, 200] {
+            let mut x = signed_inputs(len, 20 + n as u64);
+            if len > 10 {
+                x[10] = 0;
+            }
+            let xs = deal(n, &x, 21);
+            let results = run(n, |t| {
+                let a = xs[t.party()].clone();
+                async move {
+                    let mut e = engine(&t).await;
+                    let l = e.ltz(&a).await.unwrap();
+                    // EQZ is exact for |x| < 2^63: every value but i64::MIN.
+                    let z = e.eqz(&a).await.unwrap();
+                    (e.open(&l).await.unwrap(), e.open(&z).await.unwrap())
+                }
+            })
+            .await;
+            let ltz: Vec<u64> = x.iter().map(|&v| ((v as i64) < 0) as u64).collect();
+            let eqz: Vec<u64> = x.iter().map(|&v| (v == 0) as u64).collect();
+            for (l, z) in results {
+                assert_eq!(l, ltz, "n={n} len={len}");
+                for k in 0..len {
+                    if x[k] != i64::MIN as u64 {
+                        assert_eq!(z[k], eqz[k], "n={n} len={len} x={}", x[k] as i64);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn less_than_matches_plaintext_in_the_documented_range() {
+    let mut rng = ChaCha20Rng::seed_from_u64(30);
+    for n in [3, 4, 5] {
+        let len = 300;
+        let bound = 1i64 << 62;
+        let mut a: Vec<i64> = (0..len).map(|_| rng.random_range(-bound..bound)).collect();
+        let mut b: Vec<i64> = (0..len).map(|_| rng.random_range(-bound..bound)).collect();
+        a[0] = 5;
+        b[0] = 5;
+        a[1] = -bound;
+        b[1] = bound - 1;
+        a[2] = bound - 1;
+        b[2] = -bound;
+        let (au, bu): (Vec<u64>, Vec<u64>) =
+            (a.iter().map(|&v| v as u64).collect(), b.iter().map(|&v| v as u64).collect());
+        let (as_, bs) = (deal(n, &au, 31), deal(n, &bu, 32));
+        let results = run(n, |t| {
+            let (x, y) = (as_[t.party()].clone(), bs[t.party()].clone());
+            async move {
+                let mut e = engine(&t).await;
+                let lt = e.less_than(&x, &y).await.unwrap();
+                e.open(&lt).await.unwrap()
+            }
+        })
+        .await;
+        let expected: Vec<u64> = a.iter().zip(&b).map(|(x, y)| (x < y) as u64).collect();
+        for r in results {
+            assert_eq!(r, expected, "n={n}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn binary_and_matches_plaintext() {
+    for n in [3, 4, 5] {
+        let (x, y) = (inputs(100, 40), inputs(100, 41));
+        let (xs, ys) = (deal_xor(n, &x, 42), deal_xor(n, &y, 43));
+        let results = run(n, |t| {
+            let (a, b) = (xs[t.party()].clone(), ys[t.party()].clone());
+            async move {
+                let mut e = engine(&t).await;
+                let z = e.and(&a, &b).await.unwrap();
+                e.open_binary(&z.xor(&a)).await.unwrap()
+            }
+        })
+        .await;
+        let expected: Vec<u64> = x.iter().zip(&y).map(|(a, b)| (a & b) ^ a).collect();
+        for r in results {
+            assert_eq!(r, expected, "n={n}");
+        }
+    }
+}
+
+/// Each party's share of an XOR sharing of `values`.
+fn deal_xor(n: usize, values: &[u64], seed: u64) -> Vec<RepVec> {
+    let layout = Layout::honest_majority(n).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let m = layout.components();
+    let mut comps: Vec<Vec<u64>> =
+        (0..m - 1).map(|_| values.iter().map(|_| rng.random()).collect()).collect();
+    let last: Vec<u64> =
+        values.iter().enumerate().map(|(k, v)| comps.iter().fold(*v, |acc, c| acc ^ c[k])).collect();
+    comps.push(last);
+    (0..n)
+        .map(|p| RepVec { comps: layout.held_by(p).into_iter().map(|c| comps[c].clone()).collect() })
+        .collect()
+}
+
+#[tokio::test]
+async fn comparison_cost_for_three_parties() {
+    let len = 6400;
+    let xs = deal(3, &signed_inputs(len, 50), 51);
+    let traffic = run(3, |t| {
+        let a = xs[t.party()].clone();
+        async move {
+            let counted = Counted::new(t);
+            let mut e = engine_counted(&counted).await;
+            let before = counted.traffic();
+            e.ltz(&a).await.unwrap();
+            let after = counted.traffic();
+            (after.bytes_sent - before.bytes_sent, after.rounds - before.rounds)
+        }
+    })
+    .await;
+    for (bytes, rounds) in traffic {
+        // One carry-save layer (64 bits), generate bits (63), a carry tree over 63 positions
+        // (118 ANDs in 6 levels), then two multiplications to make the bit arithmetic.
+        assert_eq!(bytes as usize, len * (64 + 63 + 118) / 8 + len * 2 * 8, "bytes");
+        assert_eq!(rounds, 1 + 1 + 6 + 2, "rounds");
+    }
+}

@@ -1,0 +1,187 @@
+//! Exact comparison on arithmetic sharings.
+//!
+//! `x < 0` (two's complement) is the most significant bit of the ring sum of `x`'s
+//! components. Each component is known to its holders, so its bits form a binary sharing
+//! without communication ([`Replicated::component_operands`]). Carry-save adders reduce the
+//! `C(n, t)` operands to two in one AND round per level (one level for 3 or 4 parties), and a
+//! carry-lookahead tree over the 63 low bit positions gives the carry into the top bit in
+//! `1 + ceil(log2 63)` rounds. Everything is bit-sliced: an AND of one plane compares 64
+//! values at once. The resulting bit is turned into an arithmetic 0/1 sharing by folding the
+//! components' bits with `a xor b = a + b - 2ab` (`ceil(log2 C(n, t))` rounds).
+//!
+//! Rounds and bytes per comparison are measured by the tests and the `bench` job and written
+//! down in `docs/protocol.md`.
+
+use super::binary::{unslice_plane, words_for};
+use super::{EngineError, RepVec, Replicated};
+use crate::transport::Transport;
+
+impl<T: Transport> Replicated<'_, T> {
+    /// Reduces binary operands (bit-sliced, `planes` planes of `words` words) to two with the
+    /// same sum modulo `2^planes`, by layers of carry-save adders (one AND round per layer).
+    async fn carry_save(
+        &mut self,
+        mut ops: Vec<RepVec>,
+        planes: usize,
+        words: usize,
+    ) -> Result<(RepVec, RepVec), EngineError> {
+        while ops.len() > 2 {
+            let triples = ops.len() / 3;
+            let rest: Vec<RepVec> = ops.split_off(triples * 3);
+            // maj(a, b, c) = ((a ^ c) & (b ^ c)) ^ c: one AND per bit, all triples at once.
+            let mut lefts = Vec::with_capacity(triples);
+            let mut rights = Vec::with_capacity(triples);
+            for t in ops.chunks(3) {
+                lefts.push(t[0].xor(&t[2]));
+                rights.push(t[1].xor(&t[2]));
+            }
+            let left = RepVec::concat(&lefts.iter().collect::<Vec<_>>());
+            let right = RepVec::concat(&rights.iter().collect::<Vec<_>>());
+            let ands = self.and(&left, &right).await?.split(&vec![planes * words; triples]);
+            let mut next = Vec::with_capacity(2 * triples + rest.len());
+            for (t, and) in ops.chunks(3).zip(ands) {
+                let carry = and.xor(&t[2]);
+                next.push(t[0].xor(&t[1]).xor(&t[2]));
+                // The carry of plane i goes to plane i + 1; the top carry leaves the range.
+                let shifted = RepVec {
+                    comps: carry
+                        .comps
+                        .iter()
+                        .map(|c| {
+                            let mut v = vec![0u64; words];
+                            v.extend_from_slice(&c[..(planes - 1) * words]);
+                            v
+                        })
+                        .collect(),
+                };
+                next.push(shifted);
+            }
+            next.extend(rest);
+            ops = next;
+        }
+        let mut it = ops.into_iter();
+        let a = it.next().expect("at least one operand");
+        let b =
+            it.next().unwrap_or_else(|| RepVec { comps: a.comps.iter().map(|c| vec![0; c.len()]).collect() });
+        Ok((a, b))
+    }
+
+    /// The top bit (plane `planes - 1`) of `a + b`, as a binary sharing of one plane.
+    async fn top_bit_of_sum(
+        &mut self,
+        a: &RepVec,
+        b: &RepVec,
+        planes: usize,
+        words: usize,
+    ) -> Result<RepVec, EngineError> {
+        let low = planes - 1;
+        let p = a.planes(0..low, words).xor(&b.planes(0..low, words));
+        let g = self.and(&a.planes(0..low, words), &b.planes(0..low, words)).await?;
+        // Segments of bit positions, lowest first: (generate, propagate). The propagate of the
+        // lowest segment is never needed (no carry enters bit 0).
+        let mut segments: Vec<(RepVec, Option<RepVec>)> = (0..low)
+            .map(|i| (g.planes(i..i + 1, words), (i > 0).then(|| p.planes(i..i + 1, words))))
+            .collect();
+        while segments.len() > 1 {
+            let pairs = segments.len() / 2;
+            let carry_over = if segments.len() % 2 == 1 { segments.pop() } else { None };
+            // For each pair (lo, hi): G = G_hi ^ (P_hi & G_lo), P = P_hi & P_lo.
+            let mut lefts = Vec::new();
+            let mut rights = Vec::new();
+            for k in 0..pairs {
+                let (lo, hi) = (&segments[2 * k], &segments[2 * k + 1]);
+                let p_hi = hi.1.as_ref().expect("only the lowest segment lacks a propagate");
+                lefts.push(p_hi.clone());
+                rights.push(lo.0.clone());
+                if let Some(p_lo) = &lo.1 {
+                    lefts.push(p_hi.clone());
+                    rights.push(p_lo.clone());
+                }
+            }
+            let left = RepVec::concat(&lefts.iter().collect::<Vec<_>>());
+            let right = RepVec::concat(&rights.iter().collect::<Vec<_>>());
+            let ands = self.and(&left, &right).await?.split(&vec![words; lefts.len()]);
+            let mut ands = ands.into_iter();
+            let mut next = Vec::with_capacity(pairs + 1);
+            for k in 0..pairs {
+                let (lo, hi) = (&segments[2 * k], &segments[2 * k + 1]);
+                let generate = hi.0.xor(&ands.next().expect("one AND per pair"));
+                let propagate = lo.1.as_ref().map(|_| ands.next().expect("one AND per propagate"));
+                next.push((generate, propagate));
+            }
+            next.extend(carry_over);
+            segments = next;
+        }
+        let carry = segments.pop().map(|s| s.0);
+        let top = a.planes(low..planes, words).xor(&b.planes(low..planes, words));
+        Ok(match carry {
+            Some(c) => top.xor(&c),
+            None => top,
+        })
+    }
+
+    /// The bit `x < 0` of each secret (two's complement), as a binary sharing of one plane.
+    pub async fn ltz_bits(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
+        let words = words_for(x.len());
+        let ops = self.component_operands(x, 64);
+        let (a, b) = self.carry_save(ops, 64, words).await?;
+        self.top_bit_of_sum(&a, &b, 64, words).await
+    }
+
+    /// Turns a binary sharing of `n` bits (one plane) into an arithmetic sharing of 0/1 values.
+    pub async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
+        let held = self.plan.held.clone();
+        // Operand c: component c's bits as 0/1 ring elements, other components zero.
+        let mut ops: Vec<RepVec> = (0..self.layout.components())
+            .map(|c| RepVec {
+                comps: held
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &h)| if h == c { unslice_plane(&bits.comps[i], n) } else { vec![0; n] })
+                    .collect(),
+            })
+            .collect();
+        while ops.len() > 1 {
+            let pairs = ops.len() / 2;
+            let carry_over = if ops.len() % 2 == 1 { ops.pop() } else { None };
+            let left = RepVec::concat(&ops.iter().step_by(2).collect::<Vec<_>>());
+            let right = RepVec::concat(&ops.iter().skip(1).step_by(2).collect::<Vec<_>>());
+            let products = self.mul(&left, &right).await?.split(&vec![n; pairs]);
+            let mut next: Vec<RepVec> = ops
+                .chunks(2)
+                .zip(products)
+                .map(|(pair, ab)| {
+                    let twice = ab.add(&ab);
+                    pair[0].add(&pair[1]).sub(&twice)
+                })
+                .collect();
+            next.extend(carry_over);
+            ops = next;
+        }
+        Ok(ops.pop().expect("at least one component"))
+    }
+
+    /// `[x < 0]` as an arithmetic 0/1 sharing (exact for every ring element read as signed).
+    pub async fn ltz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
+        let bits = self.ltz_bits(x).await?;
+        self.bits_to_arith(&bits, x.len()).await
+    }
+
+    /// `[a < b]` as an arithmetic 0/1 sharing; exact when `|a - b| < 2^63`.
+    pub async fn less_than(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
+        if a.len() != b.len() {
+            return Err(EngineError::Shape(format!("comparison of {} with {} values", a.len(), b.len())));
+        }
+        self.ltz(&a.sub(b)).await
+    }
+
+    /// `[x == 0]` as an arithmetic 0/1 sharing, as `1 - [x < 0] - [-x < 0]`; exact when
+    /// `|x| < 2^63`.
+    pub async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
+        let n = x.len();
+        let neg =
+            RepVec { comps: x.comps.iter().map(|c| c.iter().map(|v| v.wrapping_neg()).collect()).collect() };
+        let both = self.ltz(&RepVec::concat(&[x, &neg])).await?.split(&[n, n]);
+        Ok(self.public(&vec![1; n]).sub(&both[0]).sub(&both[1]))
+    }
+}
