@@ -108,7 +108,8 @@ enum SubmitCommand {
     /// Time an operation of the engine between the nodes on random secret inputs, and check
     /// sampled results against plaintext.
     Bench {
-        /// The operation: `mul` (SIZE products) or `matmul` (SIZE x 8 by 8 x 8).
+        /// The operation: `mul` (SIZE products), `matmul` (SIZE x 8 by 8 x 8), `compare` (SIZE
+        /// comparisons) or `argmin` (SIZE rows of 8).
         #[arg(long, default_value = "mul")]
         op: String,
         /// Its size.

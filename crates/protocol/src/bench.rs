@@ -18,6 +18,10 @@ pub enum BenchOp {
     Mul,
     /// A `size x 8` by `8 x 8` matrix product.
     Matmul,
+    /// `size` exact comparisons with zero.
+    Compare,
+    /// `size` argmins over 8 columns, with one-hot outputs.
+    Argmin,
 }
 
 impl BenchOp {
@@ -26,6 +30,8 @@ impl BenchOp {
         match self {
             BenchOp::Mul => "mul",
             BenchOp::Matmul => "matmul",
+            BenchOp::Compare => "compare",
+            BenchOp::Argmin => "argmin",
         }
     }
 }
@@ -36,17 +42,21 @@ impl std::str::FromStr for BenchOp {
         match s {
             "mul" => Ok(BenchOp::Mul),
             "matmul" => Ok(BenchOp::Matmul),
-            other => Err(format!("unknown benchmark `{other}` (mul, matmul)")),
+            "compare" => Ok(BenchOp::Compare),
+            "argmin" => Ok(BenchOp::Argmin),
+            other => Err(format!("unknown benchmark `{other}` (mul, matmul, compare, argmin)")),
         }
     }
 }
 
-/// Width of the matrices of [`BenchOp::Matmul`].
+/// Width of the matrices of [`BenchOp::Matmul`] and of the rows of [`BenchOp::Argmin`].
 pub const MATMUL_WIDTH: usize = 8;
 
-/// Runs `op` of `size` on fresh random sharings. Returns the samples to open: for `mul`, the
-/// first [`SAMPLES`] values of `x`, `y` and `x * y`; for `matmul`, the first two rows of `x`,
-/// all of `y` and the first two rows of `x y`.
+/// Runs `op` of `size` on fresh random sharings (uniform ring elements, read as signed
+/// integers). Returns the samples to open: for `mul`, the first [`SAMPLES`] values of `x`, `y`
+/// and `x * y`; for `matmul`, the first two rows of `x`, all of `y` and the first two rows of
+/// `x y`; for `compare`, the first values of `x` and `[x < 0]`; for `argmin`, the first two
+/// rows, their minima and their one-hot vectors.
 pub async fn run<T: Transport>(
     engine: &mut Replicated<'_, T>,
     op: BenchOp,
@@ -68,7 +78,39 @@ pub async fn run<T: Transport>(
             let rows = 2.min(size) * w;
             Ok(concat(&[(&x, 0..rows), (&y, 0..w * w), (&z, 0..rows)]))
         }
+        BenchOp::Compare => {
+            let x = engine.random(size);
+            let b = engine.ltz(&x).await?;
+            let k = SAMPLES.min(size);
+            Ok(concat(&[(&x, 0..k), (&b, 0..k)]))
+        }
+        BenchOp::Argmin => {
+            let w = MATMUL_WIDTH;
+            let x = engine.random(size * w);
+            let (min, onehot) = engine.argmin(&x, w).await?;
+            let rows = 2.min(size);
+            Ok(concat(&[(&x, 0..rows * w), (&min, 0..rows), (&onehot, 0..rows * w)]))
+        }
     }
+}
+
+/// `a < b` as the engine decides it: the sign of `a - b` in the ring.
+fn ring_less(a: u64, b: u64) -> bool {
+    (a.wrapping_sub(b) as i64) < 0
+}
+
+/// The tournament of [`Replicated::argmin`] in the clear: pairs at each level, right wins
+/// only if strictly smaller. Returns the winning value and column.
+fn tournament(row: &[u64]) -> (u64, usize) {
+    let mut candidates: Vec<(u64, usize)> = row.iter().copied().zip(0..).collect();
+    while candidates.len() > 1 {
+        let carry = if candidates.len() % 2 == 1 { candidates.pop() } else { None };
+        let mut next: Vec<(u64, usize)> =
+            candidates.chunks(2).map(|p| if ring_less(p[1].0, p[0].0) { p[1] } else { p[0] }).collect();
+        next.extend(carry);
+        candidates = next;
+    }
+    candidates[0]
 }
 
 /// Checks opened samples of `op` of `size` against plaintext arithmetic.
@@ -104,6 +146,33 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
                 }
             }
         }
+        BenchOp::Compare => {
+            let k = SAMPLES.min(size);
+            if opened.len() != 2 * k {
+                return Err(format!("expected {} samples, got {}", 2 * k, opened.len()));
+            }
+            for i in 0..k {
+                if opened[k + i] != ((opened[i] as i64) < 0) as u64 {
+                    return Err(format!("comparison {i} is wrong"));
+                }
+            }
+        }
+        BenchOp::Argmin => {
+            let w = MATMUL_WIDTH;
+            let rows = 2.min(size);
+            if opened.len() != rows * (2 * w + 1) {
+                return Err(format!("expected {} samples, got {}", rows * (2 * w + 1), opened.len()));
+            }
+            let (x, rest) = opened.split_at(rows * w);
+            let (mins, onehot) = rest.split_at(rows);
+            for r in 0..rows {
+                let (value, column) = tournament(&x[r * w..(r + 1) * w]);
+                let expected: Vec<u64> = (0..w).map(|j| (j == column) as u64).collect();
+                if mins[r] != value || onehot[r * w..(r + 1) * w] != expected[..] {
+                    return Err(format!("argmin of row {r} is wrong"));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -126,7 +195,7 @@ mod tests {
 
     #[tokio::test]
     async fn workloads_check_against_plaintext() {
-        for op in [BenchOp::Mul, BenchOp::Matmul] {
+        for op in [BenchOp::Mul, BenchOp::Matmul, BenchOp::Compare, BenchOp::Argmin] {
             for size in [1usize, 100] {
                 let tasks: Vec<_> = mesh(3)
                     .into_iter()

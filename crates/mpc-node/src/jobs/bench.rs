@@ -19,8 +19,8 @@ const MAX_VALUES: u64 = 20_000_000;
 pub fn check(op: &str, size: u64) -> Result<(), String> {
     let op: BenchOp = op.parse()?;
     let values = match op {
-        BenchOp::Mul => size,
-        BenchOp::Matmul => size.saturating_mul(MATMUL_WIDTH as u64),
+        BenchOp::Mul | BenchOp::Compare => size,
+        BenchOp::Matmul | BenchOp::Argmin => size.saturating_mul(MATMUL_WIDTH as u64),
     };
     if size == 0 || values > MAX_VALUES {
         return Err(format!(

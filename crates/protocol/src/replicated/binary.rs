@@ -138,9 +138,9 @@ mod tests {
         }
         let original = m;
         transpose64(&mut m);
-        for i in 0..64 {
-            for j in 0..64 {
-                assert_eq!((m[j] >> i) & 1, (original[i] >> j) & 1);
+        for (i, row) in original.iter().enumerate() {
+            for (j, col) in m.iter().enumerate() {
+                assert_eq!((col >> i) & 1, (row >> j) & 1);
             }
         }
         transpose64(&mut m);

@@ -6,6 +6,7 @@
 //! Every operation is vectorised: it takes whole vectors (or matrices, row-major) and moves
 //! one message per peer per round, whatever the length.
 
+mod argmin;
 pub mod binary;
 mod compare;
 pub mod plan;

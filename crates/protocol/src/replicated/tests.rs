@@ -325,3 +325,55 @@ async fn comparison_cost_for_three_parties() {
         assert_eq!(rounds, 1 + 1 + 6 + 2, "rounds");
     }
 }
+
+/// The plaintext tournament: lowest column among equal minima.
+fn plain_argmin(x: &[i64], k: usize) -> (Vec<i64>, Vec<u64>) {
+    let rows = x.len() / k;
+    let mut mins = Vec::new();
+    let mut onehot = vec![0u64; rows * k];
+    for r in 0..rows {
+        let row = &x[r * k..(r + 1) * k];
+        let (j, v) = row
+            .iter()
+            .enumerate()
+            .fold((0, row[0]), |(bj, bv), (j, &v)| if v < bv { (j, v) } else { (bj, bv) });
+        mins.push(v);
+        onehot[r * k + j] = 1;
+    }
+    (mins, onehot)
+}
+
+#[tokio::test]
+async fn argmin_matches_plaintext_with_ties_and_odd_widths() {
+    let mut rng = ChaCha20Rng::seed_from_u64(60);
+    for n in [3, 4, 5] {
+        for k in [1usize, 2, 3, 5, 8] {
+            let rows = 40;
+            let mut x: Vec<i64> = (0..rows * k).map(|_| rng.random_range(-1_000_000i64..1_000_000)).collect();
+            // Ties: a row of equal values, and a row whose minimum appears twice.
+            for j in 0..k {
+                x[j] = 7;
+                x[k + j] = 100 + j as i64;
+            }
+            if k > 2 {
+                x[k + k - 1] = 100;
+            }
+            let xu: Vec<u64> = x.iter().map(|&v| v as u64).collect();
+            let xs = deal(n, &xu, 61);
+            let results = run(n, |t| {
+                let a = xs[t.party()].clone();
+                async move {
+                    let mut e = engine(&t).await;
+                    let (m, h) = e.argmin(&a, k).await.unwrap();
+                    (e.open(&m).await.unwrap(), e.open(&h).await.unwrap())
+                }
+            })
+            .await;
+            let (mins, onehot) = plain_argmin(&x, k);
+            for (m, h) in results {
+                assert_eq!(m.iter().map(|&v| v as i64).collect::<Vec<_>>(), mins, "n={n} k={k}");
+                assert_eq!(h, onehot, "n={n} k={k}");
+            }
+        }
+    }
+}
