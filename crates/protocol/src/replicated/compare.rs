@@ -66,20 +66,18 @@ impl<T: Transport> Replicated<'_, T> {
         Ok((a, b))
     }
 
-    /// The top bit (plane `planes - 1`) of `a + b`, as a binary sharing of one plane.
-    async fn top_bit_of_sum(
+    /// The carry into plane `pos` of a sum, from its generate (`g`) and propagate (`p`) planes
+    /// below `pos`, by a carry-lookahead tree (`ceil(log2 pos)` AND rounds). `None` for 0.
+    async fn carry_into(
         &mut self,
-        a: &RepVec,
-        b: &RepVec,
-        planes: usize,
+        g: &RepVec,
+        p: &RepVec,
+        pos: usize,
         words: usize,
-    ) -> Result<RepVec, EngineError> {
-        let low = planes - 1;
-        let p = a.planes(0..low, words).xor(&b.planes(0..low, words));
-        let g = self.and(&a.planes(0..low, words), &b.planes(0..low, words)).await?;
+    ) -> Result<Option<RepVec>, EngineError> {
         // Segments of bit positions, lowest first: (generate, propagate). The propagate of the
         // lowest segment is never needed (no carry enters bit 0).
-        let mut segments: Vec<(RepVec, Option<RepVec>)> = (0..low)
+        let mut segments: Vec<(RepVec, Option<RepVec>)> = (0..pos)
             .map(|i| (g.planes(i..i + 1, words), (i > 0).then(|| p.planes(i..i + 1, words))))
             .collect();
         while segments.len() > 1 {
@@ -112,24 +110,58 @@ impl<T: Transport> Replicated<'_, T> {
             next.extend(carry_over);
             segments = next;
         }
-        let carry = segments.pop().map(|s| s.0);
-        let top = a.planes(low..planes, words).xor(&b.planes(low..planes, words));
-        Ok(match carry {
-            Some(c) => top.xor(&c),
-            None => top,
-        })
+        Ok(segments.pop().map(|s| s.0))
+    }
+
+    /// Planes `from..planes` of the sum (modulo `2^planes`) of bit-sliced binary operands:
+    /// carry-save layers, one AND round for the generate bits, a carry tree up to `from`, and a
+    /// ripple through the planes above it.
+    pub(super) async fn sum_planes(
+        &mut self,
+        operands: Vec<RepVec>,
+        planes: usize,
+        from: usize,
+        words: usize,
+    ) -> Result<RepVec, EngineError> {
+        let (a, b) = self.carry_save(operands, planes, words).await?;
+        let p = a.xor(&b);
+        // Generate bits of every plane below the top (the top's carry out is dropped).
+        let g = self.and(&a.planes(0..planes - 1, words), &b.planes(0..planes - 1, words)).await?;
+        let mut carry = self.carry_into(&g, &p, from, words).await?;
+        let mut out = Vec::with_capacity(planes - from);
+        for i in from..planes {
+            let pi = p.planes(i..i + 1, words);
+            out.push(match &carry {
+                Some(c) => pi.xor(c),
+                None => pi.clone(),
+            });
+            if i + 1 < planes {
+                let gi = g.planes(i..i + 1, words);
+                carry = Some(match &carry {
+                    Some(c) => gi.xor(&self.and(&pi, c).await?),
+                    None => gi,
+                });
+            }
+        }
+        Ok(RepVec::concat(&out.iter().collect::<Vec<_>>()))
     }
 
     /// The bit `x < 0` of each secret (two's complement), as a binary sharing of one plane.
     pub async fn ltz_bits(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let words = words_for(x.len());
         let ops = self.component_operands(x, 64);
-        let (a, b) = self.carry_save(ops, 64, words).await?;
-        self.top_bit_of_sum(&a, &b, 64, words).await
+        self.sum_planes(ops, 64, 63, words).await
     }
 
-    /// Turns a binary sharing of `n` bits (one plane) into an arithmetic sharing of 0/1 values.
+    /// Turns a binary sharing of `n` bits per plane (bit-sliced, any number of planes) into an
+    /// arithmetic sharing of 0/1 values, plane after plane.
     pub async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
+        let words = words_for(n);
+        let planes = if words == 0 { 0 } else { bits.len() / words };
+        let total = planes * n;
+        let unslice = |comp: &[u64]| -> Vec<u64> {
+            (0..planes).flat_map(|p| unslice_plane(&comp[p * words..(p + 1) * words], n)).collect()
+        };
         let held = self.plan.held.clone();
         // Operand c: component c's bits as 0/1 ring elements, other components zero.
         let mut ops: Vec<RepVec> = (0..self.layout.components())
@@ -137,10 +169,11 @@ impl<T: Transport> Replicated<'_, T> {
                 comps: held
                     .iter()
                     .enumerate()
-                    .map(|(i, &h)| if h == c { unslice_plane(&bits.comps[i], n) } else { vec![0; n] })
+                    .map(|(i, &h)| if h == c { unslice(&bits.comps[i]) } else { vec![0; total] })
                     .collect(),
             })
             .collect();
+        let n = total;
         while ops.len() > 1 {
             let pairs = ops.len() / 2;
             let carry_over = if ops.len() % 2 == 1 { ops.pop() } else { None };

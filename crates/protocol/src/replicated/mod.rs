@@ -11,6 +11,9 @@ pub mod binary;
 mod compare;
 pub mod plan;
 pub mod seeds;
+mod trunc;
+
+pub use trunc::TruncPrep;
 
 use crate::sharing::{Component, Layout, LayoutError};
 use crate::transport::{Transport, TransportError, decode_u64s, encode_u64s};

@@ -377,3 +377,113 @@ async fn argmin_matches_plaintext_with_ties_and_odd_widths() {
         }
     }
 }
+
+#[tokio::test]
+async fn truncation_is_floor_or_floor_plus_one_over_100000_random_values() {
+    let mut rng = ChaCha20Rng::seed_from_u64(70);
+    for n in [3, 4, 5] {
+        let len = if n == 3 { 100_000 } else { 20_000 };
+        let f = crate::fixed::FRAC_BITS;
+        let bound = 1i64 << 62;
+        let mut x: Vec<i64> = (0..len).map(|_| rng.random_range(-bound..bound)).collect();
+        // Edges: zero, one unit, exact multiples, the ends of the documented range.
+        let edges = [0, 1, -1, 1 << f, -(1 << f), (1 << f) - 1, bound - 1, -bound, 3 << 40, -(5 << 33)];
+        x[..edges.len()].copy_from_slice(&edges);
+        // Small values too, where most fixed-point products live.
+        for v in x.iter_mut().skip(edges.len()).take(len / 2) {
+            *v = rng.random_range(-(1i64 << 40)..(1 << 40));
+        }
+        let xs = deal(n, &x.iter().map(|&v| v as u64).collect::<Vec<_>>(), 71);
+        let results = run(n, |t| {
+            let a = xs[t.party()].clone();
+            async move {
+                let mut e = engine(&t).await;
+                let r = e.trunc(&a, f).await.unwrap();
+                e.open(&r).await.unwrap()
+            }
+        })
+        .await;
+        let mut rounded_up = 0usize;
+        for (k, &v) in x.iter().enumerate() {
+            let got = results[0][k] as i64;
+            let floor = v >> f;
+            assert!(got == floor || got == floor + 1, "n={n}: trunc({v}) = {got}, floor {floor}");
+            rounded_up += (got == floor + 1) as usize;
+        }
+        for r in &results {
+            assert_eq!(r, &results[0]);
+        }
+        // Exact multiples never round up; others round up about half of the time.
+        assert_eq!(results[0][3] as i64, 1);
+        assert_eq!(results[0][4] as i64, -1);
+        let rate = rounded_up as f64 / len as f64;
+        assert!((0.4..0.6).contains(&rate), "n={n}: rounded up {rate}");
+    }
+}
+
+#[tokio::test]
+async fn fixed_point_products_match_floating_point() {
+    use crate::fixed::{FRAC_BITS, decode, encode};
+    let mut rng = ChaCha20Rng::seed_from_u64(80);
+    for n in [3, 5] {
+        let len = 2000;
+        let a: Vec<f64> = (0..len).map(|_| rng.random_range(-1000.0..1000.0)).collect();
+        let b: Vec<f64> = (0..len).map(|_| rng.random_range(-1000.0..1000.0)).collect();
+        let (ae, be): (Vec<u64>, Vec<u64>) = (
+            a.iter().map(|v| encode(*v).unwrap()).collect(),
+            b.iter().map(|v| encode(*v).unwrap()).collect(),
+        );
+        let (xs, ys) = (deal(n, &ae, 81), deal(n, &be, 82));
+        let results = run(n, |t| {
+            let (x, y) = (xs[t.party()].clone(), ys[t.party()].clone());
+            async move {
+                let mut e = engine(&t).await;
+                let z = e.mul_fixed(&x, &y, FRAC_BITS).await.unwrap();
+                e.open(&z).await.unwrap()
+            }
+        })
+        .await;
+        for k in 0..len {
+            let exact = decode(ae[k]) * decode(be[k]);
+            let got = decode(results[0][k]);
+            // Encoding error of each input (2^-17 times the other) plus one unit of rounding.
+            let bound = (a[k].abs() + b[k].abs()) / 131_072.0 + 2.0 / 65_536.0;
+            assert!((got - a[k] * b[k]).abs() <= bound, "n={n}: {} * {} = {got}", a[k], b[k]);
+            assert!((got - exact).abs() <= 1.0 / 65_536.0 + 1e-9, "n={n}: {got} vs {exact}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn truncation_cost_for_three_parties() {
+    let len = 6400;
+    let xs = deal(3, &signed_inputs(len, 90), 91);
+    let traffic = run(3, |t| {
+        let a = xs[t.party()].clone();
+        async move {
+            let counted = Counted::new(t);
+            let mut e = engine_counted(&counted).await;
+            let t0 = counted.traffic();
+            let prep = e.trunc_prep(len, 16).await.unwrap();
+            let t1 = counted.traffic();
+            e.trunc_with(&a, &prep).await.unwrap();
+            let t2 = counted.traffic();
+            (
+                t1.bytes_sent - t0.bytes_sent,
+                t1.rounds - t0.rounds,
+                t2.bytes_sent - t1.bytes_sent,
+                t2.rounds - t1.rounds,
+            )
+        }
+    })
+    .await;
+    // Preparation: the full sum of the three components over 66 planes (carry-save 66, generate
+    // 65, carry tree 118, ripple 2 ANDs), the sum of their low 16 bits over 18 planes (18, 17,
+    // 26, 1), then 5 bits made arithmetic with two multiplications each. Online: one opening.
+    let prep_bits = 66 + 65 + 118 + 2 + 18 + 17 + 26 + 1;
+    for (prep_bytes, prep_rounds, online_bytes, online_rounds) in traffic {
+        assert_eq!(prep_bytes as usize, len * prep_bits / 8 + len * 5 * 2 * 8);
+        assert_eq!(prep_rounds, 10 + 7 + 2);
+        assert_eq!((online_bytes as usize, online_rounds), (len * 8, 1));
+    }
+}
