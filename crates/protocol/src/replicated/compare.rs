@@ -157,7 +157,7 @@ impl<T: Transport> Replicated<'_, T> {
     /// arithmetic sharing of 0/1 values, plane after plane.
     pub async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
         let words = words_for(n);
-        let planes = if words == 0 { 0 } else { bits.len() / words };
+        let planes = bits.len().checked_div(words).unwrap_or(0);
         let total = planes * n;
         let unslice = |comp: &[u64]| -> Vec<u64> {
             (0..planes).flat_map(|p| unslice_plane(&comp[p * words..(p + 1) * words], n)).collect()
