@@ -61,10 +61,12 @@ fn up_submit_status_result_down() {
     let csvs: Vec<_> = (1..=3).map(|i| dir.join(format!("node-{i}/customers.csv"))).collect();
     let csv_refs: Vec<&Path> = csvs.iter().map(|p| p.as_path()).collect();
     let reference = plain::stats(&csv_refs, &sample::schema(), &["age", "visits"]).unwrap();
-    for (k, (count, _, mean)) in reference.iter().enumerate() {
+    for (k, p) in reference.iter().enumerate() {
         let got = &result["features"][k][1];
-        assert_eq!(got["count"].as_u64().unwrap(), *count);
-        assert!((got["mean"].as_f64().unwrap() - mean.unwrap()).abs() <= 1.0 / 131_072.0);
+        assert_eq!(got["count"].as_u64().unwrap(), p.count);
+        assert!((got["mean"].as_f64().unwrap() - p.mean.unwrap()).abs() <= 1.0 / 131_072.0);
+        let (v, pv) = (got["variance"].as_f64().unwrap(), p.variance.unwrap());
+        assert!((v - pv).abs() <= 1e-3 * pv.max(1.0), "variance {v} vs {pv}");
     }
     let table = run(ORCHESTRATOR, &["job", "result", &job], &cluster);
     assert!(String::from_utf8_lossy(&table.stdout).contains("visits"));

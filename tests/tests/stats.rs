@@ -30,12 +30,23 @@ async fn stats_matches_plaintext(nodes: usize, records: usize, seed: u64) {
     let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
     let reference = plain::stats(&csvs, &sample::schema(), &features).unwrap();
     let bound = 1.0 / 131_072.0; // 2^-17: one rounding of each input
-    for ((name, got), (count, sum, mean)) in result.features.iter().zip(&reference) {
-        assert_eq!(got.count, *count, "{name}: count");
-        let mean = mean.unwrap();
-        let got_mean = got.mean.unwrap();
+    for (((name, got), p), (_, _, max)) in result.features.iter().zip(&reference).zip(sample::FEATURES) {
+        assert_eq!(got.count, p.count, "{name}: count");
+        let (mean, got_mean) = (p.mean.unwrap(), got.mean.unwrap());
         assert!((got_mean - mean).abs() <= bound, "{name}: mean {got_mean} vs plaintext {mean}");
-        assert!((got.sum - sum).abs() <= bound * *count as f64, "{name}: sum {} vs plaintext {sum}", got.sum);
+        assert!(
+            (got.sum - p.sum).abs() <= bound * p.count as f64,
+            "{name}: sum {} vs plaintext {}",
+            got.sum,
+            p.sum
+        );
+        let tol = protocol::stats::variance_tolerance(p.count, max);
+        let (var, got_var) = (p.variance.unwrap(), got.variance.unwrap());
+        assert!(
+            (got_var - var).abs() <= tol,
+            "{name}: variance {got_var} vs plaintext {var} (tolerance {tol})"
+        );
+        assert!((got.std_dev.unwrap() - var.sqrt()).abs() <= tol.sqrt(), "{name}: std dev");
     }
 }
 
@@ -62,8 +73,10 @@ async fn single_record_owners_and_a_job_on_one_feature() {
     let result = cluster.client.stats_result(job).await.unwrap();
     let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
     let reference = plain::stats(&csvs, &sample::schema(), &["income"]).unwrap();
-    assert_eq!(result.features[0].1.count, reference[0].0);
-    assert!((result.features[0].1.sum - reference[0].1).abs() < 1e-4);
+    assert_eq!(result.features[0].1.count, reference[0].count);
+    assert!((result.features[0].1.sum - reference[0].sum).abs() < 1e-4);
+    let tol = protocol::stats::variance_tolerance(reference[0].count, 1_000_000.0);
+    assert!((result.features[0].1.variance.unwrap() - reference[0].variance.unwrap()).abs() <= tol);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,6 +96,7 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                     parties: node.members.len() as u16,
                     count: out.count,
                     outputs: out.outputs,
+                    params: out.params,
                     components: out
                         .components
                         .into_iter()

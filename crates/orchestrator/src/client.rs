@@ -294,7 +294,10 @@ impl Client {
         }
         let first = shares.first().ok_or_else(|| ClientError::Setup("the cluster lists no node".into()))?;
         let (count, outputs, parties) = (first.count, first.outputs.clone(), first.parties as usize);
-        if shares.iter().any(|s| s.count != count || s.outputs != outputs || s.parties as usize != parties) {
+        let params = first.params.clone();
+        if shares.iter().any(|s| {
+            s.count != count || s.outputs != outputs || s.params != params || s.parties as usize != parties
+        }) {
             return Err(ClientError::Inconsistent("nodes report different record counts or outputs".into()));
         }
         let layout =
@@ -307,7 +310,7 @@ impl Client {
             })
             .collect();
         let values = reconstruct(&layout, &parts).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
-        Ok(Opened { job, spec, count, outputs, values, statuses })
+        Ok(Opened { job, spec, count, outputs, params, values, statuses })
     }
 
     /// Opens a finished job's result and interprets it according to its kind.
@@ -372,14 +375,21 @@ fn interpret_stats(opened: Opened) -> Result<StatsResult, ClientError> {
     let JobSpec::Stats { dataset, .. } = &opened.spec else {
         return Err(ClientError::Setup(format!("job {job} is a {} job, not stats", opened.spec.kind())));
     };
-    if opened.values.len() != opened.outputs.len() {
+    let f = opened.outputs.len();
+    if opened.values.len() != 3 * f || opened.params.len() != f {
         return Err(ClientError::Inconsistent("the opened result has the wrong length".into()));
     }
+    let scales: Vec<u32> = opened.params.iter().map(|&s| s as u32).collect();
+    let (sums, moments) = opened.values.split_at(f);
     Ok(StatsResult {
         job: job.to_string(),
         dataset: dataset.clone(),
         count: opened.count,
-        features: opened.outputs.into_iter().zip(summarise(opened.count, &opened.values)).collect(),
+        features: opened
+            .outputs
+            .into_iter()
+            .zip(summarise(opened.count, sums, Some((moments, &scales))))
+            .collect(),
     })
 }
 
@@ -394,6 +404,8 @@ pub struct Opened {
     pub count: u64,
     /// Output names.
     pub outputs: Vec<String>,
+    /// Public parameters needed to read the outputs.
+    pub params: Vec<u64>,
     /// The opened values.
     pub values: Vec<u64>,
     /// Every node's final status, in cluster order.

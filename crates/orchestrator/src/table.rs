@@ -43,10 +43,11 @@ pub fn stats(result: &crate::StatsResult) -> String {
                 s.count.to_string(),
                 format!("{:.4}", s.sum),
                 s.mean.map_or_else(|| "-".into(), |m| format!("{m:.4}")),
+                s.std_dev.map_or_else(|| "-".into(), |m| format!("{m:.4}")),
             ]
         })
         .collect();
-    render(&["feature", "count", "sum", "mean"], &rows)
+    render(&["feature", "count", "sum", "mean", "std dev"], &rows)
 }
 
 /// The table of each node's time and traffic for a job.

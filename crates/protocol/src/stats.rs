@@ -9,8 +9,16 @@
 //! the ring, so a mean differs from the plaintext mean of the inputs by at most `2^-17`. A sum
 //! that could leave the ring's signed range is refused before anything is computed
 //! ([`check_bounds`]).
+//!
+//! Variance: each value is scaled down by a public power of two `2^s` (chosen from the
+//! feature's declared bound and the record count so that no square or sum can overflow, see
+//! [`variance_scale`]), squared on shares with a fixed-point product, and the sums of the
+//! scaled values and of their squares are opened; the population variance is
+//! `2^(2s) (sum(x'^2) / N - (sum(x') / N)^2)`, and the standard deviation its square root,
+//! computed by whoever opened the sums (they reveal nothing the variance does not).
 
 use crate::fixed;
+use crate::replicated::{EngineError, RepVec, Replicated};
 use crate::sharing::Component;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -82,15 +90,76 @@ pub struct FeatureSummary {
     pub sum: f64,
     /// Mean, or `None` when there are no records.
     pub mean: Option<f64>,
+    /// Population variance, or `None` when there are no records.
+    pub variance: Option<f64>,
+    /// Population standard deviation, or `None` when there are no records.
+    pub std_dev: Option<f64>,
 }
 
-/// Turns opened fixed-point sums into summaries.
-pub fn summarise(count: u64, opened_sums: &[u64]) -> Vec<FeatureSummary> {
-    opened_sums
-        .iter()
-        .map(|&s| {
+/// The power of two `s` by which values bounded by `bound` are divided before squaring, so
+/// that a square stays below `2^(62 - 2f)` before truncation and the sum of `count` squares
+/// below `2^61` after it.
+pub fn variance_scale(count: u64, bound: f64) -> u32 {
+    let f = fixed::FRAC_BITS as f64;
+    let log_bound = bound.abs().max(1.0).log2();
+    let log_count = (count.max(1) as f64).log2();
+    let for_square = log_bound - (62.0 - 2.0 * f) / 2.0;
+    let for_sum = (2.0 * log_bound + log_count - (61.0 - f)) / 2.0;
+    for_square.max(for_sum).max(0.0).ceil() as u32
+}
+
+/// The documented bound on the absolute error of a secure variance, for values bounded by
+/// `bound` over `count` records: three units of `2^-16` of the scaled values' squares and
+/// cross terms (`2 |x'| + 1` units), scaled back by `2^(2s)`, plus the effect of encoding each
+/// input to `2^-17` (`2 bound 2^-17`).
+pub fn variance_tolerance(count: u64, bound: f64) -> f64 {
+    let s = variance_scale(count, bound);
+    let unit = 1.0 / (1u64 << fixed::FRAC_BITS) as f64;
+    let scaled = bound.abs() / (1u64 << s) as f64;
+    (1u64 << (2 * s)) as f64 * 3.0 * (2.0 * scaled * unit + unit) + 2.0 * bound.abs() * unit / 2.0
+}
+
+/// Sums, on shares, of the scaled values `x' = x >> s` and of their fixed-point squares, for
+/// every feature: `columns[j]` holds feature `j` of every record and `scales[j]` its `s`.
+/// Returns `2 F` sums: the `F` sums of `x'`, then the `F` sums of `x'^2`.
+pub async fn scaled_moments<T: crate::Transport>(
+    engine: &mut Replicated<'_, T>,
+    columns: &[RepVec],
+    scales: &[u32],
+) -> Result<RepVec, EngineError> {
+    let n = columns.first().map_or(0, RepVec::len);
+    let mut scaled = Vec::with_capacity(columns.len());
+    for (col, &s) in columns.iter().zip(scales) {
+        scaled.push(if s == 0 { col.clone() } else { engine.trunc(col, s).await? });
+    }
+    let all = RepVec::concat(&scaled.iter().collect::<Vec<_>>());
+    let squares = engine.mul_fixed(&all, &all, fixed::FRAC_BITS).await?;
+    let square_cols = squares.split(&vec![n; columns.len()]);
+    let sums: Vec<RepVec> = scaled.iter().chain(&square_cols).map(RepVec::sum).collect();
+    Ok(RepVec::concat(&sums.iter().collect::<Vec<_>>()))
+}
+
+/// Turns opened sums into summaries: `sums` of the features, and (when present) the opened
+/// scaled sums and sums of squares of [`scaled_moments`] with their `scales`.
+pub fn summarise(count: u64, sums: &[u64], moments: Option<(&[u64], &[u32])>) -> Vec<FeatureSummary> {
+    let f = sums.len();
+    sums.iter()
+        .enumerate()
+        .map(|(j, &s)| {
             let sum = fixed::decode(s);
-            FeatureSummary { count, sum, mean: (count > 0).then(|| sum / count as f64) }
+            let n = count as f64;
+            let variance = moments.filter(|_| count > 0).map(|(m, scales)| {
+                let (s1, s2) = (fixed::decode(m[j]), fixed::decode(m[f + j]));
+                let scale = (2f64).powi(2 * scales[j] as i32);
+                ((s2 / n - (s1 / n) * (s1 / n)) * scale).max(0.0)
+            });
+            FeatureSummary {
+                count,
+                sum,
+                mean: (count > 0).then(|| sum / n),
+                variance,
+                std_dev: variance.map(f64::sqrt),
+            }
         })
         .collect()
 }
@@ -126,7 +195,7 @@ mod tests {
             })
             .collect();
         let count = columns.first().map_or(0, |c| c.len()) as u64;
-        summarise(count, &reconstruct(&layout, &parts).unwrap())
+        summarise(count, &reconstruct(&layout, &parts).unwrap(), None)
     }
 
     fn plain(column: &[f64]) -> (f64, Option<f64>) {

@@ -4,14 +4,24 @@
 use std::path::Path;
 use wire::schema::Schema;
 
-/// Count, sum and mean of each named feature over the consenting records of `files`.
-pub fn stats(
-    files: &[&Path],
-    schema: &Schema,
-    features: &[&str],
-) -> anyhow::Result<Vec<(u64, f64, Option<f64>)>> {
+/// Plaintext statistics of one feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plain {
+    /// Records.
+    pub count: u64,
+    /// Sum.
+    pub sum: f64,
+    /// Mean (none without records).
+    pub mean: Option<f64>,
+    /// Population variance (none without records).
+    pub variance: Option<f64>,
+}
+
+/// Count, sum, mean and population variance of each named feature over the consenting
+/// records of `files`.
+pub fn stats(files: &[&Path], schema: &Schema, features: &[&str]) -> anyhow::Result<Vec<Plain>> {
     let mut count = 0u64;
-    let mut sums = vec![0.0f64; features.len()];
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); features.len()];
     for file in files {
         let mut r = csv::Reader::from_path(file)?;
         let headers = r.headers()?.clone();
@@ -29,10 +39,18 @@ pub fn stats(
                 continue;
             }
             count += 1;
-            for (s, &i) in sums.iter_mut().zip(&idx) {
-                *s += rec[i].trim().parse::<f64>()?;
+            for (v, &i) in values.iter_mut().zip(&idx) {
+                v.push(rec[i].trim().parse::<f64>()?);
             }
         }
     }
-    Ok(sums.into_iter().map(|s| (count, s, (count > 0).then(|| s / count as f64))).collect())
+    Ok(values
+        .into_iter()
+        .map(|v| {
+            let sum: f64 = v.iter().sum();
+            let mean = (count > 0).then(|| sum / count as f64);
+            let variance = mean.map(|m| v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / count as f64);
+            Plain { count, sum, mean, variance }
+        })
+        .collect())
 }

@@ -329,6 +329,9 @@ pub struct JobResultShares {
     pub count: u64,
     /// Output names, in order (the features of a `stats` job).
     pub outputs: Vec<String>,
+    /// Public parameters needed to read the outputs (for `stats`: each feature's variance
+    /// scale exponent).
+    pub params: Vec<u64>,
     /// The components of the outputs that this node holds.
     pub components: Vec<WireComponent>,
 }

@@ -52,5 +52,10 @@ pub async fn run<T: Transport>(
     let held = node.layout.held_by(node.me);
     let components =
         held.into_iter().zip(samples.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
-    Ok(JobOutput { count: size, outputs: vec![format!("{} samples", op.name())], components })
+    Ok(JobOutput {
+        count: size,
+        outputs: vec![format!("{} samples", op.name())],
+        params: Vec::new(),
+        components,
+    })
 }

@@ -28,6 +28,9 @@ pub struct JobOutput {
     pub count: u64,
     /// Output names.
     pub outputs: Vec<String>,
+    /// Public parameters needed to read the outputs.
+    #[serde(default)]
+    pub params: Vec<u64>,
     /// This node's components of the outputs.
     pub components: Vec<Component>,
 }

@@ -1,10 +1,16 @@
-//! Running a `stats` job on this node: agree with the others, then add up the components this
-//! node holds. The mathematics is in `protocol::stats`.
+//! Running a `stats` job on this node: agree with the others, add up the components this node
+//! holds (sums), and compute the scaled sums of squares on shares with the engine (variance).
+//! The mathematics is in `protocol::stats`.
 
 use super::{JobOutput, view_digest};
 use crate::node::Node;
 use protocol::Transport;
-use protocol::stats::{ColumnShares, local_sums};
+use protocol::fixed;
+use protocol::replicated::{RepVec, Replicated};
+use protocol::sharing::Component;
+use protocol::stats::{ColumnShares, local_sums, scaled_moments, variance_scale};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -49,11 +55,50 @@ pub async fn run<T: Transport>(
         })
     });
     let mut sums = local_sums(parts);
-    for c in node.layout.held_by(node.me) {
+    let held = node.layout.held_by(node.me);
+    for &c in &held {
         if !sums.iter().any(|s| s.id as usize == c) {
-            sums.push(protocol::sharing::Component { id: c as u16, values: vec![0; features.len()] });
+            sums.push(Component { id: c as u16, values: vec![0; features.len()] });
         }
     }
     sums.sort_by_key(|s| s.id);
-    Ok(JobOutput { count: meta.rows(), outputs: features.clone(), components: sums })
+
+    node.jobs.progress(job, "agreeing on seeds");
+    let mut rng =
+        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
+    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
+    node.jobs.progress(job, "computing variances on shares");
+    // Every record of each feature, as this node's share (components in `held` order).
+    let feature_columns: Vec<RepVec> = columns
+        .iter()
+        .map(|&j| RepVec {
+            comps: (0..held.len())
+                .map(|i| loaded.iter().flat_map(|s| s.columns[i][j].values.iter().copied()).collect())
+                .collect(),
+        })
+        .collect();
+    let count = meta.rows();
+    let scales: Vec<u32> = columns
+        .iter()
+        .map(|&j| {
+            let f = &meta.schema.features[j];
+            let bound = f.min.unwrap_or(-fixed::MAX_ABS).abs().max(f.max.unwrap_or(fixed::MAX_ABS).abs());
+            variance_scale(count, bound)
+        })
+        .collect();
+    let moments = scaled_moments(&mut engine, &feature_columns, &scales).await.map_err(|e| e.to_string())?;
+    let components = sums
+        .into_iter()
+        .zip(moments.comps)
+        .map(|(mut s, m)| {
+            s.values.extend(m);
+            s
+        })
+        .collect();
+    Ok(JobOutput {
+        count,
+        outputs: features.clone(),
+        params: scales.into_iter().map(u64::from).collect(),
+        components,
+    })
 }

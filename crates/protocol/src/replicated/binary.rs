@@ -78,6 +78,13 @@ impl RepVec {
         }
     }
 
+    /// The sum of all the secrets, as a sharing of one value (local).
+    pub fn sum(&self) -> RepVec {
+        RepVec {
+            comps: self.comps.iter().map(|c| vec![c.iter().fold(0u64, |a, v| a.wrapping_add(*v))]).collect(),
+        }
+    }
+
     /// Splits into consecutive pieces of the given lengths.
     pub fn split(&self, lengths: &[usize]) -> Vec<RepVec> {
         let mut start = 0;

@@ -487,3 +487,57 @@ async fn truncation_cost_for_three_parties() {
         assert_eq!((online_bytes as usize, online_rounds), (len * 8, 1));
     }
 }
+
+#[tokio::test]
+async fn variance_matches_plaintext_for_small_and_large_features() {
+    use crate::fixed::encode;
+    use crate::stats::{scaled_moments, summarise, variance_scale};
+    let mut rng = ChaCha20Rng::seed_from_u64(100);
+    for n in [3, 4, 5] {
+        let rows = 3000;
+        // Age-like, income-like (large mean and bound), and a constant feature.
+        let features: Vec<(Vec<f64>, f64)> = vec![
+            ((0..rows).map(|_| rng.random_range(18.0..90.0f64).round()).collect(), 100.0),
+            ((0..rows).map(|_| rng.random_range(20_000.0..200_000.0f64)).collect(), 1_000_000.0),
+            (vec![-3.25; rows], 10.0),
+        ];
+        let scales: Vec<u32> = features.iter().map(|(_, b)| variance_scale(rows as u64, *b)).collect();
+        let dealt: Vec<Vec<RepVec>> = features
+            .iter()
+            .enumerate()
+            .map(|(j, (v, _))| {
+                deal(n, &v.iter().map(|x| encode(*x).unwrap()).collect::<Vec<_>>(), 101 + j as u64)
+            })
+            .collect();
+        let scales_for_run = scales.clone();
+        let results = run(n, |t| {
+            let cols: Vec<RepVec> = dealt.iter().map(|d| d[t.party()].clone()).collect();
+            let scales = scales_for_run.clone();
+            async move {
+                let mut e = engine(&t).await;
+                let sums: Vec<RepVec> = cols.iter().map(RepVec::sum).collect();
+                let m = scaled_moments(&mut e, &cols, &scales).await.unwrap();
+                (
+                    e.open(&RepVec::concat(&sums.iter().collect::<Vec<_>>())).await.unwrap(),
+                    e.open(&m).await.unwrap(),
+                )
+            }
+        })
+        .await;
+        let (sums, moments) = &results[0];
+        let summary = summarise(rows as u64, sums, Some((moments, &scales)));
+        for ((values, bound), (s, scale)) in features.iter().zip(summary.iter().zip(&scales)) {
+            let mean = values.iter().sum::<f64>() / rows as f64;
+            let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / rows as f64;
+            let tol = crate::stats::variance_tolerance(rows as u64, *bound);
+            assert_eq!(*scale, variance_scale(rows as u64, *bound));
+            assert!(
+                (s.variance.unwrap() - var).abs() <= tol,
+                "n={n}: variance {} vs {var} (tol {tol})",
+                s.variance.unwrap()
+            );
+            assert!((s.std_dev.unwrap() - var.sqrt()).abs() <= tol.sqrt() + 1e-6);
+        }
+        assert_eq!(summary[2].variance, Some(0.0));
+    }
+}
