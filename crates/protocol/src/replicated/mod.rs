@@ -18,7 +18,7 @@ pub use trunc::TruncPrep;
 use crate::sharing::{Component, Layout, LayoutError};
 use crate::transport::{Transport, TransportError, decode_u64s, encode_u64s};
 use plan::Plan;
-use rand::{CryptoRng, Rng, SeedableRng};
+use rand::{CryptoRng, Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use thiserror::Error;
 
@@ -219,7 +219,15 @@ impl<'t, T: Transport> Replicated<'t, T> {
     /// A sharing of `len` uniformly random secrets that no `t` parties know (no communication).
     pub fn random(&mut self, len: usize) -> RepVec {
         RepVec {
-            comps: self.random.iter_mut().map(|rng| (0..len).map(|_| rng.next_u64()).collect()).collect(),
+            comps: self
+                .random
+                .iter_mut()
+                .map(|rng| {
+                    let mut v = vec![0u64; len];
+                    rng.fill(&mut v[..]);
+                    v
+                })
+                .collect(),
         }
     }
 
@@ -374,11 +382,14 @@ impl<'t, T: Transport> Replicated<'t, T> {
         for (i, streams) in self.reshare.iter_mut().enumerate() {
             for (p, rng) in streams.iter_mut().enumerate() {
                 let Some(rng) = rng else { continue };
-                for (k, c) in comps[i].iter_mut().enumerate() {
-                    let r = rng.next_u64();
-                    *c = G::add(*c, r);
-                    if p == me {
-                        z[k] = G::sub(z[k], r);
+                let mut r = vec![0u64; len];
+                rng.fill(&mut r[..]);
+                for (c, v) in comps[i].iter_mut().zip(&r) {
+                    *c = G::add(*c, *v);
+                }
+                if p == me {
+                    for (zk, v) in z.iter_mut().zip(&r) {
+                        *zk = G::sub(*zk, *v);
                     }
                 }
             }
