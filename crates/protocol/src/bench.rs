@@ -3,8 +3,8 @@
 //! (the `bench` job). Each workload returns a few opened-able samples so that the caller can
 //! check the result against plaintext.
 
-use crate::replicated::{EngineError, RepVec, Replicated};
-use crate::transport::Transport;
+use crate::engine::Engine;
+use crate::replicated::EngineError;
 use serde::{Deserialize, Serialize};
 
 /// Number of sample values of each operand and result that a workload returns.
@@ -57,18 +57,17 @@ pub const MATMUL_WIDTH: usize = 8;
 /// and `x * y`; for `matmul`, the first two rows of `x`, all of `y` and the first two rows of
 /// `x y`; for `compare`, the first values of `x` and `[x < 0]`; for `argmin`, the first two
 /// rows, their minima and their one-hot vectors.
-pub async fn run<T: Transport>(
-    engine: &mut Replicated<'_, T>,
-    op: BenchOp,
-    size: usize,
-) -> Result<RepVec, EngineError> {
+pub async fn run<E: Engine>(engine: &mut E, op: BenchOp, size: usize) -> Result<E::Share, EngineError> {
+    // The first `k` secrets of a share.
+    let head = |e: &E, x: &E::Share, k: usize| e.split(x, &[k, E::len(x) - k]).swap_remove(0);
     match op {
         BenchOp::Mul => {
             let x = engine.random(size);
             let y = engine.random(size);
             let z = engine.mul(&x, &y).await?;
             let k = SAMPLES.min(size);
-            Ok(concat(&[(&x, 0..k), (&y, 0..k), (&z, 0..k)]))
+            let parts = [head(engine, &x, k), head(engine, &y, k), head(engine, &z, k)];
+            Ok(engine.concat(&parts.iter().collect::<Vec<_>>()))
         }
         BenchOp::Matmul => {
             let w = MATMUL_WIDTH;
@@ -76,20 +75,24 @@ pub async fn run<T: Transport>(
             let y = engine.random(w * w);
             let z = engine.matmul(&x, &y, size, w, w).await?;
             let rows = 2.min(size) * w;
-            Ok(concat(&[(&x, 0..rows), (&y, 0..w * w), (&z, 0..rows)]))
+            let parts = [head(engine, &x, rows), y, head(engine, &z, rows)];
+            Ok(engine.concat(&parts.iter().collect::<Vec<_>>()))
         }
         BenchOp::Compare => {
             let x = engine.random(size);
             let b = engine.ltz(&x).await?;
             let k = SAMPLES.min(size);
-            Ok(concat(&[(&x, 0..k), (&b, 0..k)]))
+            let parts = [head(engine, &x, k), head(engine, &b, k)];
+            Ok(engine.concat(&parts.iter().collect::<Vec<_>>()))
         }
         BenchOp::Argmin => {
             let w = MATMUL_WIDTH;
             let x = engine.random(size * w);
             let (min, onehot) = engine.argmin(&x, w).await?;
             let rows = 2.min(size);
-            Ok(concat(&[(&x, 0..rows * w), (&min, 0..rows), (&onehot, 0..rows * w)]))
+            let parts =
+                [head(engine, &x, rows * w), head(engine, &min, rows), head(engine, &onehot, rows * w)];
+            Ok(engine.concat(&parts.iter().collect::<Vec<_>>()))
         }
     }
 }
@@ -177,18 +180,11 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
     Ok(())
 }
 
-fn concat(parts: &[(&RepVec, std::ops::Range<usize>)]) -> RepVec {
-    let comps = parts[0].0.comps.len();
-    RepVec {
-        comps: (0..comps)
-            .map(|i| parts.iter().flat_map(|(v, range)| v.comps[i][range.clone()].iter().copied()).collect())
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replicated::Replicated;
+    use crate::transport::Transport;
     use crate::transport::memory::mesh;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;

@@ -12,10 +12,12 @@
 
 pub mod agree;
 pub mod bench;
+pub mod engine;
 pub mod fixed;
 pub mod replicated;
 pub mod sharing;
 pub mod stats;
 pub mod transport;
 
+pub use engine::Engine;
 pub use transport::{Counted, Traffic, Transport, TransportError};

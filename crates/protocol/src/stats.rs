@@ -17,8 +17,9 @@
 //! `2^(2s) (sum(x'^2) / N - (sum(x') / N)^2)`, and the standard deviation its square root,
 //! computed by whoever opened the sums (they reveal nothing the variance does not).
 
+use crate::engine::Engine;
 use crate::fixed;
-use crate::replicated::{EngineError, RepVec, Replicated};
+use crate::replicated::EngineError;
 use crate::sharing::Component;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -122,21 +123,21 @@ pub fn variance_tolerance(count: u64, bound: f64) -> f64 {
 /// Sums, on shares, of the scaled values `x' = x >> s` and of their fixed-point squares, for
 /// every feature: `columns[j]` holds feature `j` of every record and `scales[j]` its `s`.
 /// Returns `2 F` sums: the `F` sums of `x'`, then the `F` sums of `x'^2`.
-pub async fn scaled_moments<T: crate::Transport>(
-    engine: &mut Replicated<'_, T>,
-    columns: &[RepVec],
+pub async fn scaled_moments<E: Engine>(
+    engine: &mut E,
+    columns: &[E::Share],
     scales: &[u32],
-) -> Result<RepVec, EngineError> {
-    let n = columns.first().map_or(0, RepVec::len);
+) -> Result<E::Share, EngineError> {
+    let n = columns.first().map_or(0, E::len);
     let mut scaled = Vec::with_capacity(columns.len());
     for (col, &s) in columns.iter().zip(scales) {
         scaled.push(if s == 0 { col.clone() } else { engine.trunc(col, s).await? });
     }
-    let all = RepVec::concat(&scaled.iter().collect::<Vec<_>>());
+    let all = engine.concat(&scaled.iter().collect::<Vec<_>>());
     let squares = engine.mul_fixed(&all, &all, fixed::FRAC_BITS).await?;
-    let square_cols = squares.split(&vec![n; columns.len()]);
-    let sums: Vec<RepVec> = scaled.iter().chain(&square_cols).map(RepVec::sum).collect();
-    Ok(RepVec::concat(&sums.iter().collect::<Vec<_>>()))
+    let square_cols = engine.split(&squares, &vec![n; columns.len()]);
+    let sums: Vec<E::Share> = scaled.iter().chain(&square_cols).map(|c| engine.sum(c)).collect();
+    Ok(engine.concat(&sums.iter().collect::<Vec<_>>()))
 }
 
 /// Turns opened sums into summaries: `sums` of the features, and (when present) the opened

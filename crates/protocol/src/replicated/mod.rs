@@ -159,6 +159,8 @@ pub struct Replicated<'t, T: Transport> {
     /// `(receiver, component)` pairs this party sends when opening, and what it receives.
     open_sends: Vec<(usize, Vec<usize>)>,
     open_receives: Vec<(usize, Vec<usize>)>,
+    /// This party's own generator for the values it inputs.
+    input_rng: Option<ChaCha12Rng>,
 }
 
 impl<'t, T: Transport> Replicated<'t, T> {
@@ -203,7 +205,8 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 None => open_receives.push((s, vec![c])),
             }
         }
-        Ok(Self { transport, layout, plan, reshare, random, open_sends, open_receives })
+        let input_rng = Some(ChaCha12Rng::from_rng(rng));
+        Ok(Self { transport, layout, plan, reshare, random, open_sends, open_receives, input_rng })
     }
 
     /// The layout.
@@ -240,6 +243,39 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 .iter()
                 .map(|&c| if c == 0 { values.to_vec() } else { vec![0; values.len()] })
                 .collect(),
+        }
+    }
+
+    /// Secret-shares `values`, known to party `owner`; the others pass `None` and `len` (one
+    /// round). The owner splits with its own cryptographic generator and sends every party
+    /// the components it holds.
+    pub async fn input(
+        &mut self,
+        owner: usize,
+        values: Option<&[u64]>,
+        len: usize,
+    ) -> Result<RepVec, EngineError> {
+        let me = self.party();
+        if me == owner {
+            let values = values.ok_or_else(|| EngineError::Shape("the owner gives no values".into()))?;
+            if values.len() != len {
+                return Err(EngineError::Shape(format!("{} values, {len} announced", values.len())));
+            }
+            let mut rng = self.input_rng.take().expect("input generator");
+            let comps = crate::sharing::split_values(values, &self.layout, &mut rng);
+            self.input_rng = Some(rng);
+            for q in (0..self.layout.parties()).filter(|&q| q != me) {
+                let mut payload = Vec::with_capacity(len * 8 * self.layout.held_by(q).len());
+                for c in self.layout.held_by(q) {
+                    payload.extend_from_slice(&encode_u64s(&comps[c].values));
+                }
+                self.transport.send(q, payload).await?;
+            }
+            Ok(RepVec { comps: self.plan.held.iter().map(|&c| comps[c].values.clone()).collect() })
+        } else {
+            let held = self.plan.held.len();
+            let values = decode_u64s(owner, &self.transport.recv(owner).await?, len * held)?;
+            Ok(RepVec { comps: (0..held).map(|i| values[i * len..(i + 1) * len].to_vec()).collect() })
         }
     }
 

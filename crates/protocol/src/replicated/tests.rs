@@ -541,3 +541,29 @@ async fn variance_matches_plaintext_for_small_and_large_features() {
         assert_eq!(summary[2].variance, Some(0.0));
     }
 }
+
+#[tokio::test]
+async fn an_owner_inputs_values_and_only_the_opening_reveals_them() {
+    for n in [3, 4, 5] {
+        for len in [0usize, 1, 50] {
+            let x = inputs(len, 110);
+            let owner = n - 1;
+            let given = x.clone();
+            let results = run(n, |t| {
+                let values = (t.party() == owner).then(|| given.clone());
+                async move {
+                    let mut e = engine(&t).await;
+                    let share = e.input(owner, values.as_deref(), len).await.unwrap();
+                    // Through the engine interface, as the algorithms use it.
+                    let doubled = crate::Engine::add(&e, &share, &share);
+                    crate::Engine::open(&mut e, &doubled).await.unwrap()
+                }
+            })
+            .await;
+            let expected: Vec<u64> = x.iter().map(|v| v.wrapping_mul(2)).collect();
+            for r in results {
+                assert_eq!(r, expected, "n={n} len={len}");
+            }
+        }
+    }
+}
