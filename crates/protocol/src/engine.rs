@@ -91,6 +91,12 @@ pub trait Engine: Send {
     ) -> impl Future<Output = Result<Self::Share, EngineError>> + Send;
     /// `[x == 0]` as 0/1.
     fn eqz(&mut self, x: &Self::Share) -> impl Future<Output = Result<Self::Share, EngineError>> + Send;
+    /// Fixed-point `a / b` for `b > 0`.
+    fn div(
+        &mut self,
+        a: &Self::Share,
+        b: &Self::Share,
+    ) -> impl Future<Output = Result<Self::Share, EngineError>> + Send;
     /// Minimum of each row of `k` and its one-hot position.
     fn argmin(
         &mut self,
@@ -173,6 +179,9 @@ impl<T: Transport> Engine for Replicated<'_, T> {
     }
     async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         Replicated::eqz(self, x).await
+    }
+    async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
+        Replicated::div(self, a, b).await
     }
     async fn argmin(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
         Replicated::argmin(self, x, k).await

@@ -19,7 +19,7 @@ use crate::transport::Transport;
 impl<T: Transport> Replicated<'_, T> {
     /// Reduces binary operands (bit-sliced, `planes` planes of `words` words) to two with the
     /// same sum modulo `2^planes`, by layers of carry-save adders (one AND round per layer).
-    async fn carry_save(
+    pub(super) async fn carry_save(
         &mut self,
         mut ops: Vec<RepVec>,
         planes: usize,

@@ -9,10 +9,12 @@
 mod argmin;
 pub mod binary;
 mod compare;
+mod divide;
 pub mod plan;
 pub mod seeds;
 mod trunc;
 
+pub use divide::RECIPROCAL_BITS;
 pub use trunc::TruncPrep;
 
 use crate::sharing::{Component, Layout, LayoutError};
