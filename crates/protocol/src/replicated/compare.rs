@@ -149,7 +149,12 @@ impl<T: Transport> Replicated<'_, T> {
     /// The bit `x < 0` of each secret (two's complement), as a binary sharing of one plane.
     pub async fn ltz_bits(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let words = words_for(x.len());
-        let ops = self.component_operands(x, 64);
+        let ops = if self.pivots() {
+            let (a, b) = self.pivot_operands(x).await?;
+            vec![a, b]
+        } else {
+            self.component_operands(x, 64)
+        };
         self.sum_planes(ops, 64, 63, words).await
     }
 
@@ -197,7 +202,11 @@ impl<T: Transport> Replicated<'_, T> {
     /// `[x < 0]` as an arithmetic 0/1 sharing (exact for every ring element read as signed).
     pub async fn ltz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let bits = self.ltz_bits(x).await?;
-        self.bits_to_arith(&bits, x.len()).await
+        if self.pivots() {
+            self.pivot_bits_to_arith(&bits, x.len()).await
+        } else {
+            self.bits_to_arith(&bits, x.len()).await
+        }
     }
 
     /// `[a < b]` as an arithmetic 0/1 sharing; exact when `|a - b| < 2^63`.

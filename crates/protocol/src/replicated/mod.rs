@@ -10,6 +10,7 @@ mod argmin;
 pub mod binary;
 mod compare;
 mod divide;
+mod pivot;
 pub mod plan;
 pub mod seeds;
 mod trunc;
@@ -158,6 +159,8 @@ pub struct Replicated<'t, T: Transport> {
     reshare: Vec<Vec<Option<ChaCha12Rng>>>,
     /// `random[i]`: the stream of component `held[i]` of random sharings.
     random: Vec<ChaCha12Rng>,
+    /// `masks[i]`: the stream of component `held[i]` that masks values one party inputs.
+    masks: Vec<ChaCha12Rng>,
     /// `(receiver, component)` pairs this party sends when opening, and what it receives.
     open_sends: Vec<(usize, Vec<usize>)>,
     open_receives: Vec<(usize, Vec<usize>)>,
@@ -186,6 +189,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             })
             .collect();
         let random = plan.held.iter().map(|&c| stream(c, u64::MAX)).collect();
+        let masks = plan.held.iter().map(|&c| stream(c, u64::MAX - 1)).collect();
         // Opening: every party misses the components indexed by sets it belongs to; the first
         // holder after it (cyclically) sends each of them.
         let n = layout.parties();
@@ -208,7 +212,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
         }
         let input_rng = Some(ChaCha12Rng::from_rng(rng));
-        Ok(Self { transport, layout, plan, reshare, random, open_sends, open_receives, input_rng })
+        Ok(Self { transport, layout, plan, reshare, random, masks, open_sends, open_receives, input_rng })
     }
 
     /// The layout.
