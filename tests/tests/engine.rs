@@ -59,3 +59,24 @@ async fn a_bad_benchmark_is_refused() {
         cluster.client.submit(JobSpec::Bench { op: "mul".into(), size: 0 }).await.unwrap_err().to_string();
     assert!(err.contains("size from 1"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_jobs_run_at_once_on_the_same_mesh() {
+    let (_dir, cluster) = common::cluster(3, 30, 43).await;
+    cluster.ingest_all().await.unwrap();
+    // Submitted back to back: both run concurrently over separate streams of the same
+    // connections.
+    let first = cluster.client.submit(JobSpec::Bench { op: "compare".into(), size: 20_000 }).await.unwrap();
+    let second = cluster.client.submit(JobSpec::Bench { op: "mul".into(), size: 200_000 }).await.unwrap();
+    let third = cluster
+        .client
+        .submit(JobSpec::Stats { dataset: testnet::sample::DATASET.into(), features: vec!["age".into()] })
+        .await
+        .unwrap();
+    for job in [first, second, third] {
+        cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
+    }
+    cluster.client.bench_result(first).await.unwrap();
+    cluster.client.bench_result(second).await.unwrap();
+    assert!(cluster.client.stats_result(third).await.unwrap().features[0].1.mean.is_some());
+}
