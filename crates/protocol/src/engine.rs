@@ -89,6 +89,13 @@ pub trait Engine: Send {
         a: &Self::Share,
         b: &Self::Share,
     ) -> impl Future<Output = Result<Self::Share, EngineError>> + Send;
+    /// Turns a binary sharing of bits (bit-sliced planes of `n` values each, as returned by the
+    /// binary operations) into arithmetic 0/1 values, plane after plane.
+    fn bits_to_arith(
+        &mut self,
+        bits: &Self::Share,
+        n: usize,
+    ) -> impl Future<Output = Result<Self::Share, EngineError>> + Send;
     /// `[x == 0]` as 0/1.
     fn eqz(&mut self, x: &Self::Share) -> impl Future<Output = Result<Self::Share, EngineError>> + Send;
     /// Fixed-point `a / b` for `b > 0`.
@@ -176,6 +183,9 @@ impl<T: Transport> Engine for Replicated<'_, T> {
     }
     async fn less_than(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
         Replicated::less_than(self, a, b).await
+    }
+    async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
+        Replicated::bits_to_arith(self, bits, n).await
     }
     async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         Replicated::eqz(self, x).await
