@@ -22,6 +22,35 @@ pub enum BenchOp {
     Compare,
     /// `size` argmins over 8 columns, with one-hot outputs.
     Argmin,
+    /// Secure k-means on `size` records of [`KMEANS_D`] features from [`KMEANS_K`] planted
+    /// clusters, [`KMEANS_ITERATIONS`] Lloyd iterations (the data is public benchmark data,
+    /// input by party 0).
+    Kmeans,
+}
+
+/// Features of the k-means benchmark.
+pub const KMEANS_D: usize = 4;
+/// Clusters of the k-means benchmark.
+pub const KMEANS_K: usize = 5;
+/// Lloyd iterations of the k-means benchmark.
+pub const KMEANS_ITERATIONS: usize = 10;
+
+/// The k-means benchmark's records (`size x KMEANS_D`, on the fixed-point grid) and starting
+/// centroids (the first `KMEANS_K` records), from a fixed seed.
+pub fn kmeans_data(size: usize) -> (Vec<f64>, Vec<f64>) {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let centres: Vec<f64> = (0..KMEANS_K * KMEANS_D).map(|_| rng.random_range(-3.0..3.0)).collect();
+    let mut x = Vec::with_capacity(size * KMEANS_D);
+    for i in 0..size {
+        let c = i % KMEANS_K;
+        for f in 0..KMEANS_D {
+            let v = centres[c * KMEANS_D + f] + rng.random_range(-0.5..0.5);
+            x.push(crate::fixed::decode(crate::fixed::encode(v).expect("in range")));
+        }
+    }
+    let init = x[..KMEANS_K.min(size) * KMEANS_D].to_vec();
+    (x, init)
 }
 
 impl BenchOp {
@@ -32,6 +61,7 @@ impl BenchOp {
             BenchOp::Matmul => "matmul",
             BenchOp::Compare => "compare",
             BenchOp::Argmin => "argmin",
+            BenchOp::Kmeans => "kmeans",
         }
     }
 }
@@ -44,7 +74,8 @@ impl std::str::FromStr for BenchOp {
             "matmul" => Ok(BenchOp::Matmul),
             "compare" => Ok(BenchOp::Compare),
             "argmin" => Ok(BenchOp::Argmin),
-            other => Err(format!("unknown benchmark `{other}` (mul, matmul, compare, argmin)")),
+            "kmeans" => Ok(BenchOp::Kmeans),
+            other => Err(format!("unknown benchmark `{other}` (mul, matmul, compare, argmin, kmeans)")),
         }
     }
 }
@@ -93,6 +124,17 @@ pub async fn run<E: Engine>(engine: &mut E, op: BenchOp, size: usize) -> Result<
             let parts =
                 [head(engine, &x, rows * w), head(engine, &min, rows), head(engine, &onehot, rows * w)];
             Ok(engine.concat(&parts.iter().collect::<Vec<_>>()))
+        }
+        BenchOp::Kmeans => {
+            let (data, init) = kmeans_data(size);
+            let encode =
+                |v: &[f64]| v.iter().map(|x| crate::fixed::encode(*x).expect("in range")).collect::<Vec<_>>();
+            let own = (engine.party() == 0).then(|| encode(&data));
+            let x = engine.input(0, own.as_deref(), data.len()).await?;
+            let c = engine.public(&encode(&init));
+            let shape = crate::kmeans::Shape { n: size, d: KMEANS_D, k: KMEANS_K.min(size) };
+            let out = crate::kmeans::lloyd(engine, &x, &c, shape, KMEANS_ITERATIONS).await?;
+            Ok(engine.concat(&[&out.centroids, &out.sizes]))
         }
     }
 }
@@ -160,6 +202,23 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
                 }
             }
         }
+        BenchOp::Kmeans => {
+            let (data, init) = kmeans_data(size);
+            let k = KMEANS_K.min(size);
+            let shape = crate::kmeans::Shape { n: size, d: KMEANS_D, k };
+            let (centroids, sizes, _) = crate::kmeans::lloyd_plain(&data, &init, shape, KMEANS_ITERATIONS);
+            if opened.len() != k * KMEANS_D + k {
+                return Err(format!("expected {} samples, got {}", k * KMEANS_D + k, opened.len()));
+            }
+            if opened[k * KMEANS_D..] != sizes[..] {
+                return Err("cluster sizes differ from plaintext k-means".into());
+            }
+            for (got, want) in opened.iter().zip(&centroids) {
+                if (crate::fixed::decode(*got) - want).abs() > 1e-3 {
+                    return Err("a centroid differs from plaintext k-means".into());
+                }
+            }
+        }
         BenchOp::Argmin => {
             let w = MATMUL_WIDTH;
             let rows = 2.min(size);
@@ -191,7 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn workloads_check_against_plaintext() {
-        for op in [BenchOp::Mul, BenchOp::Matmul, BenchOp::Compare, BenchOp::Argmin] {
+        for op in [BenchOp::Mul, BenchOp::Matmul, BenchOp::Compare, BenchOp::Argmin, BenchOp::Kmeans] {
             for size in [1usize, 100] {
                 let tasks: Vec<_> = mesh(3)
                     .into_iter()

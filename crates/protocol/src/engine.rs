@@ -36,6 +36,8 @@ pub trait Engine: Send {
     fn split(&self, a: &Self::Share, lengths: &[usize]) -> Vec<Self::Share>;
     /// The sum of all secrets of a share, as a share of one value (local).
     fn sum(&self, a: &Self::Share) -> Self::Share;
+    /// The transpose of a `rows x cols` row-major matrix (local).
+    fn transpose(&self, a: &Self::Share, rows: usize, cols: usize) -> Self::Share;
 
     /// Secret-shares `values`, known to party `owner` (the others pass `None` and the length).
     fn input(
@@ -144,6 +146,15 @@ impl<T: Transport> Engine for Replicated<'_, T> {
     }
     fn sum(&self, a: &RepVec) -> RepVec {
         a.sum()
+    }
+    fn transpose(&self, a: &RepVec, rows: usize, cols: usize) -> RepVec {
+        RepVec {
+            comps: a
+                .comps
+                .iter()
+                .map(|c| (0..cols).flat_map(|j| (0..rows).map(move |i| c[i * cols + j])).collect())
+                .collect(),
+        }
     }
     async fn input(
         &mut self,

@@ -14,6 +14,7 @@ pub mod agree;
 pub mod bench;
 pub mod engine;
 pub mod fixed;
+pub mod kmeans;
 pub mod replicated;
 pub mod sharing;
 pub mod stats;

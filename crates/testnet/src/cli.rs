@@ -67,7 +67,8 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         nodes: usize,
         /// Operations, comma-separated: `mul` (SIZE products), `matmul` (SIZE x 8 by 8 x 8),
-        /// `compare` (SIZE comparisons), `argmin` (SIZE rows of 8).
+        /// `compare` (SIZE comparisons), `argmin` (SIZE rows of 8), `kmeans` (SIZE records, 4
+        /// features, k = 5, 10 iterations).
         #[arg(long, value_delimiter = ',', default_value = "mul,matmul,compare,argmin")]
         ops: Vec<String>,
         /// Size of each operation (default: 1,000,000 for mul, 100,000 for the others).
@@ -150,6 +151,7 @@ async fn bench(dir: &Path, nodes: usize, ops: &[String], size: Option<u64>, repe
         let parsed: protocol::bench::BenchOp = op.parse().map_err(anyhow::Error::msg)?;
         let size = size.unwrap_or(match parsed {
             protocol::bench::BenchOp::Mul => 1_000_000,
+            protocol::bench::BenchOp::Kmeans => 10_000,
             _ => 100_000,
         });
         for run in 1..=repeat {

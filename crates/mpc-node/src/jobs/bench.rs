@@ -21,6 +21,9 @@ pub fn check(op: &str, size: u64) -> Result<(), String> {
     let values = match op {
         BenchOp::Mul | BenchOp::Compare => size,
         BenchOp::Matmul | BenchOp::Argmin => size.saturating_mul(MATMUL_WIDTH as u64),
+        BenchOp::Kmeans => {
+            size.saturating_mul((protocol::bench::KMEANS_D * protocol::bench::KMEANS_K) as u64)
+        }
     };
     if size == 0 || values > MAX_VALUES {
         return Err(format!(

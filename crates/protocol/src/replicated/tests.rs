@@ -713,3 +713,52 @@ async fn bit_decomposition_cost_for_three_parties() {
         assert_eq!(rounds, 1 + 1 + 6);
     }
 }
+
+#[tokio::test]
+async fn lloyd_matches_floating_point_and_keeps_empty_clusters() {
+    use crate::fixed::{decode, encode};
+    use crate::kmeans::{Shape, lloyd, lloyd_plain};
+    let mut rng = ChaCha20Rng::seed_from_u64(160);
+    for n_parties in [3, 5] {
+        let centres = [(-3.0, -2.0), (0.5, 3.0), (4.0, -1.0)];
+        let per = 30;
+        let mut x = Vec::new();
+        for (cx, cy) in centres {
+            for _ in 0..per {
+                // Values on the fixed-point grid, so both sides see the same data.
+                x.push(decode(encode(cx + rng.random_range(-1.0..1.0)).unwrap()));
+                x.push(decode(encode(cy + rng.random_range(-1.0..1.0)).unwrap()));
+            }
+        }
+        let s = Shape { n: centres.len() * per, d: 2, k: 4 };
+        // Three starting points near the data, one far away: that cluster stays empty.
+        let init = vec![-1.0, -1.0, 0.0, 1.0, 1.0, 0.0, 9.0, 9.0];
+        let (plain_c, plain_sizes, plain_labels) = lloyd_plain(&x, &init, s, 4);
+        assert_eq!(plain_sizes[3], 0);
+        let xs = deal(n_parties, &x.iter().map(|v| encode(*v).unwrap()).collect::<Vec<_>>(), 161);
+        let is = deal(n_parties, &init.iter().map(|v| encode(*v).unwrap()).collect::<Vec<_>>(), 162);
+        let results = run(n_parties, |t| {
+            let (a, c) = (xs[t.party()].clone(), is[t.party()].clone());
+            async move {
+                let mut e = engine(&t).await;
+                let out = lloyd(&mut e, &a, &c, s, 4).await.unwrap();
+                (
+                    e.open(&out.centroids).await.unwrap(),
+                    e.open(&out.sizes).await.unwrap(),
+                    e.open(&out.assignment).await.unwrap(),
+                )
+            }
+        })
+        .await;
+        let (c, sizes, onehot) = &results[0];
+        assert_eq!(sizes, &plain_sizes, "parties={n_parties}");
+        for i in 0..s.n {
+            let row = &onehot[i * s.k..(i + 1) * s.k];
+            assert_eq!(row.iter().sum::<u64>(), 1);
+            assert_eq!(row[plain_labels[i]], 1, "record {i}");
+        }
+        for (got, want) in c.iter().zip(&plain_c) {
+            assert!((decode(*got) - want).abs() < 1e-3, "centroid {} vs {want}", decode(*got));
+        }
+    }
+}
