@@ -115,21 +115,29 @@ impl<T: Transport> Replicated<'_, T> {
             .iter()
             .enumerate()
             .fold(zero, |acc, (i, h)| acc.add(&h.mul_public(&vec![1u64 << (K as usize - 1 - i); n])));
-        let scaled = self.mul(&RepVec::concat(&[b, a]), &RepVec::concat(&[&v, &v])).await?.split(&[n, n]);
-        let (big_n, big_m) = (&scaled[0], &scaled[1]);
+        // Every truncation of the division, prepared at once: n and M, y0, then the six
+        // Newton products and the final product.
+        let mut shifts = vec![K - 1 - p; n];
+        shifts.extend(vec![K - 1 - f; n]);
+        shifts.extend(vec![1; n]);
+        shifts.extend(vec![p; 7 * n]);
+        let mut preps =
+            self.trunc_prep_each(&shifts).await?.split(&[2 * n, n, n, n, n, n, n, n, n]).into_iter();
+        let mut next = || preps.next().expect("one preparation per truncation");
+        let scaled = self.mul(&RepVec::concat(&[b, a]), &RepVec::concat(&[&v, &v])).await?;
         // n with p fractional bits, in [2^p, 2^(p+1)); M with f fractional bits.
-        let np = self.trunc(big_n, K - 1 - p).await?;
-        let m = self.trunc(big_m, K - 1 - f).await?;
+        let both = self.trunc_with(&scaled, &next()).await?.split(&[n, n]);
+        let (np, m) = (&both[0], &both[1]);
         // y0 = 1.4571 - n / 2, with p fractional bits.
-        let half = self.trunc(&np, 1).await?;
+        let half = self.trunc_with(np, &next()).await?;
         let start = (1.4571 * (1u64 << p) as f64).round() as u64;
         let mut y = self.public(&vec![start; n]).sub(&half);
         let two = self.public(&vec![2u64 << p; n]);
         for _ in 0..3 {
-            let ny = self.mul_fixed(&np, &y, p).await?;
+            let ny = self.mul_fixed_with(np, &y, &next()).await?;
             let e = two.sub(&ny);
-            y = self.mul_fixed(&y, &e, p).await?;
+            y = self.mul_fixed_with(&y, &e, &next()).await?;
         }
-        self.mul_fixed(&m, &y, p).await
+        self.mul_fixed_with(m, &y, &next()).await
     }
 }

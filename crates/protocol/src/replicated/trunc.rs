@@ -21,9 +21,9 @@ use super::binary::words_for;
 use super::{EngineError, RepVec, Replicated};
 use crate::transport::Transport;
 
-/// Prepared randomness for truncating `len` values by `f` bits.
+/// Prepared randomness for truncating values, each by its own number of bits.
 pub struct TruncPrep {
-    f: u32,
+    shifts: Vec<u32>,
     r: RepVec,
     r_shifted: RepVec,
     r_msb: RepVec,
@@ -31,16 +31,54 @@ pub struct TruncPrep {
 
 impl std::fmt::Debug for TruncPrep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TruncPrep {{ f: {}, len: {}, redacted }}", self.f, self.r.len())
+        write!(f, "TruncPrep {{ len: {}, redacted }}", self.r.len())
+    }
+}
+
+impl TruncPrep {
+    /// Number of values it can truncate.
+    pub fn len(&self) -> usize {
+        self.r.len()
+    }
+
+    /// Whether it prepares nothing.
+    pub fn is_empty(&self) -> bool {
+        self.r.is_empty()
+    }
+
+    /// Consecutive pieces of the given lengths, each for its own truncation.
+    pub fn split(self, lengths: &[usize]) -> Vec<TruncPrep> {
+        let rs = self.r.split(lengths);
+        let shifted = self.r_shifted.split(lengths);
+        let msbs = self.r_msb.split(lengths);
+        let mut start = 0;
+        rs.into_iter()
+            .zip(shifted)
+            .zip(msbs)
+            .zip(lengths)
+            .map(|(((r, r_shifted), r_msb), &len)| {
+                let shifts = self.shifts[start..start + len].to_vec();
+                start += len;
+                TruncPrep { shifts, r, r_shifted, r_msb }
+            })
+            .collect()
     }
 }
 
 impl<T: Transport> Replicated<'_, T> {
     /// Prepares the randomness to truncate `len` values by `f` bits (`1 <= f <= 62`).
     pub async fn trunc_prep(&mut self, len: usize, f: u32) -> Result<TruncPrep, EngineError> {
-        if !(1..=62).contains(&f) {
+        self.trunc_prep_each(&vec![f; len]).await
+    }
+
+    /// Prepares the randomness to truncate value `e` by `shifts[e]` bits, all at once: the
+    /// low bits of every value are aligned so that their carries land in the same planes, and
+    /// one preparation (19 rounds for 3 parties) serves any mix of shifts.
+    pub async fn trunc_prep_each(&mut self, shifts: &[u32]) -> Result<TruncPrep, EngineError> {
+        if let Some(f) = shifts.iter().find(|f| !(1..=62).contains(*f)) {
             return Err(EngineError::Shape(format!("cannot truncate by {f} bits")));
         }
+        let len = shifts.len();
         let m = self.layout.components();
         let w = m.next_power_of_two().trailing_zeros() as usize; // ceil(log2 m)
         let words = words_for(len);
@@ -48,14 +86,27 @@ impl<T: Transport> Replicated<'_, T> {
         // Full sum of the components: planes 63 (the top bit of R) and 64.. (wraps of the ring).
         let full = self.component_operands(&r, 64 + w);
         let top = self.sum_planes(full, 64 + w, 63, words).await?;
-        // Sum of the components' low f bits: planes f.. count the carries into bit f.
-        let mask = (1u64 << f) - 1;
-        let low = RepVec { comps: r.comps.iter().map(|c| c.iter().map(|v| v & mask).collect()).collect() };
-        let low_ops = self.component_operands(&low, f as usize + w);
-        let carries = self.sum_planes(low_ops, f as usize + w, f as usize, words).await?;
+        // Sum of the components' low f_e bits, shifted left so that the carries out of bit f_e
+        // land in planes top - w.. for every value: a single binary sum for all shifts.
+        let max_f = shifts.iter().copied().max().unwrap_or(1) as usize;
+        let planes = max_f + w;
+        let low = RepVec {
+            comps: r
+                .comps
+                .iter()
+                .map(|c| {
+                    c.iter()
+                        .zip(shifts)
+                        .map(|(v, &f)| (v & ((1u64 << f) - 1)) << (max_f - f as usize))
+                        .collect()
+                })
+                .collect(),
+        };
+        let low_ops = self.component_operands(&low, planes);
+        let carries = self.sum_planes(low_ops, planes, max_f, words).await?;
         // All the bits at once: msb, wraps (w planes), low carries (w planes).
         let arith = self.bits_to_arith(&RepVec::concat(&[&top, &carries]), len).await?;
-        let planes = arith.split(&vec![len; 2 * w + 1]);
+        let bits = arith.split(&vec![len; 2 * w + 1]);
         let weighted = |bits: &[RepVec]| {
             bits.iter()
                 .enumerate()
@@ -63,19 +114,21 @@ impl<T: Transport> Replicated<'_, T> {
                     acc.add(&b.mul_public(&vec![1u64 << j; len]))
                 })
         };
-        let r_msb = planes[0].clone();
-        let wraps = weighted(&planes[1..=w]);
-        let low_carry = weighted(&planes[w + 1..]);
-        let shifted = RepVec { comps: r.comps.iter().map(|c| c.iter().map(|v| v >> f).collect()).collect() };
+        let r_msb = bits[0].clone();
+        let wraps = weighted(&bits[1..=w]);
+        let low_carry = weighted(&bits[w + 1..]);
+        let shifted = RepVec {
+            comps: r.comps.iter().map(|c| c.iter().zip(shifts).map(|(v, &f)| v >> f).collect()).collect(),
+        };
         // R >> f = sum(r_T >> f) + low carries - wraps 2^(64 - f); drop bit 63 of R.
-        let r_shifted = shifted
-            .add(&low_carry)
-            .sub(&wraps.mul_public(&vec![1u64 << (64 - f); len]))
-            .sub(&r_msb.mul_public(&vec![1u64 << (63 - f); len]));
-        Ok(TruncPrep { f, r, r_shifted, r_msb })
+        let wrap_weight: Vec<u64> = shifts.iter().map(|&f| 1u64 << (64 - f)).collect();
+        let msb_weight: Vec<u64> = shifts.iter().map(|&f| 1u64 << (63 - f)).collect();
+        let r_shifted =
+            shifted.add(&low_carry).sub(&wraps.mul_public(&wrap_weight)).sub(&r_msb.mul_public(&msb_weight));
+        Ok(TruncPrep { shifts: shifts.to_vec(), r, r_shifted, r_msb })
     }
 
-    /// Truncates `x` by `prep`'s `f` bits (one round); see the module notes for the error.
+    /// Truncates `x` with prepared randomness (one round); see the module notes for the error.
     pub async fn trunc_with(&mut self, x: &RepVec, prep: &TruncPrep) -> Result<RepVec, EngineError> {
         let len = x.len();
         if prep.r.len() != len {
@@ -84,20 +137,31 @@ impl<T: Transport> Replicated<'_, T> {
                 prep.r.len()
             )));
         }
-        let f = prep.f;
         let offset = self.public(&vec![1u64 << 62; len]);
         let c = self.open(&x.add(&offset).add(&prep.r)).await?;
-        let low: Vec<u64> = c.iter().map(|v| (v & (u64::MAX >> 1)) >> f).collect();
+        let low: Vec<u64> = c.iter().zip(&prep.shifts).map(|(v, &f)| (v & (u64::MAX >> 1)) >> f).collect();
         let top: Vec<u64> = c.iter().map(|v| v >> 63).collect();
         // b = c_63 xor msb(R) = c_63 + msb - 2 c_63 msb, linear in msb since c is public.
         let sign: Vec<u64> = top.iter().map(|&t| 1u64.wrapping_sub(2 * t)).collect();
         let b = self.public(&top).add(&prep.r_msb.mul_public(&sign));
-        let result = self
+        let carry_weight: Vec<u64> = prep.shifts.iter().map(|&f| 1u64 << (63 - f)).collect();
+        let offset_out: Vec<u64> = prep.shifts.iter().map(|&f| 1u64 << (62 - f)).collect();
+        Ok(self
             .public(&low)
             .sub(&prep.r_shifted)
-            .add(&b.mul_public(&vec![1u64 << (63 - f); len]))
-            .sub(&self.public(&vec![1u64 << (62 - f); len]));
-        Ok(result)
+            .add(&b.mul_public(&carry_weight))
+            .sub(&self.public(&offset_out)))
+    }
+
+    /// Fixed-point product with prepared truncation randomness (two rounds).
+    pub async fn mul_fixed_with(
+        &mut self,
+        x: &RepVec,
+        y: &RepVec,
+        prep: &TruncPrep,
+    ) -> Result<RepVec, EngineError> {
+        let z = self.mul(x, y).await?;
+        self.trunc_with(&z, prep).await
     }
 
     /// Truncates `x` by `f` bits, preparing the randomness on the spot.
@@ -109,7 +173,6 @@ impl<T: Transport> Replicated<'_, T> {
     /// Fixed-point product: `x * y` truncated by `f` bits (two rounds after preparation).
     pub async fn mul_fixed(&mut self, x: &RepVec, y: &RepVec, f: u32) -> Result<RepVec, EngineError> {
         let prep = self.trunc_prep(x.len(), f).await?;
-        let z = self.mul(x, y).await?;
-        self.trunc_with(&z, &prep).await
+        self.mul_fixed_with(x, y, &prep).await
     }
 }
