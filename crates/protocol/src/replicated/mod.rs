@@ -329,14 +329,11 @@ impl<'t, T: Transport> Replicated<'t, T> {
             return Err(EngineError::Shape(format!("product of {} by {} values", x.len(), y.len())));
         }
         let mut z = vec![0u64; x.len()];
-        for (i, js) in self.plan.terms.iter().enumerate() {
-            if js.is_empty() {
-                continue;
-            }
-            let xi = &x.comps[i];
-            for (k, zk) in z.iter_mut().enumerate() {
-                let ysum = js.iter().fold(0u64, |acc, &j| G::add(acc, y.comps[j][k]));
-                *zk = G::add(*zk, G::mul(xi[k], ysum));
+        for (i, xi) in x.comps.iter().enumerate() {
+            if let Some(ys) = self.partner_sum::<G>(y, i) {
+                for ((zk, a), b) in z.iter_mut().zip(xi).zip(&ys) {
+                    *zk = G::add(*zk, G::mul(*a, *b));
+                }
             }
         }
         self.reshare::<G>(z).await
@@ -354,19 +351,12 @@ impl<'t, T: Transport> Replicated<'t, T> {
         }
         let m = x.len() / k;
         let mut z = vec![0u64; m];
-        for (i, js) in self.plan.terms.iter().enumerate() {
-            if js.is_empty() {
-                continue;
-            }
-            let mut ysum = vec![0u64; x.len()];
-            for &j in js {
-                for (a, v) in ysum.iter_mut().zip(&y.comps[j]) {
-                    *a = a.wrapping_add(*v);
+        for (i, xi) in x.comps.iter().enumerate() {
+            if let Some(ys) = self.partner_sum::<Ring>(y, i) {
+                for ((zr, xs), ys) in z.iter_mut().zip(xi.chunks_exact(k)).zip(ys.chunks_exact(k)) {
+                    let acc = xs.iter().zip(ys).fold(0u64, |a, (p, q)| a.wrapping_add(p.wrapping_mul(*q)));
+                    *zr = zr.wrapping_add(acc);
                 }
-            }
-            for ((zr, xs), ys) in z.iter_mut().zip(x.comps[i].chunks_exact(k)).zip(ysum.chunks_exact(k)) {
-                let acc = xs.iter().zip(ys).fold(0u64, |a, (p, q)| a.wrapping_add(p.wrapping_mul(*q)));
-                *zr = zr.wrapping_add(acc);
             }
         }
         self.reshare::<Ring>(z).await
@@ -390,30 +380,32 @@ impl<'t, T: Transport> Replicated<'t, T> {
             )));
         }
         let mut z = vec![0u64; rows * cols];
-        for (i, js) in self.plan.terms.iter().enumerate() {
-            if js.is_empty() {
-                continue;
-            }
-            // Sum the right-hand components first: x_T * (sum_U y_U).
-            let mut ysum = vec![0u64; inner * cols];
-            for &j in js {
-                for (a, v) in ysum.iter_mut().zip(&y.comps[j]) {
-                    *a = a.wrapping_add(*v);
-                }
-            }
-            let xi = &x.comps[i];
+        for (i, xi) in x.comps.iter().enumerate() {
+            let Some(ysum) = self.partner_sum::<Ring>(y, i) else { continue };
             for r in 0..rows {
                 let out = &mut z[r * cols..(r + 1) * cols];
                 for l in 0..inner {
                     let a = xi[r * inner + l];
-                    let yrow = &ysum[l * cols..(l + 1) * cols];
-                    for (o, b) in out.iter_mut().zip(yrow) {
+                    for (o, b) in out.iter_mut().zip(&ysum[l * cols..(l + 1) * cols]) {
                         *o = o.wrapping_add(a.wrapping_mul(*b));
                     }
                 }
             }
         }
         self.reshare::<Ring>(z).await
+    }
+
+    /// The sum (with `G`) of the components of `y` that this party multiplies by `x`'s held
+    /// component `i` in its cross terms (`x_T * (sum_U y_U)`), or `None` if there are none.
+    fn partner_sum<G: Group>(&self, y: &RepVec, i: usize) -> Option<Vec<u64>> {
+        let (first, rest) = self.plan.terms[i].split_first()?;
+        let mut sum = y.comps[*first].clone();
+        for &j in rest {
+            for (a, v) in sum.iter_mut().zip(&y.comps[j]) {
+                *a = G::add(*a, *v);
+            }
+        }
+        Some(sum)
     }
 
     /// Turns this party's additive (or XOR) term `z` of some secrets into a replicated sharing.
