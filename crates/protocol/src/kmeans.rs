@@ -108,6 +108,68 @@ async fn update<E: Engine>(
     Ok(engine.add(&means, &keep))
 }
 
+/// Extra fractional bits of the standardisation factors `1 / sigma`.
+const STANDARDISE_BITS: u32 = 25;
+
+/// Standardises features on shares: `z = (x - mean) / std` for each column (`columns[j]` holds
+/// feature `j` of every record), with public means and standard deviations (fixed point). The
+/// result is `n x d` row-major. A feature with zero deviation becomes 0. The caller checks
+/// that every standardised value stays below `2^5` in magnitude (see [`standardised_bound`]).
+pub async fn standardise<E: Engine>(
+    engine: &mut E,
+    columns: &[E::Share],
+    means: &[f64],
+    stds: &[f64],
+) -> Result<E::Share, EngineError> {
+    let n = columns.first().map_or(0, E::len);
+    let d = columns.len();
+    let shift = FRAC_BITS + STANDARDISE_BITS;
+    let mut centred = Vec::with_capacity(d);
+    for ((col, &mean), &std) in columns.iter().zip(means).zip(stds) {
+        let mean_enc = crate::fixed::encode(mean).unwrap_or(0);
+        let factor = if std > 0.0 { ((1u64 << shift) as f64 / std).round() as u64 } else { 0 };
+        let c = engine.sub(col, &engine.public(&vec![mean_enc; n]));
+        centred.push(engine.mul_public(&c, &vec![factor; n]));
+    }
+    let all = engine.concat(&centred.iter().collect::<Vec<_>>());
+    let z = engine.trunc(&all, shift).await?;
+    Ok(engine.transpose(&z, d, n))
+}
+
+/// The largest standardised magnitude a feature can reach, from its declared bound.
+pub fn standardised_bound(min: f64, max: f64, mean: f64, std: f64) -> f64 {
+    if std > 0.0 { (mean - min).abs().max((max - mean).abs()) / std } else { 0.0 }
+}
+
+/// Largest standardised magnitude the secure k-means accepts (distances and products stay in
+/// range below it).
+pub const MAX_STANDARDISED: f64 = 32.0;
+
+/// Starting centroids for a run without k-means++: `k` points drawn uniformly from
+/// `[-1.5, 1.5]^d` with the job's public seed (they depend on no record).
+pub fn random_centroids(k: usize, d: usize, seed: u64) -> Vec<f64> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    (0..k * d)
+        .map(|_| crate::fixed::decode(crate::fixed::encode(rng.random_range(-1.5..1.5)).expect("in range")))
+        .collect()
+}
+
+/// Within-cluster sum of squares of `x` (`n x d`) for the centroids `c`, as a share of one
+/// value with `2f` fractional bits: `sum_i (||x_i||^2 + min_j (||c_j||^2 - 2 x_i . c_j))`.
+pub async fn wcss<E: Engine>(
+    engine: &mut E,
+    x: &E::Share,
+    c: &E::Share,
+    s: Shape,
+) -> Result<E::Share, EngineError> {
+    let dist = distances(engine, x, c, s).await?;
+    let (min, _) = engine.argmin(&dist, s.k).await?;
+    let norms = engine.dot(x, x, s.d).await?;
+    let total = engine.add(&engine.sum(&min), &engine.sum(&norms));
+    Ok(total)
+}
+
 /// The same iterations in floating point, for checking: returns centroids, sizes and the
 /// cluster of each record. Ties go to the lowest cluster, empty clusters keep their centroid.
 pub fn lloyd_plain(x: &[f64], init: &[f64], s: Shape, iterations: usize) -> (Vec<f64>, Vec<u64>, Vec<usize>) {
@@ -141,4 +203,140 @@ pub fn lloyd_plain(x: &[f64], init: &[f64], s: Shape, iterations: usize) -> (Vec
         }
     }
     (c, sizes, labels)
+}
+
+/// What a k-means job computes: everything here but the standardisation is opened only to
+/// the operator; the means and deviations are opened to the nodes too (they standardise with
+/// them) and are listed in the threat model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    /// Clusters.
+    pub k: usize,
+    /// Features.
+    pub d: usize,
+    /// Centroids in standardised units, `k x d`.
+    pub centroids_std: Vec<f64>,
+    /// Centroids in the features' own units, `k x d`.
+    pub centroids: Vec<f64>,
+    /// Records per cluster.
+    pub sizes: Vec<u64>,
+    /// Within-cluster sum of squares, in standardised units.
+    pub wcss: f64,
+    /// Feature means.
+    pub means: Vec<f64>,
+    /// Feature standard deviations (population).
+    pub stds: Vec<f64>,
+}
+
+/// Why a k-means job cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum KmeansError {
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A feature's declared range allows values too far from its mean.
+    #[error(
+        "feature {feature} can lie {deviations:.1} standard deviations from its mean, more than \
+         the {MAX_STANDARDISED} the secure k-means supports; declare a tighter range"
+    )]
+    Range {
+        /// Index of the feature.
+        feature: usize,
+        /// How far it can lie.
+        deviations: f64,
+    },
+}
+
+/// The parameters of a k-means job.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// Clusters.
+    pub k: usize,
+    /// Lloyd iterations.
+    pub iterations: usize,
+    /// Seed of the starting centroids.
+    pub seed: u64,
+}
+
+/// The secure job on one party: standardise (opening means and deviations to the parties),
+/// run Lloyd from random starting points, compute the WCSS, and return this party's share of
+/// the outputs `[centroids (k d), sizes (k), wcss (1)]` together with the means and deviations.
+pub async fn secure_job<E: Engine>(
+    engine: &mut E,
+    columns: &[E::Share],
+    bounds: &[(f64, f64)],
+    p: Params,
+) -> Result<(E::Share, Vec<f64>, Vec<f64>), KmeansError> {
+    let n = columns.first().map_or(0, E::len);
+    let d = columns.len();
+    let scales: Vec<u32> = bounds
+        .iter()
+        .map(|(lo, hi)| crate::stats::variance_scale(n as u64, lo.abs().max(hi.abs())))
+        .collect();
+    let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
+    let moments = crate::stats::scaled_moments(engine, columns, &scales).await?;
+    let both = engine.concat(&[&engine.concat(&sums.iter().collect::<Vec<_>>()), &moments]);
+    let opened = engine.open(&both).await?;
+    let summary = crate::stats::summarise(n as u64, &opened[..d], Some((&opened[d..], &scales)));
+    let means: Vec<f64> = summary.iter().map(|s| s.mean.unwrap_or(0.0)).collect();
+    let stds: Vec<f64> = summary.iter().map(|s| s.std_dev.unwrap_or(0.0)).collect();
+    for (j, ((lo, hi), (m, s))) in bounds.iter().zip(means.iter().zip(&stds)).enumerate() {
+        let deviations = standardised_bound(*lo, *hi, *m, *s);
+        if deviations >= MAX_STANDARDISED {
+            return Err(KmeansError::Range { feature: j, deviations });
+        }
+    }
+    let z = standardise(engine, columns, &means, &stds).await?;
+    let shape = Shape { n, d, k: p.k };
+    let init: Vec<u64> = random_centroids(p.k, d, p.seed)
+        .iter()
+        .map(|v| crate::fixed::encode(*v).expect("in range"))
+        .collect();
+    let init = engine.public(&init);
+    let clusters = lloyd(engine, &z, &init, shape, p.iterations).await?;
+    let w = wcss(engine, &z, &clusters.centroids, shape).await?;
+    let out = engine.concat(&[&clusters.centroids, &clusters.sizes, &w]);
+    Ok((out, means, stds))
+}
+
+/// Reads opened outputs of [`secure_job`].
+pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f64>) -> Option<Outcome> {
+    if opened.len() != k * d + k + 1 || means.len() != d || stds.len() != d {
+        return None;
+    }
+    let centroids_std: Vec<f64> = opened[..k * d].iter().map(|v| crate::fixed::decode(*v)).collect();
+    let centroids = centroids_std.iter().enumerate().map(|(i, z)| means[i % d] + stds[i % d] * z).collect();
+    let sizes = opened[k * d..k * d + k].to_vec();
+    let wcss = crate::fixed::decode(opened[k * d + k]) / (1u64 << FRAC_BITS) as f64;
+    Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds })
+}
+
+/// The same job in the clear, over records the caller holds (`rows[i]` has `d` features):
+/// population means and deviations, standardisation, the same starting centroids and Lloyd
+/// iterations, for debugging and for checking the secure result.
+pub fn plain_job(rows: &[Vec<f64>], p: Params) -> Outcome {
+    let n = rows.len();
+    let d = rows.first().map_or(0, Vec::len);
+    let means: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n.max(1) as f64).collect();
+    let stds: Vec<f64> = (0..d)
+        .map(|j| (rows.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt())
+        .collect();
+    let z: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| {
+            (0..d).map(|j| if stds[j] > 0.0 { (r[j] - means[j]) / stds[j] } else { 0.0 }).collect::<Vec<_>>()
+        })
+        .collect();
+    let shape = Shape { n, d, k: p.k };
+    let (centroids_std, sizes, _) = lloyd_plain(&z, &random_centroids(p.k, d, p.seed), shape, p.iterations);
+    // Each record's squared distance to its nearest final centroid, as the secure job does.
+    let wcss = (0..n)
+        .map(|i| {
+            (0..p.k)
+                .map(|j| (0..d).map(|f| (z[i * d + f] - centroids_std[j * d + f]).powi(2)).sum::<f64>())
+                .fold(f64::INFINITY, f64::min)
+        })
+        .sum();
+    let centroids = centroids_std.iter().enumerate().map(|(i, c)| means[i % d] + stds[i % d] * c).collect();
+    Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds }
 }

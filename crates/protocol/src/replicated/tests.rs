@@ -762,3 +762,54 @@ async fn lloyd_matches_floating_point_and_keeps_empty_clusters() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_kmeans_job_matches_its_plaintext_mode() {
+    use crate::fixed::encode;
+    use crate::kmeans::{Params, outcome, plain_job, secure_job};
+    let mut rng = ChaCha20Rng::seed_from_u64(170);
+    let centres = [[20.0, 500.0, 1.0], [45.0, 2000.0, 5.0], [70.0, 800.0, 9.0]];
+    let rows: Vec<Vec<f64>> = (0..150)
+        .map(|i| {
+            let c = centres[i % 3];
+            vec![
+                (c[0] + rng.random_range(-5.0f64..5.0)).round(),
+                (c[1] + rng.random_range(-200.0f64..200.0)).round(),
+                (c[2] + rng.random_range(-1.0f64..1.0)).round(),
+            ]
+        })
+        .collect();
+    let bounds = vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)];
+    let p = Params { k: 3, iterations: 6, seed: 5 };
+    let plain = plain_job(&rows, p);
+    let columns: Vec<Vec<u64>> =
+        (0..3).map(|j| rows.iter().map(|r| encode(r[j]).unwrap()).collect()).collect();
+    let dealt: Vec<Vec<RepVec>> =
+        columns.iter().enumerate().map(|(j, c)| deal(3, c, 171 + j as u64)).collect();
+    let bounds_run = bounds.clone();
+    let results = run(3, |t| {
+        let cols: Vec<RepVec> = dealt.iter().map(|d| d[t.party()].clone()).collect();
+        let bounds = bounds_run.clone();
+        async move {
+            let mut e = engine(&t).await;
+            let (out, means, stds) = secure_job(&mut e, &cols, &bounds, p).await.unwrap();
+            (e.open(&out).await.unwrap(), means, stds)
+        }
+    })
+    .await;
+    let (opened, means, stds) = results[0].clone();
+    let secure = outcome(3, 3, &opened, means, stds).unwrap();
+    assert_eq!(secure.sizes, plain.sizes);
+    for (a, b) in secure.centroids_std.iter().zip(&plain.centroids_std) {
+        assert!((a - b).abs() < 1e-3, "standardised centroid {a} vs {b}");
+    }
+    for (a, b) in secure.means.iter().zip(&plain.means) {
+        assert!((a - b).abs() < 1e-4);
+    }
+    assert!(
+        (secure.wcss - plain.wcss).abs() <= 1e-3 * plain.wcss.max(1.0),
+        "wcss {} vs {}",
+        secure.wcss,
+        plain.wcss
+    );
+}
