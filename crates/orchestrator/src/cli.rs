@@ -105,6 +105,28 @@ enum SubmitCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Segment the records with k-means on secret shares (standardised features; centroids,
+    /// sizes and the within-cluster sum of squares are revealed).
+    Kmeans {
+        /// Dataset name.
+        #[arg(long)]
+        dataset: String,
+        /// Comma-separated numeric features.
+        #[arg(long, value_delimiter = ',', required = true)]
+        features: Vec<String>,
+        /// Number of segments.
+        #[arg(long)]
+        k: u32,
+        /// Lloyd iterations (public and fixed).
+        #[arg(long, default_value_t = 10)]
+        iterations: u32,
+        /// Seed of the starting centroids.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Wait for the job and print its result.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Time an operation of the engine between the nodes on random secret inputs, and check
     /// sampled results against plaintext.
     Bench {
@@ -184,6 +206,9 @@ async fn run(cli: Cli) -> Result<()> {
                     (JobSpec::Stats { dataset, features }, wait)
                 }
                 SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
+                SubmitCommand::Kmeans { dataset, features, k, iterations, seed, wait } => {
+                    (JobSpec::Kmeans { dataset, features, k, iterations, seed }, wait)
+                }
             };
             let client = client(cli.cluster)?;
             let job = client.submit(spec).await?;
@@ -284,6 +309,13 @@ fn print_result(result: &JobResult, format: Format) {
         (Format::Table, JobResult::Stats(r)) => {
             println!("stats of `{}` over {} records (job {})", r.dataset, r.count, r.job);
             print!("{}", crate::table::stats(r));
+        }
+        (Format::Table, JobResult::Kmeans(r)) => {
+            println!(
+                "{} segments of `{}` over {} records (job {}); within-cluster sum of squares {:.2} (standardised)",
+                r.segments.k, r.dataset, r.count, r.job, r.segments.wcss
+            );
+            print!("{}", crate::table::segments(r));
         }
         (Format::Table, JobResult::Bench(r)) => {
             println!("{} of size {} (job {}): sampled results match plaintext", r.op, r.size, r.job);

@@ -319,7 +319,13 @@ impl Client {
         match opened.spec {
             JobSpec::Stats { .. } => interpret_stats(opened).map(JobResult::Stats),
             JobSpec::Bench { .. } => self.interpret_bench(opened).map(JobResult::Bench),
+            JobSpec::Kmeans { .. } => interpret_kmeans(opened).map(JobResult::Kmeans),
         }
+    }
+
+    /// Opens the result of a `kmeans` job.
+    pub async fn kmeans_result(&self, job: JobId) -> Result<KmeansResult, ClientError> {
+        interpret_kmeans(self.open(job).await?)
     }
 
     /// Opens the result of a `stats` job.
@@ -368,6 +374,50 @@ pub enum JobResult {
     Stats(StatsResult),
     /// Of a `bench` job.
     Bench(BenchResult),
+    /// Of a `kmeans` job.
+    Kmeans(KmeansResult),
+}
+
+/// The opened result of a `kmeans` job.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmeansResult {
+    /// The job.
+    pub job: String,
+    /// The dataset.
+    pub dataset: String,
+    /// Records segmented.
+    pub count: u64,
+    /// Features, in centroid order.
+    pub features: Vec<String>,
+    /// Centroids, sizes, WCSS, means and deviations.
+    pub segments: protocol::kmeans::Outcome,
+}
+
+fn interpret_kmeans(opened: Opened) -> Result<KmeansResult, ClientError> {
+    let JobSpec::Kmeans { dataset, features, .. } = &opened.spec else {
+        return Err(ClientError::Setup(format!(
+            "job {} is a {} job, not kmeans",
+            opened.job,
+            opened.spec.kind()
+        )));
+    };
+    let d = features.len();
+    let bad = || ClientError::Inconsistent("the opened k-means result has the wrong shape".into());
+    let k = *opened.params.first().ok_or_else(bad)? as usize;
+    if opened.params.len() != 1 + 2 * d {
+        return Err(bad());
+    }
+    let floats: Vec<f64> = opened.params[1..].iter().map(|b| f64::from_bits(*b)).collect();
+    let segments =
+        protocol::kmeans::outcome(k, d, &opened.values, floats[..d].to_vec(), floats[d..].to_vec())
+            .ok_or_else(bad)?;
+    Ok(KmeansResult {
+        job: opened.job.to_string(),
+        dataset: dataset.clone(),
+        count: opened.count,
+        features: features.clone(),
+        segments,
+    })
 }
 
 fn interpret_stats(opened: Opened) -> Result<StatsResult, ClientError> {

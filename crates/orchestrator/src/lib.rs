@@ -9,5 +9,7 @@ pub mod client;
 pub mod cluster;
 pub mod table;
 
-pub use client::{BenchResult, Client, ClientError, DatasetView, JobResult, NodeTraffic, StatsResult};
+pub use client::{
+    BenchResult, Client, ClientError, DatasetView, JobResult, KmeansResult, NodeTraffic, StatsResult,
+};
 pub use cluster::{ClusterFile, NodeEntry, OperatorIdentity};

@@ -50,6 +50,22 @@ pub fn stats(result: &crate::StatsResult) -> String {
     render(&["feature", "count", "sum", "mean", "std dev"], &rows)
 }
 
+/// The table of a `kmeans` result: one row per segment, its size and centroid in the
+/// features' own units.
+pub fn segments(result: &crate::KmeansResult) -> String {
+    let s = &result.segments;
+    let mut headers = vec!["segment".to_string(), "size".to_string()];
+    headers.extend(result.features.iter().cloned());
+    let rows: Vec<Vec<String>> = (0..s.k)
+        .map(|j| {
+            let mut row = vec![j.to_string(), s.sizes[j].to_string()];
+            row.extend((0..s.d).map(|f| format!("{:.2}", s.centroids[j * s.d + f])));
+            row
+        })
+        .collect();
+    render(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows)
+}
+
 /// The table of each node's time and traffic for a job.
 pub fn traffic(nodes: &[crate::client::NodeTraffic]) -> String {
     let rows: Vec<Vec<String>> = nodes

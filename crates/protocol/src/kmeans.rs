@@ -108,13 +108,16 @@ async fn update<E: Engine>(
     Ok(engine.add(&means, &keep))
 }
 
-/// Extra fractional bits of the standardisation factors `1 / sigma`.
-const STANDARDISE_BITS: u32 = 25;
+/// Extra fractional bits of the standardisation factors `1 / sigma`: the product
+/// `z 2^(2f + bits)` must stay below `2^62`, so standardised values stay below
+/// `2^(30 - bits)` = [`MAX_STANDARDISED`].
+const STANDARDISE_BITS: u32 = 23;
 
 /// Standardises features on shares: `z = (x - mean) / std` for each column (`columns[j]` holds
 /// feature `j` of every record), with public means and standard deviations (fixed point). The
 /// result is `n x d` row-major. A feature with zero deviation becomes 0. The caller checks
-/// that every standardised value stays below `2^5` in magnitude (see [`standardised_bound`]).
+/// that every standardised value stays below [`MAX_STANDARDISED`] in magnitude (see
+/// [`standardised_bound`]).
 pub async fn standardise<E: Engine>(
     engine: &mut E,
     columns: &[E::Share],
@@ -141,9 +144,9 @@ pub fn standardised_bound(min: f64, max: f64, mean: f64, std: f64) -> f64 {
     if std > 0.0 { (mean - min).abs().max((max - mean).abs()) / std } else { 0.0 }
 }
 
-/// Largest standardised magnitude the secure k-means accepts (distances and products stay in
-/// range below it).
-pub const MAX_STANDARDISED: f64 = 32.0;
+/// Largest standardised magnitude the secure k-means accepts (the standardisation, distances,
+/// sums and divisions stay in range below it).
+pub const MAX_STANDARDISED: f64 = 128.0;
 
 /// Starting centroids for a run without k-means++: `k` points drawn uniformly from
 /// `[-1.5, 1.5]^d` with the job's public seed (they depend on no record).
@@ -156,7 +159,8 @@ pub fn random_centroids(k: usize, d: usize, seed: u64) -> Vec<f64> {
 }
 
 /// Within-cluster sum of squares of `x` (`n x d`) for the centroids `c`, as a share of one
-/// value with `2f` fractional bits: `sum_i (||x_i||^2 + min_j (||c_j||^2 - 2 x_i . c_j))`.
+/// fixed-point value: `sum_i (||x_i||^2 + min_j (||c_j||^2 - 2 x_i . c_j))`, each record's
+/// term truncated to `f` fractional bits before the sum so that no sum can wrap.
 pub async fn wcss<E: Engine>(
     engine: &mut E,
     x: &E::Share,
@@ -166,8 +170,8 @@ pub async fn wcss<E: Engine>(
     let dist = distances(engine, x, c, s).await?;
     let (min, _) = engine.argmin(&dist, s.k).await?;
     let norms = engine.dot(x, x, s.d).await?;
-    let total = engine.add(&engine.sum(&min), &engine.sum(&norms));
-    Ok(total)
+    let per_record = engine.trunc(&engine.add(&min, &norms), FRAC_BITS).await?;
+    Ok(engine.sum(&per_record))
 }
 
 /// The same iterations in floating point, for checking: returns centroids, sizes and the
@@ -307,7 +311,7 @@ pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f6
     let centroids_std: Vec<f64> = opened[..k * d].iter().map(|v| crate::fixed::decode(*v)).collect();
     let centroids = centroids_std.iter().enumerate().map(|(i, z)| means[i % d] + stds[i % d] * z).collect();
     let sizes = opened[k * d..k * d + k].to_vec();
-    let wcss = crate::fixed::decode(opened[k * d + k]) / (1u64 << FRAC_BITS) as f64;
+    let wcss = crate::fixed::decode(opened[k * d + k]);
     Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds })
 }
 

@@ -17,11 +17,9 @@ pub struct Plain {
     pub variance: Option<f64>,
 }
 
-/// Count, sum, mean and population variance of each named feature over the consenting
-/// records of `files`.
-pub fn stats(files: &[&Path], schema: &Schema, features: &[&str]) -> anyhow::Result<Vec<Plain>> {
-    let mut count = 0u64;
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); features.len()];
+/// The consenting records of `files`, each as the values of the named features.
+pub fn rows(files: &[&Path], schema: &Schema, features: &[&str]) -> anyhow::Result<Vec<Vec<f64>>> {
+    let mut out = Vec::new();
     for file in files {
         let mut r = csv::Reader::from_path(file)?;
         let headers = r.headers()?.clone();
@@ -38,18 +36,23 @@ pub fn stats(files: &[&Path], schema: &Schema, features: &[&str]) -> anyhow::Res
             {
                 continue;
             }
-            count += 1;
-            for (v, &i) in values.iter_mut().zip(&idx) {
-                v.push(rec[i].trim().parse::<f64>()?);
-            }
+            out.push(idx.iter().map(|&i| rec[i].trim().parse::<f64>()).collect::<Result<_, _>>()?);
         }
     }
-    Ok(values
-        .into_iter()
-        .map(|v| {
-            let sum: f64 = v.iter().sum();
+    Ok(out)
+}
+
+/// Count, sum, mean and population variance of each named feature over the consenting
+/// records of `files`.
+pub fn stats(files: &[&Path], schema: &Schema, features: &[&str]) -> anyhow::Result<Vec<Plain>> {
+    let rows = rows(files, schema, features)?;
+    let count = rows.len() as u64;
+    Ok((0..features.len())
+        .map(|j| {
+            let sum: f64 = rows.iter().map(|r| r[j]).sum();
             let mean = (count > 0).then(|| sum / count as f64);
-            let variance = mean.map(|m| v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / count as f64);
+            let variance =
+                mean.map(|m| rows.iter().map(|r| (r[j] - m) * (r[j] - m)).sum::<f64>() / count as f64);
             Plain { count, sum, mean, variance }
         })
         .collect())

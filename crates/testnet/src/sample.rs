@@ -19,8 +19,8 @@ pub const FEATURES: [(&str, f64, f64); 5] = [
     ("age", 18.0, 100.0),
     ("income", 0.0, 1_000_000.0),
     ("tenure_months", 0.0, 600.0),
-    ("monthly_spend", 0.0, 50_000.0),
-    ("visits", 0.0, 1_000.0),
+    ("monthly_spend", 0.0, 10_000.0),
+    ("visits", 0.0, 200.0),
 ];
 
 /// Levels of the protected attribute.

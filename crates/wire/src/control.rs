@@ -235,6 +235,19 @@ pub enum JobSpec {
         /// Numeric features to summarise.
         features: Vec<String>,
     },
+    /// Secure k-means segmentation of standardised features.
+    Kmeans {
+        /// Dataset name.
+        dataset: String,
+        /// Numeric features to segment on.
+        features: Vec<String>,
+        /// Number of segments.
+        k: u32,
+        /// Lloyd iterations (public, fixed).
+        iterations: u32,
+        /// Seed of the starting centroids (public; they depend on no record).
+        seed: u64,
+    },
     /// A benchmark of the engine on random secret inputs (no dataset is read); opens a few
     /// samples so that the result can be checked.
     Bench {
@@ -251,13 +264,14 @@ impl JobSpec {
         match self {
             JobSpec::Stats { .. } => "stats",
             JobSpec::Bench { .. } => "bench",
+            JobSpec::Kmeans { .. } => "kmeans",
         }
     }
 
     /// The dataset the job reads, if any.
     pub fn dataset(&self) -> Option<&str> {
         match self {
-            JobSpec::Stats { dataset, .. } => Some(dataset),
+            JobSpec::Stats { dataset, .. } | JobSpec::Kmeans { dataset, .. } => Some(dataset),
             JobSpec::Bench { .. } => None,
         }
     }

@@ -7,6 +7,7 @@
 
 mod bench;
 pub mod channel;
+mod kmeans;
 mod stats;
 
 use crate::node::Node;
@@ -214,7 +215,9 @@ impl Jobs {
 /// Checks a job against this node's data before voting. Returns the reason for a refusal.
 fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
     let (dataset, features) = match spec {
-        JobSpec::Stats { dataset, features } => (dataset, features),
+        JobSpec::Stats { dataset, features } | JobSpec::Kmeans { dataset, features, .. } => {
+            (dataset, features)
+        }
         JobSpec::Bench { op, size } => return bench::check(op, *size),
     };
     let meta = node
@@ -222,7 +225,49 @@ fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
         .dataset(dataset)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("dataset `{dataset}` does not exist on node {}", node.config.node_id))?;
-    check_stats(&meta, features)
+    check_stats(&meta, features)?;
+    if let JobSpec::Kmeans { k, iterations, .. } = spec {
+        kmeans::check(&meta, *k, *iterations)?;
+    }
+    Ok(())
+}
+
+/// Loads the committed contributions of a dataset and returns, for each named feature, this
+/// node's share of that feature over every record (components in held order).
+async fn feature_columns(
+    node: &Arc<Node>,
+    meta: &DatasetMeta,
+    features: &[String],
+) -> Result<Vec<protocol::replicated::RepVec>, String> {
+    let columns: Vec<usize> = features
+        .iter()
+        .map(|f| meta.schema.feature_index(f).ok_or_else(|| format!("`{f}` is not a numeric feature")))
+        .collect::<Result<_, _>>()?;
+    let (dataset, contributions) = (meta.name.clone(), meta.contributions.clone());
+    let loaded = node
+        .with_store(move |store| {
+            contributions.iter().map(|c| store.load(&dataset, c)).collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let held = node.layout.held_by(node.me).len();
+    Ok(columns
+        .iter()
+        .map(|&j| protocol::replicated::RepVec {
+            comps: (0..held)
+                .map(|i| loaded.iter().flat_map(|s| s.columns[i][j].values.iter().copied()).collect())
+                .collect(),
+        })
+        .collect())
+}
+
+/// The declared range of each named feature (the fixed-point range where none is declared).
+fn feature_bounds(meta: &DatasetMeta, features: &[String]) -> Vec<(f64, f64)> {
+    features
+        .iter()
+        .filter_map(|f| meta.schema.features.iter().find(|c| &c.name == f))
+        .map(|c| (c.min.unwrap_or(-protocol::fixed::MAX_ABS), c.max.unwrap_or(protocol::fixed::MAX_ABS)))
+        .collect()
 }
 
 /// Checks the features of a `stats` job against a dataset, including that no sum can
@@ -309,6 +354,7 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
             JobSpec::Bench { op, size } => {
                 bench::run(runner.clone(), job, &record.spec, op, *size, &channel).await
             }
+            JobSpec::Kmeans { .. } => kmeans::run(runner.clone(), job, &record.spec, &channel).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();

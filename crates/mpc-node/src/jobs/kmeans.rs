@@ -1,0 +1,73 @@
+//! Running a `kmeans` job on this node: agree, set up the engine, load the features, and run
+//! `protocol::kmeans::secure_job`; the means and deviations it opens to the nodes travel with
+//! the output as public parameters.
+
+use super::{JobOutput, feature_bounds, feature_columns, view_digest};
+use crate::node::Node;
+use crate::store::DatasetMeta;
+use protocol::Transport;
+use protocol::kmeans::{Params, secure_job};
+use protocol::replicated::Replicated;
+use protocol::sharing::Component;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::sync::Arc;
+use wire::control::{JobId, JobSpec};
+
+/// Largest number of segments.
+const MAX_K: u32 = 64;
+/// Largest number of iterations.
+const MAX_ITERATIONS: u32 = 100;
+
+/// Checks the parameters against the dataset before voting.
+pub fn check(meta: &DatasetMeta, k: u32, iterations: u32) -> Result<(), String> {
+    if k == 0 || k > MAX_K {
+        return Err(format!("k must be between 1 and {MAX_K}, got {k}"));
+    }
+    if u64::from(k) > meta.rows() {
+        return Err(format!("k = {k} is larger than the {} records of `{}`", meta.rows(), meta.name));
+    }
+    if iterations == 0 || iterations > MAX_ITERATIONS {
+        return Err(format!("iterations must be between 1 and {MAX_ITERATIONS}, got {iterations}"));
+    }
+    Ok(())
+}
+
+/// Runs the job and returns this node's components of the outputs.
+pub async fn run<T: Transport>(
+    node: Arc<Node>,
+    job: JobId,
+    spec: &JobSpec,
+    channel: &T,
+) -> Result<JobOutput, String> {
+    let JobSpec::Kmeans { dataset, features, k, iterations, seed } = spec else {
+        return Err("not a kmeans job".into());
+    };
+    let meta = node
+        .store
+        .dataset(dataset)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no dataset `{dataset}`"))?;
+    node.jobs.progress(job, "agreeing on the job with every node");
+    protocol::agree::agree(channel, view_digest(&node, job, spec, Some(&meta)))
+        .await
+        .map_err(|e| e.to_string())?;
+    super::check_stats(&meta, features)?;
+    check(&meta, *k, *iterations)?;
+    node.jobs.progress(job, "agreeing on seeds");
+    let mut rng =
+        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
+    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
+    let columns = feature_columns(&node, &meta, features).await?;
+    node.jobs.progress(job, &format!("standardising and running {iterations} iterations on shares"));
+    let params = Params { k: *k as usize, iterations: *iterations as usize, seed: *seed };
+    let (out, means, stds) = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params)
+        .await
+        .map_err(|e| e.to_string())?;
+    let held = node.layout.held_by(node.me);
+    let components =
+        held.into_iter().zip(out.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
+    let mut public = vec![u64::from(*k)];
+    public.extend(means.iter().chain(&stds).map(|v| v.to_bits()));
+    Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: public, components })
+}
