@@ -18,6 +18,7 @@ async fn kmeans_matches_plaintext(nodes: usize, records: usize, k: u32) {
         k,
         iterations: 6,
         seed: 9,
+        restarts: 3,
     };
     let job = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
@@ -25,7 +26,7 @@ async fn kmeans_matches_plaintext(nodes: usize, records: usize, k: u32) {
 
     let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
     let rows = plain::rows(&csvs, &sample::schema(), &features).unwrap();
-    let plain = plain_job(&rows, Params { k: k as usize, iterations: 6, seed: 9 });
+    let plain = plain_job(&rows, Params { k: k as usize, iterations: 6, seed: 9, restarts: 3 });
     assert_eq!(secure.sizes, plain.sizes, "segment sizes");
     for (a, b) in secure.centroids_std.iter().zip(&plain.centroids_std) {
         assert!((a - b).abs() < 2e-3, "standardised centroid {a} vs {b}");
@@ -44,7 +45,7 @@ async fn three_nodes_segment_like_the_plaintext_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_nodes_segment_like_the_plaintext_mode() {
-    kmeans_matches_plaintext(5, 40, 3).await;
+    kmeans_matches_plaintext(5, 40, 4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,6 +59,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
             k,
             iterations,
             seed: 1,
+            restarts: 2,
         })
     };
     let err = submit(50, 5, vec!["age"]).await.unwrap_err().to_string();
@@ -70,4 +72,18 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
     assert!(err.contains("not a numeric feature"), "{err}");
     let err = submit(2, 0, vec!["age"]).await.unwrap_err().to_string();
     assert!(err.contains("iterations"), "{err}");
+    let err = cluster
+        .client
+        .submit(JobSpec::Kmeans {
+            dataset: sample::DATASET.into(),
+            features: vec!["age".into()],
+            k: 2,
+            iterations: 3,
+            seed: 1,
+            restarts: 0,
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("restarts"), "{err}");
 }

@@ -123,6 +123,10 @@ enum SubmitCommand {
         /// Seed of the starting centroids.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Runs side by side from different starting centroids; the lowest within-cluster sum
+        /// of squares wins.
+        #[arg(long, default_value_t = 5)]
+        restarts: u32,
         /// Wait for the job and print its result.
         #[arg(long)]
         wait: bool,
@@ -206,8 +210,8 @@ async fn run(cli: Cli) -> Result<()> {
                     (JobSpec::Stats { dataset, features }, wait)
                 }
                 SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
-                SubmitCommand::Kmeans { dataset, features, k, iterations, seed, wait } => {
-                    (JobSpec::Kmeans { dataset, features, k, iterations, seed }, wait)
+                SubmitCommand::Kmeans { dataset, features, k, iterations, seed, restarts, wait } => {
+                    (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts }, wait)
                 }
             };
             let client = client(cli.cluster)?;

@@ -67,21 +67,97 @@ pub async fn lloyd<E: Engine>(
     s: Shape,
     iterations: usize,
 ) -> Result<Clusters<E::Share>, EngineError> {
+    lloyd_runs(engine, x, init, s, 1, iterations).await
+}
+
+/// Runs `runs` independent k-means side by side: `init` holds `runs x k` centroids (run after
+/// run) and every round serves all runs at once: one matrix product for all distances, one
+/// argmin over each run's `k` columns, one matrix product for all sums, one division. The
+/// result holds `runs x k` centroids and sizes, and the `n x (runs k)` assignment.
+pub async fn lloyd_runs<E: Engine>(
+    engine: &mut E,
+    x: &E::Share,
+    init: &E::Share,
+    s: Shape,
+    runs: usize,
+    iterations: usize,
+) -> Result<Clusters<E::Share>, EngineError> {
+    let all = Shape { k: runs * s.k, ..s };
     let mut centroids = init.clone();
     let mut last = None;
     for _ in 0..iterations.max(1) {
-        let dist = distances(engine, x, &centroids, s).await?;
+        let dist = distances(engine, x, &centroids, all).await?;
+        // Rows of k: record i, run r.
         let (_, assignment) = engine.argmin(&dist, s.k).await?;
-        let at = engine.transpose(&assignment, s.n, s.k);
-        let sums = engine.matmul(&at, x, s.k, s.n, s.d).await?;
-        let columns = engine.split(&at, &vec![s.n; s.k]);
+        let at = engine.transpose(&assignment, s.n, all.k);
+        let sums = engine.matmul(&at, x, all.k, s.n, s.d).await?;
+        let columns = engine.split(&at, &vec![s.n; all.k]);
         let sizes_list: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
         let sizes = engine.concat(&sizes_list.iter().collect::<Vec<_>>());
-        centroids = update(engine, &centroids, &sums, &sizes, s).await?;
+        centroids = update(engine, &centroids, &sums, &sizes, all).await?;
         last = Some((sizes, assignment));
     }
     let (sizes, assignment) = last.expect("at least one iteration");
     Ok(Clusters { centroids, sizes, assignment })
+}
+
+/// Of `runs` side-by-side results, keeps the one with the lowest within-cluster sum of
+/// squares (decided on shares; ties go to the lowest run). Returns its centroids (`k x d`),
+/// sizes (`k`) and WCSS (one value).
+pub async fn best_run<E: Engine>(
+    engine: &mut E,
+    x: &E::Share,
+    clusters: &Clusters<E::Share>,
+    s: Shape,
+    runs: usize,
+) -> Result<(E::Share, E::Share, E::Share), EngineError> {
+    let all = Shape { k: runs * s.k, ..s };
+    let dist = distances(engine, x, &clusters.centroids, all).await?;
+    let (min, _) = engine.argmin(&dist, s.k).await?; // n x runs
+    let norms = engine.dot(x, x, s.d).await?; // n
+    let copies: Vec<&E::Share> = std::iter::repeat_n(&norms, runs).collect();
+    let norms_rows = engine.transpose(&engine.concat(&copies), runs, s.n); // n x runs
+    let per_record = engine.trunc(&engine.add(&min, &norms_rows), FRAC_BITS).await?;
+    let by_run = engine.transpose(&per_record, s.n, runs);
+    let totals: Vec<E::Share> =
+        engine.split(&by_run, &vec![s.n; runs]).iter().map(|r| engine.sum(r)).collect();
+    let totals = engine.concat(&totals.iter().collect::<Vec<_>>());
+    if runs == 1 {
+        return Ok((clusters.centroids.clone(), clusters.sizes.clone(), totals));
+    }
+    let (_, choice) = engine.argmin(&totals, runs).await?;
+    // One multiplication round: every value of every run by that run's 0/1 choice.
+    let widths = [s.k * s.d, s.k, 1];
+    let choice_parts = engine.split(&choice, &vec![1; runs]);
+    let mut flags = Vec::new();
+    let mut values = Vec::new();
+    let per_run = |v: &E::Share, width: usize| engine.split(v, &vec![width; runs]);
+    let sources =
+        [per_run(&clusters.centroids, widths[0]), per_run(&clusters.sizes, widths[1]), per_run(&totals, 1)];
+    for (source, &width) in sources.iter().zip(&widths) {
+        for (r, part) in source.iter().enumerate() {
+            let copies: Vec<&E::Share> = std::iter::repeat_n(&choice_parts[r], width).collect();
+            flags.push(engine.concat(&copies));
+            values.push(part.clone());
+        }
+    }
+    let picked = engine
+        .mul(
+            &engine.concat(&flags.iter().collect::<Vec<_>>()),
+            &engine.concat(&values.iter().collect::<Vec<_>>()),
+        )
+        .await?;
+    let mut lengths = Vec::new();
+    for &width in &widths {
+        lengths.extend(std::iter::repeat_n(width, runs));
+    }
+    let pieces = engine.split(&picked, &lengths);
+    let mut chunks = pieces.chunks(runs);
+    let fold = |chunk: &[E::Share]| chunk[1..].iter().fold(chunk[0].clone(), |acc, p| engine.add(&acc, p));
+    let centroids = fold(chunks.next().expect("centroids"));
+    let sizes = fold(chunks.next().expect("sizes"));
+    let wcss = fold(chunks.next().expect("wcss"));
+    Ok((centroids, sizes, wcss))
 }
 
 /// New centroids `sums / sizes`, keeping the previous centroid of an empty cluster.
@@ -260,6 +336,8 @@ pub struct Params {
     pub iterations: usize,
     /// Seed of the starting centroids.
     pub seed: u64,
+    /// Runs side by side from different starting centroids; the lowest WCSS wins.
+    pub restarts: usize,
 }
 
 /// The secure job on one party: standardise (opening means and deviations to the parties),
@@ -303,7 +381,30 @@ pub async fn secure_job<E: Engine>(
     Ok((out, means, stds))
 }
 
-/// Reads opened outputs of [`secure_job`].
+impl Outcome {
+    /// Orders the segments by size, largest first (ties by standardised centroid), so that
+    /// results that differ only in the order of their segments read the same.
+    pub fn sorted(mut self) -> Outcome {
+        let (k, d) = (self.k, self.d);
+        let mut order: Vec<usize> = (0..k).collect();
+        let key = |j: usize| &self.centroids_std[j * d..(j + 1) * d];
+        order.sort_by(|&a, &b| {
+            self.sizes[b]
+                .cmp(&self.sizes[a])
+                .then_with(|| key(a).partial_cmp(key(b)).unwrap_or(std::cmp::Ordering::Equal))
+        });
+        let pick =
+            |v: &[f64]| order.iter().flat_map(|&j| v[j * d..(j + 1) * d].to_vec()).collect::<Vec<f64>>();
+        let centroids_std = pick(&self.centroids_std);
+        let centroids = pick(&self.centroids);
+        self.sizes = order.iter().map(|&j| self.sizes[j]).collect();
+        self.centroids_std = centroids_std;
+        self.centroids = centroids;
+        self
+    }
+}
+
+/// Reads opened outputs of [`secure_job`], segments ordered by [`Outcome::sorted`].
 pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f64>) -> Option<Outcome> {
     if opened.len() != k * d + k + 1 || means.len() != d || stds.len() != d {
         return None;
@@ -312,7 +413,7 @@ pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f6
     let centroids = centroids_std.iter().enumerate().map(|(i, z)| means[i % d] + stds[i % d] * z).collect();
     let sizes = opened[k * d..k * d + k].to_vec();
     let wcss = crate::fixed::decode(opened[k * d + k]);
-    Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds })
+    Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds }.sorted())
 }
 
 /// The same job in the clear, over records the caller holds (`rows[i]` has `d` features):
@@ -332,15 +433,25 @@ pub fn plain_job(rows: &[Vec<f64>], p: Params) -> Outcome {
         })
         .collect();
     let shape = Shape { n, d, k: p.k };
-    let (centroids_std, sizes, _) = lloyd_plain(&z, &random_centroids(p.k, d, p.seed), shape, p.iterations);
-    // Each record's squared distance to its nearest final centroid, as the secure job does.
-    let wcss = (0..n)
-        .map(|i| {
-            (0..p.k)
-                .map(|j| (0..d).map(|f| (z[i * d + f] - centroids_std[j * d + f]).powi(2)).sum::<f64>())
-                .fold(f64::INFINITY, f64::min)
-        })
-        .sum();
+    let runs = p.restarts.max(1);
+    let starts = random_centroids(runs * p.k, d, p.seed);
+    let mut best: Option<(Vec<f64>, Vec<u64>, f64)> = None;
+    for r in 0..runs {
+        let init = &starts[r * p.k * d..(r + 1) * p.k * d];
+        let (centroids_std, sizes, _) = lloyd_plain(&z, init, shape, p.iterations);
+        // Each record's squared distance to its nearest final centroid, as the secure job does.
+        let wcss: f64 = (0..n)
+            .map(|i| {
+                (0..p.k)
+                    .map(|j| (0..d).map(|f| (z[i * d + f] - centroids_std[j * d + f]).powi(2)).sum::<f64>())
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        if best.as_ref().is_none_or(|b| wcss < b.2) {
+            best = Some((centroids_std, sizes, wcss));
+        }
+    }
+    let (centroids_std, sizes, wcss) = best.expect("at least one run");
     let centroids = centroids_std.iter().enumerate().map(|(i, c)| means[i % d] + stds[i % d] * c).collect();
-    Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds }
+    Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds }.sorted()
 }

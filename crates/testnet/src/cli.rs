@@ -261,15 +261,21 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     }
 
     // Segmentation: k-means on the standardised features, on shares.
-    let (k, iterations, seed) = (4u32, 10u32, 1u64);
+    let (k, iterations, seed, restarts) = (4u32, 10u32, 1u64, 5u32);
     let t = Instant::now();
-    let spec =
-        JobSpec::Kmeans { dataset: sample::DATASET.into(), features: features.clone(), k, iterations, seed };
+    let spec = JobSpec::Kmeans {
+        dataset: sample::DATASET.into(),
+        features: features.clone(),
+        k,
+        iterations,
+        seed,
+        restarts,
+    };
     let job = cluster.client.submit(spec).await?;
     cluster.client.wait(job, Duration::from_secs(600)).await?;
     let segments = cluster.client.kmeans_result(job).await?;
     println!(
-        "\nsecure k-means: {k} segments of {} customers, {iterations} iterations (job {job}, {:.0} ms); \
+        "\nsecure k-means: {k} segments of {} customers, {iterations} iterations, {restarts} restarts side by side (job {job}, {:.0} ms); \
          within-cluster sum of squares {:.2} (standardised)",
         segments.count,
         t.elapsed().as_secs_f64() * 1e3,
@@ -279,7 +285,12 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     let rows = plain::rows(&csvs, &sample::schema(), &names)?;
     let reference = protocol::kmeans::plain_job(
         &rows,
-        protocol::kmeans::Params { k: k as usize, iterations: iterations as usize, seed },
+        protocol::kmeans::Params {
+            k: k as usize,
+            iterations: iterations as usize,
+            seed,
+            restarts: restarts as usize,
+        },
     );
     let worst_centroid = segments
         .segments

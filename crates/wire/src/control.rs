@@ -247,6 +247,9 @@ pub enum JobSpec {
         iterations: u32,
         /// Seed of the starting centroids (public; they depend on no record).
         seed: u64,
+        /// Runs side by side from different starting centroids; the lowest within-cluster sum
+        /// of squares wins.
+        restarts: u32,
     },
     /// A benchmark of the engine on random secret inputs (no dataset is read); opens a few
     /// samples so that the result can be checked.

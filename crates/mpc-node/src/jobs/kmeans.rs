@@ -19,8 +19,14 @@ const MAX_K: u32 = 64;
 /// Largest number of iterations.
 const MAX_ITERATIONS: u32 = 100;
 
+/// Largest number of restarts.
+const MAX_RESTARTS: u32 = 20;
+
 /// Checks the parameters against the dataset before voting.
-pub fn check(meta: &DatasetMeta, k: u32, iterations: u32) -> Result<(), String> {
+pub fn check(meta: &DatasetMeta, k: u32, iterations: u32, restarts: u32) -> Result<(), String> {
+    if restarts == 0 || restarts > MAX_RESTARTS {
+        return Err(format!("restarts must be between 1 and {MAX_RESTARTS}, got {restarts}"));
+    }
     if k == 0 || k > MAX_K {
         return Err(format!("k must be between 1 and {MAX_K}, got {k}"));
     }
@@ -40,7 +46,7 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Kmeans { dataset, features, k, iterations, seed } = spec else {
+    let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts } = spec else {
         return Err("not a kmeans job".into());
     };
     let meta = node
@@ -53,14 +59,19 @@ pub async fn run<T: Transport>(
         .await
         .map_err(|e| e.to_string())?;
     super::check_stats(&meta, features)?;
-    check(&meta, *k, *iterations)?;
+    check(&meta, *k, *iterations, *restarts)?;
     node.jobs.progress(job, "agreeing on seeds");
     let mut rng =
         ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
     let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
     let columns = feature_columns(&node, &meta, features).await?;
     node.jobs.progress(job, &format!("standardising and running {iterations} iterations on shares"));
-    let params = Params { k: *k as usize, iterations: *iterations as usize, seed: *seed };
+    let params = Params {
+        k: *k as usize,
+        iterations: *iterations as usize,
+        seed: *seed,
+        restarts: *restarts as usize,
+    };
     let (out, means, stds) = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params)
         .await
         .map_err(|e| e.to_string())?;

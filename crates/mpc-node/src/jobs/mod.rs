@@ -226,8 +226,8 @@ fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("dataset `{dataset}` does not exist on node {}", node.config.node_id))?;
     check_stats(&meta, features)?;
-    if let JobSpec::Kmeans { k, iterations, .. } = spec {
-        kmeans::check(&meta, *k, *iterations)?;
+    if let JobSpec::Kmeans { k, iterations, restarts, .. } = spec {
+        kmeans::check(&meta, *k, *iterations, *restarts)?;
     }
     Ok(())
 }

@@ -780,7 +780,7 @@ async fn the_kmeans_job_matches_its_plaintext_mode() {
         })
         .collect();
     let bounds = vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)];
-    let p = Params { k: 3, iterations: 6, seed: 5 };
+    let p = Params { k: 3, iterations: 6, seed: 5, restarts: 3 };
     let plain = plain_job(&rows, p);
     let columns: Vec<Vec<u64>> =
         (0..3).map(|j| rows.iter().map(|r| encode(r[j]).unwrap()).collect()).collect();
