@@ -468,6 +468,52 @@ fn decode_shares(path: &Path, bytes: &[u8]) -> Result<Shares, StoreError> {
     Ok(Shares { header, columns })
 }
 
+/// The secret segment of every record that a k-means job left on this node, for the
+/// fairness job: which dataset version it covers, and this node's components of the one-hot
+/// assignment (`rows x k`, row-major).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segments {
+    /// Dataset name.
+    pub dataset: String,
+    /// The contributions (id, owner, rows) the job ran on, in record order.
+    pub contributions: Vec<(String, String, u64)>,
+    /// Number of segments.
+    pub k: u64,
+    /// This node's components of the assignment.
+    pub components: Vec<Component>,
+}
+
+impl Store {
+    /// Stores the segments of job `job` (atomically, checksummed).
+    pub fn save_segments(&self, job: &str, segments: &Segments) -> Result<(), StoreError> {
+        let path = self.jobs_dir().join(format!("{job}.segments"));
+        let body = serde_json::to_vec(segments).expect("segments serialise");
+        let mut bytes = body.clone();
+        bytes.extend_from_slice(&Sha256::digest(&body));
+        write_atomic(&path, &bytes)
+    }
+
+    /// Reads the segments of job `job`, if it stored any.
+    pub fn load_segments(&self, job: &str) -> Result<Option<Segments>, StoreError> {
+        let path = self.jobs_dir().join(format!("{job}.segments"));
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        if bytes.len() < 32 {
+            return Err(StoreError::Corrupt { path, reason: "too short".into() });
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err(StoreError::Corrupt { path, reason: "checksum mismatch".into() });
+        }
+        serde_json::from_slice(body)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt { path, reason: e.to_string() })
+    }
+}
+
 /// Writes `bytes` to `path` atomically and durably.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().expect("store paths have a parent");

@@ -101,16 +101,28 @@ pub async fn lloyd_runs<E: Engine>(
     Ok(Clusters { centroids, sizes, assignment })
 }
 
+/// The kept run of a k-means job.
+#[derive(Debug, Clone)]
+pub struct Best<S> {
+    /// Centroids, `k x d`.
+    pub centroids: S,
+    /// Records per segment, `k`.
+    pub sizes: S,
+    /// Within-cluster sum of squares, one fixed-point value.
+    pub wcss: S,
+    /// One-hot segment of each record (from the last assignment step), `n x k`.
+    pub assignment: S,
+}
+
 /// Of `runs` side-by-side results, keeps the one with the lowest within-cluster sum of
-/// squares (decided on shares; ties go to the lowest run). Returns its centroids (`k x d`),
-/// sizes (`k`) and WCSS (one value).
+/// squares (decided on shares; ties go to the lowest run).
 pub async fn best_run<E: Engine>(
     engine: &mut E,
     x: &E::Share,
     clusters: &Clusters<E::Share>,
     s: Shape,
     runs: usize,
-) -> Result<(E::Share, E::Share, E::Share), EngineError> {
+) -> Result<Best<E::Share>, EngineError> {
     let all = Shape { k: runs * s.k, ..s };
     let dist = distances(engine, x, &clusters.centroids, all).await?;
     let (min, _) = engine.argmin(&dist, s.k).await?; // n x runs
@@ -122,18 +134,29 @@ pub async fn best_run<E: Engine>(
     let totals: Vec<E::Share> =
         engine.split(&by_run, &vec![s.n; runs]).iter().map(|r| engine.sum(r)).collect();
     let totals = engine.concat(&totals.iter().collect::<Vec<_>>());
+    // Each run's assignment, transposed: run after run, k x n.
+    let assignment_t = engine.transpose(&clusters.assignment, s.n, all.k);
     if runs == 1 {
-        return Ok((clusters.centroids.clone(), clusters.sizes.clone(), totals));
+        return Ok(Best {
+            centroids: clusters.centroids.clone(),
+            sizes: clusters.sizes.clone(),
+            wcss: totals,
+            assignment: clusters.assignment.clone(),
+        });
     }
     let (_, choice) = engine.argmin(&totals, runs).await?;
     // One multiplication round: every value of every run by that run's 0/1 choice.
-    let widths = [s.k * s.d, s.k, 1];
+    let widths = [s.k * s.d, s.k, 1, s.k * s.n];
     let choice_parts = engine.split(&choice, &vec![1; runs]);
+    let per_run = |v: &E::Share, width: usize| engine.split(v, &vec![width; runs]);
+    let sources = [
+        per_run(&clusters.centroids, widths[0]),
+        per_run(&clusters.sizes, widths[1]),
+        per_run(&totals, widths[2]),
+        per_run(&assignment_t, widths[3]),
+    ];
     let mut flags = Vec::new();
     let mut values = Vec::new();
-    let per_run = |v: &E::Share, width: usize| engine.split(v, &vec![width; runs]);
-    let sources =
-        [per_run(&clusters.centroids, widths[0]), per_run(&clusters.sizes, widths[1]), per_run(&totals, 1)];
     for (source, &width) in sources.iter().zip(&widths) {
         for (r, part) in source.iter().enumerate() {
             let copies: Vec<&E::Share> = std::iter::repeat_n(&choice_parts[r], width).collect();
@@ -147,17 +170,15 @@ pub async fn best_run<E: Engine>(
             &engine.concat(&values.iter().collect::<Vec<_>>()),
         )
         .await?;
-    let mut lengths = Vec::new();
-    for &width in &widths {
-        lengths.extend(std::iter::repeat_n(width, runs));
-    }
+    let lengths: Vec<usize> = widths.iter().flat_map(|&w| std::iter::repeat_n(w, runs)).collect();
     let pieces = engine.split(&picked, &lengths);
     let mut chunks = pieces.chunks(runs);
     let fold = |chunk: &[E::Share]| chunk[1..].iter().fold(chunk[0].clone(), |acc, p| engine.add(&acc, p));
     let centroids = fold(chunks.next().expect("centroids"));
     let sizes = fold(chunks.next().expect("sizes"));
     let wcss = fold(chunks.next().expect("wcss"));
-    Ok((centroids, sizes, wcss))
+    let assignment = engine.transpose(&fold(chunks.next().expect("assignment")), s.k, s.n);
+    Ok(Best { centroids, sizes, wcss, assignment })
 }
 
 /// New centroids `sums / sizes`, keeping the previous centroid of an empty cluster.
@@ -232,22 +253,6 @@ pub fn random_centroids(k: usize, d: usize, seed: u64) -> Vec<f64> {
     (0..k * d)
         .map(|_| crate::fixed::decode(crate::fixed::encode(rng.random_range(-1.5..1.5)).expect("in range")))
         .collect()
-}
-
-/// Within-cluster sum of squares of `x` (`n x d`) for the centroids `c`, as a share of one
-/// fixed-point value: `sum_i (||x_i||^2 + min_j (||c_j||^2 - 2 x_i . c_j))`, each record's
-/// term truncated to `f` fractional bits before the sum so that no sum can wrap.
-pub async fn wcss<E: Engine>(
-    engine: &mut E,
-    x: &E::Share,
-    c: &E::Share,
-    s: Shape,
-) -> Result<E::Share, EngineError> {
-    let dist = distances(engine, x, c, s).await?;
-    let (min, _) = engine.argmin(&dist, s.k).await?;
-    let norms = engine.dot(x, x, s.d).await?;
-    let per_record = engine.trunc(&engine.add(&min, &norms), FRAC_BITS).await?;
-    Ok(engine.sum(&per_record))
 }
 
 /// The same iterations in floating point, for checking: returns centroids, sizes and the
@@ -327,6 +332,19 @@ pub enum KmeansError {
     },
 }
 
+/// One party's result of [`secure_job`].
+#[derive(Debug, Clone)]
+pub struct JobShares<S> {
+    /// Share of `[centroids (k d), sizes (k), wcss (1)]`, to open for the operator.
+    pub outputs: S,
+    /// Feature means (opened to the parties).
+    pub means: Vec<f64>,
+    /// Feature standard deviations (opened to the parties).
+    pub stds: Vec<f64>,
+    /// Share of each record's one-hot segment, `n x k` (kept secret).
+    pub assignment: S,
+}
+
 /// The parameters of a k-means job.
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
@@ -342,13 +360,14 @@ pub struct Params {
 
 /// The secure job on one party: standardise (opening means and deviations to the parties),
 /// run Lloyd from random starting points, compute the WCSS, and return this party's share of
-/// the outputs `[centroids (k d), sizes (k), wcss (1)]` together with the means and deviations.
+/// the outputs `[centroids (k d), sizes (k), wcss (1)]`, the means and deviations, and the
+/// secret one-hot segment of every record (`n x k`, never opened: the fairness job uses it).
 pub async fn secure_job<E: Engine>(
     engine: &mut E,
     columns: &[E::Share],
     bounds: &[(f64, f64)],
     p: Params,
-) -> Result<(E::Share, Vec<f64>, Vec<f64>), KmeansError> {
+) -> Result<JobShares<E::Share>, KmeansError> {
     let n = columns.first().map_or(0, E::len);
     let d = columns.len();
     let scales: Vec<u32> = bounds
@@ -370,15 +389,16 @@ pub async fn secure_job<E: Engine>(
     }
     let z = standardise(engine, columns, &means, &stds).await?;
     let shape = Shape { n, d, k: p.k };
-    let init: Vec<u64> = random_centroids(p.k, d, p.seed)
+    let runs = p.restarts.max(1);
+    let init: Vec<u64> = random_centroids(runs * p.k, d, p.seed)
         .iter()
         .map(|v| crate::fixed::encode(*v).expect("in range"))
         .collect();
     let init = engine.public(&init);
-    let clusters = lloyd(engine, &z, &init, shape, p.iterations).await?;
-    let w = wcss(engine, &z, &clusters.centroids, shape).await?;
-    let out = engine.concat(&[&clusters.centroids, &clusters.sizes, &w]);
-    Ok((out, means, stds))
+    let clusters = lloyd_runs(engine, &z, &init, shape, runs, p.iterations).await?;
+    let best = best_run(engine, &z, &clusters, shape, runs).await?;
+    let outputs = engine.concat(&[&best.centroids, &best.sizes, &best.wcss]);
+    Ok(JobShares { outputs, means, stds, assignment: best.assignment })
 }
 
 impl Outcome {

@@ -4,7 +4,7 @@
 
 use super::{JobOutput, feature_bounds, feature_columns, view_digest};
 use crate::node::Node;
-use crate::store::DatasetMeta;
+use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::{Params, secure_job};
 use protocol::replicated::Replicated;
@@ -72,13 +72,29 @@ pub async fn run<T: Transport>(
         seed: *seed,
         restarts: *restarts as usize,
     };
-    let (out, means, stds) = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params)
+    let shares = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params)
         .await
         .map_err(|e| e.to_string())?;
     let held = node.layout.held_by(node.me);
-    let components =
-        held.into_iter().zip(out.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
+    // The secret segment of every record stays on this node, for the fairness job.
+    let segments = Segments {
+        dataset: meta.name.clone(),
+        contributions: meta.contributions.iter().map(|c| (c.id.clone(), c.owner.clone(), c.rows)).collect(),
+        k: u64::from(*k),
+        components: held
+            .iter()
+            .zip(&shares.assignment.comps)
+            .map(|(&id, values)| Component { id: id as u16, values: values.clone() })
+            .collect(),
+    };
+    let id = job.to_string();
+    node.with_store(move |store| store.save_segments(&id, &segments)).await.map_err(|e| e.to_string())?;
+    let components = held
+        .into_iter()
+        .zip(shares.outputs.comps)
+        .map(|(id, values)| Component { id: id as u16, values })
+        .collect();
     let mut public = vec![u64::from(*k)];
-    public.extend(means.iter().chain(&stds).map(|v| v.to_bits()));
+    public.extend(shares.means.iter().chain(&shares.stds).map(|v| v.to_bits()));
     Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: public, components })
 }

@@ -792,8 +792,8 @@ async fn the_kmeans_job_matches_its_plaintext_mode() {
         let bounds = bounds_run.clone();
         async move {
             let mut e = engine(&t).await;
-            let (out, means, stds) = secure_job(&mut e, &cols, &bounds, p).await.unwrap();
-            (e.open(&out).await.unwrap(), means, stds)
+            let shares = secure_job(&mut e, &cols, &bounds, p).await.unwrap();
+            (e.open(&shares.outputs).await.unwrap(), shares.means, shares.stds)
         }
     })
     .await;
