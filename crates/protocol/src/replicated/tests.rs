@@ -813,3 +813,33 @@ async fn the_kmeans_job_matches_its_plaintext_mode() {
         plain.wcss
     );
 }
+
+#[tokio::test]
+async fn contingency_table_matches_the_plaintext_cross_tabulation() {
+    use crate::fairness::contingency;
+    let mut rng = ChaCha20Rng::seed_from_u64(180);
+    for n_parties in [3, 5] {
+        let (n, k, g) = (200, 4, 3);
+        let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..k)).collect();
+        let levels: Vec<u64> =
+            (0..n).map(|i| if i < 5 { 2 } else { rng.random_range(0..g as u64) }).collect();
+        let onehot: Vec<u64> = labels.iter().flat_map(|&l| (0..k).map(move |j| (j == l) as u64)).collect();
+        let (a, c) = (deal(n_parties, &onehot, 181), deal(n_parties, &levels, 182));
+        let results = run(n_parties, |t| {
+            let (x, y) = (a[t.party()].clone(), c[t.party()].clone());
+            async move {
+                let mut e = engine(&t).await;
+                let table = contingency(&mut e, &x, &y, k, g).await.unwrap();
+                e.open(&table).await.unwrap()
+            }
+        })
+        .await;
+        let mut expected = vec![0u64; k * g];
+        for (l, lv) in labels.iter().zip(&levels) {
+            expected[l * g + *lv as usize] += 1;
+        }
+        for r in results {
+            assert_eq!(r, expected, "parties={n_parties}");
+        }
+    }
+}
