@@ -1,4 +1,5 @@
-//! The `kmeans` job over real QUIC, against its plaintext mode on the same CSV files.
+//! The `kmeans` and `fairness` jobs over real QUIC, against their plaintext counterparts on
+//! the same CSV files.
 
 mod common;
 
@@ -86,4 +87,86 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("restarts"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fairness_table_equals_the_plaintext_cross_tabulation() {
+    let (_dir, cluster) = common::cluster(3, 120, 53).await;
+    cluster.ingest_all().await.unwrap();
+    let features: Vec<&str> = sample::FEATURES.iter().map(|f| f.0).collect();
+    let params = Params { k: 4, iterations: 5, seed: 2, restarts: 2 };
+    let spec = JobSpec::Kmeans {
+        dataset: sample::DATASET.into(),
+        features: features.iter().map(|f| f.to_string()).collect(),
+        k: 4,
+        iterations: 5,
+        seed: 2,
+        restarts: 2,
+    };
+    let segments = cluster.client.submit(spec).await.unwrap();
+    cluster.client.wait(segments, Duration::from_secs(120)).await.unwrap();
+    let fairness = JobSpec::Fairness { segments, protected: "gender".into(), min_cell: 3 };
+    let job = cluster.client.submit(fairness).await.unwrap();
+    cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
+    let report = cluster.client.fairness_result(job).await.unwrap().report;
+
+    // The plaintext cross-tabulation of the same segmentation and the CSVs' gender column.
+    let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
+    let rows = plain::rows(&csvs, &sample::schema(), &features).unwrap();
+    let (_, labels) = protocol::kmeans::plain_job_with_labels(&rows, params);
+    let mut genders = Vec::new();
+    for csv in &csvs {
+        let mut r = csv::Reader::from_path(csv).unwrap();
+        let headers = r.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (gender, consent) = (col("gender"), col("consent"));
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            if &rec[consent] == "yes" {
+                genders.push(sample::GENDERS.iter().position(|g| *g == &rec[gender]).unwrap());
+            }
+        }
+    }
+    assert_eq!(genders.len(), labels.len());
+    let g = sample::GENDERS.len();
+    let mut plain_table = vec![vec![0u64; g]; 4];
+    for (&l, &gi) in labels.iter().zip(&genders) {
+        plain_table[l][gi] += 1;
+    }
+    // Segments may be numbered differently: compare the rows as a set (suppressed cells as
+    // u64::MAX on both sides).
+    let mut secure_rows: Vec<Vec<u64>> =
+        report.segments.iter().map(|s| s.counts.iter().map(|c| c.unwrap_or(u64::MAX)).collect()).collect();
+    let mut expected_rows: Vec<Vec<u64>> =
+        plain_table.iter().map(|r| r.iter().map(|&c| if c < 3 { u64::MAX } else { c }).collect()).collect();
+    secure_rows.sort();
+    expected_rows.sort();
+    assert_eq!(secure_rows, expected_rows);
+    let totals: Vec<u64> = (0..g).map(|gi| genders.iter().filter(|&&x| x == gi).count() as u64).collect();
+    assert_eq!(report.group_totals, totals);
+    assert!(report.p_value >= 0.0 && report.p_value <= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_fairness_parameters_are_refused() {
+    let (_dir, cluster) = common::cluster(3, 20, 54).await;
+    cluster.ingest_all().await.unwrap();
+    let spec = JobSpec::Kmeans {
+        dataset: sample::DATASET.into(),
+        features: vec!["age".into()],
+        k: 2,
+        iterations: 2,
+        seed: 1,
+        restarts: 1,
+    };
+    let segments = cluster.client.submit(spec).await.unwrap();
+    cluster.client.wait(segments, Duration::from_secs(60)).await.unwrap();
+    let submit = |segments, protected: &str| {
+        cluster.client.submit(JobSpec::Fairness { segments, protected: protected.into(), min_cell: 1 })
+    };
+    let err = submit(segments, "age").await.unwrap_err().to_string();
+    assert!(err.contains("not a categorical column"), "{err}");
+    let unknown = wire::control::JobId([7; 16]);
+    let err = submit(unknown, "gender").await.unwrap_err().to_string();
+    assert!(err.contains("has no job"), "{err}");
 }

@@ -131,6 +131,22 @@ enum SubmitCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Fairness of a finished kmeans job's segments against a protected categorical column
+    /// (only the segment-by-group table is revealed).
+    Fairness {
+        /// The kmeans job.
+        #[arg(long)]
+        segments: JobId,
+        /// The protected categorical column.
+        #[arg(long)]
+        protected: String,
+        /// Suppress cells with fewer records than this in the report.
+        #[arg(long, default_value_t = 5)]
+        min_cell: u64,
+        /// Wait for the job and print its result.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Time an operation of the engine between the nodes on random secret inputs, and check
     /// sampled results against plaintext.
     Bench {
@@ -210,6 +226,9 @@ async fn run(cli: Cli) -> Result<()> {
                     (JobSpec::Stats { dataset, features }, wait)
                 }
                 SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
+                SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
+                    (JobSpec::Fairness { segments, protected, min_cell }, wait)
+                }
                 SubmitCommand::Kmeans { dataset, features, k, iterations, seed, restarts, wait } => {
                     (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts }, wait)
                 }
@@ -320,6 +339,13 @@ fn print_result(result: &JobResult, format: Format) {
                 r.segments.k, r.dataset, r.count, r.job, r.segments.wcss
             );
             print!("{}", crate::table::segments(r));
+        }
+        (Format::Table, JobResult::Fairness(r)) => {
+            println!(
+                "fairness of the segments of job {} by `{}` (job {})",
+                r.segments_job, r.protected, r.job
+            );
+            print!("{}", crate::table::fairness(r));
         }
         (Format::Table, JobResult::Bench(r)) => {
             println!("{} of size {} (job {}): sampled results match plaintext", r.op, r.size, r.job);

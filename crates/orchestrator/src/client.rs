@@ -320,7 +320,13 @@ impl Client {
             JobSpec::Stats { .. } => interpret_stats(opened).map(JobResult::Stats),
             JobSpec::Bench { .. } => self.interpret_bench(opened).map(JobResult::Bench),
             JobSpec::Kmeans { .. } => interpret_kmeans(opened).map(JobResult::Kmeans),
+            JobSpec::Fairness { .. } => interpret_fairness(opened).map(JobResult::Fairness),
         }
+    }
+
+    /// Opens the result of a `fairness` job.
+    pub async fn fairness_result(&self, job: JobId) -> Result<FairnessResult, ClientError> {
+        interpret_fairness(self.open(job).await?)
     }
 
     /// Opens the result of a `kmeans` job.
@@ -376,6 +382,45 @@ pub enum JobResult {
     Bench(BenchResult),
     /// Of a `kmeans` job.
     Kmeans(KmeansResult),
+    /// Of a `fairness` job.
+    Fairness(FairnessResult),
+}
+
+/// The opened result of a `fairness` job.
+#[derive(Debug, Clone, Serialize)]
+pub struct FairnessResult {
+    /// The job.
+    pub job: String,
+    /// The `kmeans` job whose segments were examined.
+    pub segments_job: String,
+    /// The protected column.
+    pub protected: String,
+    /// The segment-by-group table and the metrics.
+    pub report: protocol::fairness::Report,
+}
+
+fn interpret_fairness(opened: Opened) -> Result<FairnessResult, ClientError> {
+    let JobSpec::Fairness { segments, protected, min_cell } = &opened.spec else {
+        return Err(ClientError::Setup(format!(
+            "job {} is a {} job, not fairness",
+            opened.job,
+            opened.spec.kind()
+        )));
+    };
+    let bad = || ClientError::Inconsistent("the opened fairness table has the wrong shape".into());
+    let (k, g) = match opened.params[..] {
+        [k, g] => (k as usize, g as usize),
+        _ => return Err(bad()),
+    };
+    if opened.values.len() != k * g || opened.outputs.len() != g {
+        return Err(bad());
+    }
+    Ok(FairnessResult {
+        job: opened.job.to_string(),
+        segments_job: segments.to_string(),
+        protected: protected.clone(),
+        report: protocol::fairness::report(&opened.values, k, g, &opened.outputs, *min_cell),
+    })
 }
 
 /// The opened result of a `kmeans` job.

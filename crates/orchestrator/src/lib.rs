@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod table;
 
 pub use client::{
-    BenchResult, Client, ClientError, DatasetView, JobResult, KmeansResult, NodeTraffic, StatsResult,
+    BenchResult, Client, ClientError, DatasetView, FairnessResult, JobResult, KmeansResult, NodeTraffic,
+    StatsResult,
 };
 pub use cluster::{ClusterFile, NodeEntry, OperatorIdentity};

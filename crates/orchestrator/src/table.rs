@@ -66,6 +66,45 @@ pub fn segments(result: &crate::KmeansResult) -> String {
     render(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows)
 }
 
+/// The fairness report: per segment, each group's count (or `<min` where suppressed), share
+/// of the segment and rate of landing in it, the parity difference and ratio, and the flag.
+pub fn fairness(result: &crate::FairnessResult) -> String {
+    let r = &result.report;
+    let mut headers = vec!["segment".to_string(), "size".to_string()];
+    for g in &r.groups {
+        headers.push(format!("{g} n"));
+        headers.push(format!("{g} share"));
+        headers.push(format!("{g} rate"));
+    }
+    headers.extend(["parity diff".into(), "parity ratio".into(), "4/5 rule".into()]);
+    let rows: Vec<Vec<String>> = r
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(j, s)| {
+            let mut row = vec![j.to_string(), s.size.to_string()];
+            for l in 0..r.groups.len() {
+                row.push(s.counts[l].map_or(format!("<{}", r.min_cell), |c| c.to_string()));
+                row.push(s.shares[l].map_or("-".into(), |v| format!("{v:.3}")));
+                row.push(s.rates[l].map_or("-".into(), |v| format!("{v:.3}")));
+            }
+            row.push(format!("{:.3}", s.parity_difference));
+            row.push(format!("{:.3}", s.parity_ratio));
+            row.push(if s.four_fifths_violated { "violated".into() } else { "ok".into() });
+            row
+        })
+        .collect();
+    let mut out = render(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows);
+    out.push_str(&format!(
+        "chi-square {:.3} ({} degrees of freedom), p = {:.4}; Cramer's V {:.3}; balance {:.3}\n",
+        r.chi_square, r.degrees_of_freedom, r.p_value, r.cramers_v, r.balance
+    ));
+    if r.suppressed_cells > 0 {
+        out.push_str(&format!("{} cells below {} records are suppressed\n", r.suppressed_cells, r.min_cell));
+    }
+    out
+}
+
 /// The table of each node's time and traffic for a job.
 pub fn traffic(nodes: &[crate::client::NodeTraffic]) -> String {
     let rows: Vec<Vec<String>> = nodes

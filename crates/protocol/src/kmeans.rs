@@ -255,9 +255,12 @@ pub fn random_centroids(k: usize, d: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// Centroids, sizes and the cluster of each record, from [`lloyd_plain`].
+pub type PlainRun = (Vec<f64>, Vec<u64>, Vec<usize>);
+
 /// The same iterations in floating point, for checking: returns centroids, sizes and the
 /// cluster of each record. Ties go to the lowest cluster, empty clusters keep their centroid.
-pub fn lloyd_plain(x: &[f64], init: &[f64], s: Shape, iterations: usize) -> (Vec<f64>, Vec<u64>, Vec<usize>) {
+pub fn lloyd_plain(x: &[f64], init: &[f64], s: Shape, iterations: usize) -> PlainRun {
     let mut c = init.to_vec();
     let mut sizes = vec![0u64; s.k];
     let mut labels = vec![0usize; s.n];
@@ -440,6 +443,12 @@ pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f6
 /// population means and deviations, standardisation, the same starting centroids and Lloyd
 /// iterations, for debugging and for checking the secure result.
 pub fn plain_job(rows: &[Vec<f64>], p: Params) -> Outcome {
+    plain_job_with_labels(rows, p).0
+}
+
+/// [`plain_job`], also returning each record's segment in the kept run (numbered as in that
+/// run, before [`Outcome::sorted`] reorders the segments): what the secure job keeps secret.
+pub fn plain_job_with_labels(rows: &[Vec<f64>], p: Params) -> (Outcome, Vec<usize>) {
     let n = rows.len();
     let d = rows.first().map_or(0, Vec::len);
     let means: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n.max(1) as f64).collect();
@@ -455,10 +464,12 @@ pub fn plain_job(rows: &[Vec<f64>], p: Params) -> Outcome {
     let shape = Shape { n, d, k: p.k };
     let runs = p.restarts.max(1);
     let starts = random_centroids(runs * p.k, d, p.seed);
-    let mut best: Option<(Vec<f64>, Vec<u64>, f64)> = None;
+    // (run result, WCSS) of the best run so far.
+    let mut best: Option<(PlainRun, f64)> = None;
     for r in 0..runs {
         let init = &starts[r * p.k * d..(r + 1) * p.k * d];
-        let (centroids_std, sizes, _) = lloyd_plain(&z, init, shape, p.iterations);
+        let run = lloyd_plain(&z, init, shape, p.iterations);
+        let centroids_std = &run.0;
         // Each record's squared distance to its nearest final centroid, as the secure job does.
         let wcss: f64 = (0..n)
             .map(|i| {
@@ -467,11 +478,11 @@ pub fn plain_job(rows: &[Vec<f64>], p: Params) -> Outcome {
                     .fold(f64::INFINITY, f64::min)
             })
             .sum();
-        if best.as_ref().is_none_or(|b| wcss < b.2) {
-            best = Some((centroids_std, sizes, wcss));
+        if best.as_ref().is_none_or(|b| wcss < b.1) {
+            best = Some((run, wcss));
         }
     }
-    let (centroids_std, sizes, wcss) = best.expect("at least one run");
+    let ((centroids_std, sizes, labels), wcss) = best.expect("at least one run");
     let centroids = centroids_std.iter().enumerate().map(|(i, c)| means[i % d] + stds[i % d] * c).collect();
-    Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds }.sorted()
+    (Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds }.sorted(), labels)
 }

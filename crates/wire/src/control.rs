@@ -251,6 +251,16 @@ pub enum JobSpec {
         /// of squares wins.
         restarts: u32,
     },
+    /// Fairness statistics of a finished `kmeans` job's segments against a protected
+    /// categorical column: the segment-by-group table is computed on shares and opened.
+    Fairness {
+        /// The `kmeans` job whose segments to examine.
+        segments: JobId,
+        /// The protected categorical column.
+        protected: String,
+        /// Cells below this count are suppressed in the report.
+        min_cell: u64,
+    },
     /// A benchmark of the engine on random secret inputs (no dataset is read); opens a few
     /// samples so that the result can be checked.
     Bench {
@@ -268,6 +278,7 @@ impl JobSpec {
             JobSpec::Stats { .. } => "stats",
             JobSpec::Bench { .. } => "bench",
             JobSpec::Kmeans { .. } => "kmeans",
+            JobSpec::Fairness { .. } => "fairness",
         }
     }
 
@@ -275,7 +286,7 @@ impl JobSpec {
     pub fn dataset(&self) -> Option<&str> {
         match self {
             JobSpec::Stats { dataset, .. } | JobSpec::Kmeans { dataset, .. } => Some(dataset),
-            JobSpec::Bench { .. } => None,
+            JobSpec::Bench { .. } | JobSpec::Fairness { .. } => None,
         }
     }
 }

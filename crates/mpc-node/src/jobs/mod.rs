@@ -7,6 +7,7 @@
 
 mod bench;
 pub mod channel;
+mod fairness;
 mod kmeans;
 mod stats;
 
@@ -213,12 +214,15 @@ impl Jobs {
 }
 
 /// Checks a job against this node's data before voting. Returns the reason for a refusal.
-fn check(node: &Node, spec: &JobSpec) -> Result<(), String> {
+fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
     let (dataset, features) = match spec {
         JobSpec::Stats { dataset, features } | JobSpec::Kmeans { dataset, features, .. } => {
             (dataset, features)
         }
         JobSpec::Bench { op, size } => return bench::check(op, *size),
+        JobSpec::Fairness { segments, protected, .. } => {
+            return fairness::check(node, *segments, protected, submitter).map(|_| ());
+        }
     };
     let meta = node
         .store
@@ -243,6 +247,15 @@ async fn feature_columns(
         .iter()
         .map(|f| meta.schema.feature_index(f).ok_or_else(|| format!("`{f}` is not a numeric feature")))
         .collect::<Result<_, _>>()?;
+    stored_columns(node, meta, &columns).await
+}
+
+/// This node's share of the columns at the given storage positions, over every record.
+async fn stored_columns(
+    node: &Arc<Node>,
+    meta: &DatasetMeta,
+    columns: &[usize],
+) -> Result<Vec<protocol::replicated::RepVec>, String> {
     let (dataset, contributions) = (meta.name.clone(), meta.contributions.clone());
     let loaded = node
         .with_store(move |store| {
@@ -325,7 +338,7 @@ fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: Option<&DatasetMet
 
 /// Handles a submission: checks the job and records the vote.
 pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) -> Result<(), String> {
-    let verdict = check(node, &spec);
+    let verdict = check(node, &spec, submitter);
     let record = JobRecord {
         id: job,
         spec,
@@ -355,6 +368,7 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
                 bench::run(runner.clone(), job, &record.spec, op, *size, &channel).await
             }
             JobSpec::Kmeans { .. } => kmeans::run(runner.clone(), job, &record.spec, &channel).await,
+            JobSpec::Fairness { .. } => fairness::run(runner.clone(), job, &record.spec, &channel).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();

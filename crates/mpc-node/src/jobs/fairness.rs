@@ -1,0 +1,107 @@
+//! Running a `fairness` job on this node: the segments a `kmeans` job left here (secret), the
+//! protected column's level codes (secret), and `protocol::fairness::contingency`.
+
+use super::{JobOutput, stored_columns, view_digest};
+use crate::node::Node;
+use crate::store::{DatasetMeta, Segments};
+use net::Fingerprint;
+use protocol::Transport;
+use protocol::fairness::contingency;
+use protocol::replicated::{RepVec, Replicated};
+use protocol::sharing::Component;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::sync::Arc;
+use wire::control::{JobId, JobSpec, JobState};
+
+/// What a fairness job reads, once checked.
+pub struct Inputs {
+    meta: DatasetMeta,
+    segments: Segments,
+    column: usize,
+    levels: Vec<String>,
+}
+
+/// Checks a fairness job: the segmentation is a finished `kmeans` job of the same operator
+/// whose segments this node still holds, its dataset has not changed since, and the protected
+/// column is categorical.
+pub fn check(
+    node: &Node,
+    segments_job: JobId,
+    protected: &str,
+    submitter: Fingerprint,
+) -> Result<Inputs, String> {
+    let record = node
+        .jobs
+        .get(&segments_job)
+        .ok_or_else(|| format!("node {} has no job {segments_job}", node.config.node_id))?;
+    if record.submitter != submitter {
+        return Err(format!("job {segments_job} was submitted by another operator"));
+    }
+    let JobSpec::Kmeans { dataset, .. } = &record.spec else {
+        return Err(format!("job {segments_job} is a {} job, not kmeans", record.spec.kind()));
+    };
+    if record.state != JobState::Done {
+        return Err(format!("job {segments_job} is {}, not done", record.state));
+    }
+    let segments = node
+        .store
+        .load_segments(&segments_job.to_string())
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("node {} holds no segments of job {segments_job}", node.config.node_id))?;
+    let meta = node
+        .store
+        .dataset(dataset)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no dataset `{dataset}`"))?;
+    let now: Vec<(String, String, u64)> =
+        meta.contributions.iter().map(|c| (c.id.clone(), c.owner.clone(), c.rows)).collect();
+    if now != segments.contributions {
+        return Err(format!("dataset `{dataset}` changed since job {segments_job}; segment it again"));
+    }
+    let Some(c) = meta.schema.categorical.iter().position(|c| c.name == protected) else {
+        let names: Vec<&str> = meta.schema.categorical.iter().map(|c| c.name.as_str()).collect();
+        return Err(format!(
+            "`{protected}` is not a categorical column of `{dataset}` (categorical: {})",
+            names.join(", ")
+        ));
+    };
+    let levels = meta.schema.categorical[c].levels.clone();
+    Ok(Inputs { column: meta.schema.features.len() + c, meta, segments, levels })
+}
+
+/// Runs the job and returns this node's components of the table.
+pub async fn run<T: Transport>(
+    node: Arc<Node>,
+    job: JobId,
+    spec: &JobSpec,
+    channel: &T,
+) -> Result<JobOutput, String> {
+    let JobSpec::Fairness { segments, protected, .. } = spec else { return Err("not a fairness job".into()) };
+    let submitter = node.jobs.get(&job).map(|r| r.submitter).ok_or("the job vanished")?;
+    let inputs = check(&node, *segments, protected, submitter)?;
+    node.jobs.progress(job, "agreeing on the job with every node");
+    protocol::agree::agree(channel, view_digest(&node, job, spec, Some(&inputs.meta)))
+        .await
+        .map_err(|e| e.to_string())?;
+    node.jobs.progress(job, "agreeing on seeds");
+    let mut rng =
+        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
+    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
+    node.jobs.progress(job, "cross-tabulating segments and groups on shares");
+    let levels = stored_columns(&node, &inputs.meta, &[inputs.column]).await?.remove(0);
+    let mut comps = inputs.segments.components.clone();
+    comps.sort_by_key(|c| c.id);
+    let assignment = RepVec { comps: comps.into_iter().map(|c| c.values).collect() };
+    let (k, g) = (inputs.segments.k as usize, inputs.levels.len());
+    let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(|e| e.to_string())?;
+    let held = node.layout.held_by(node.me);
+    let components =
+        held.into_iter().zip(table.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
+    Ok(JobOutput {
+        count: inputs.meta.rows(),
+        outputs: inputs.levels,
+        params: vec![k as u64, g as u64],
+        components,
+    })
+}
