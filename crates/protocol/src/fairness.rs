@@ -80,9 +80,14 @@ pub struct Report {
     pub suppressed_cells: usize,
 }
 
-/// Reads an opened contingency table (`k x g`, row-major) into a report. Metrics use every
-/// count; cells below `min_cell` are left out of the per-cell figures shown.
+/// Reads an opened contingency table (`k x g`, row-major) into a report. Segments are listed by
+/// size, largest first, as the k-means result lists them. Metrics use every count; cells below
+/// `min_cell` are left out of the per-cell figures shown.
 pub fn report(table: &[u64], k: usize, g: usize, groups: &[String], min_cell: u64) -> Report {
+    let size_of = |j: usize| table[j * g..(j + 1) * g].iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(size_of(j)));
+    let table: Vec<u64> = order.iter().flat_map(|&j| table[j * g..(j + 1) * g].to_vec()).collect();
     let cell = |j: usize, l: usize| table[j * g + l];
     let total: u64 = table.iter().sum();
     let group_totals: Vec<u64> = (0..g).map(|l| (0..k).map(|j| cell(j, l)).sum()).collect();
@@ -265,7 +270,9 @@ mod tests {
         assert!((split.segments[0].parity_difference - 1.0).abs() < 1e-12);
         // Small cells are suppressed from what is shown.
         let small = report(&[3, 40, 30, 60], 2, 2, &groups, 5);
-        assert_eq!(small.segments[0].counts, vec![None, Some(40)]);
+        // Listed by size: the segment of 90 first.
+        assert_eq!(small.segments[0].size, 90);
+        assert_eq!(small.segments[1].counts, vec![None, Some(40)]);
         assert_eq!(small.suppressed_cells, 1);
     }
 }

@@ -303,6 +303,18 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         "plaintext check (the same k-means in the clear on the CSVs): sizes {}, largest standardised centroid difference {worst_centroid:.2e}",
         if segments.segments.sizes == reference.sizes { "equal" } else { "DIFFER" }
     );
+
+    // Fairness: how the protected attribute spreads over the segments, on shares.
+    let t = Instant::now();
+    let spec = JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 5 };
+    let fairness_job = cluster.client.submit(spec).await?;
+    cluster.client.wait(fairness_job, Duration::from_secs(600)).await?;
+    let fairness = cluster.client.fairness_result(fairness_job).await?;
+    println!(
+        "\nfairness of the segments by `gender` (job {fairness_job}, {:.0} ms; only the segment x group table is opened)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    print!("{}", orchestrator::table::fairness(&fairness));
     drop(cluster);
     eprintln!("cluster stopped; demo took {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
