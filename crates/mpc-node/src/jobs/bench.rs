@@ -1,14 +1,11 @@
 //! Running a `bench` job on this node: agree, set up the engine's seeds, run the workload of
 //! `protocol::bench` on random sharings, and keep the samples to open.
 
-use super::{JobOutput, view_digest};
+use super::{JobOutput, start_engine};
 use crate::node::Node;
 use protocol::Transport;
 use protocol::bench::{BenchOp, MATMUL_WIDTH};
-use protocol::replicated::Replicated;
 use protocol::sharing::Component;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -44,12 +41,7 @@ pub async fn run<T: Transport>(
     channel: &T,
 ) -> Result<JobOutput, String> {
     let op: BenchOp = op.parse()?;
-    node.jobs.progress(job, "agreeing on the job with every node");
-    protocol::agree::agree(channel, view_digest(&node, job, spec, None)).await.map_err(|e| e.to_string())?;
-    node.jobs.progress(job, "agreeing on seeds");
-    let mut rng =
-        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
-    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
+    let mut engine = start_engine(&node, job, spec, None, channel).await?;
     node.jobs.progress(job, &format!("running {} of size {size}", op.name()));
     let samples = protocol::bench::run(&mut engine, op, size as usize).await.map_err(|e| e.to_string())?;
     let held = node.layout.held_by(node.me);

@@ -1,16 +1,14 @@
 //! Running a `fairness` job on this node: the segments a `kmeans` job left here (secret), the
 //! protected column's level codes (secret), and `protocol::fairness::contingency`.
 
-use super::{JobOutput, stored_columns, view_digest};
+use super::{JobOutput, start_engine, stored_columns};
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use net::Fingerprint;
 use protocol::Transport;
 use protocol::fairness::contingency;
-use protocol::replicated::{RepVec, Replicated};
+use protocol::replicated::RepVec;
 use protocol::sharing::Component;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec, JobState};
 
@@ -80,14 +78,7 @@ pub async fn run<T: Transport>(
     let JobSpec::Fairness { segments, protected, .. } = spec else { return Err("not a fairness job".into()) };
     let submitter = node.jobs.get(&job).map(|r| r.submitter).ok_or("the job vanished")?;
     let inputs = check(&node, *segments, protected, submitter)?;
-    node.jobs.progress(job, "agreeing on the job with every node");
-    protocol::agree::agree(channel, view_digest(&node, job, spec, Some(&inputs.meta)))
-        .await
-        .map_err(|e| e.to_string())?;
-    node.jobs.progress(job, "agreeing on seeds");
-    let mut rng =
-        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
-    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
+    let mut engine = start_engine(&node, job, spec, Some(&inputs.meta), channel).await?;
     node.jobs.progress(job, "cross-tabulating segments and groups on shares");
     let levels = stored_columns(&node, &inputs.meta, &[inputs.column]).await?.remove(0);
     let mut comps = inputs.segments.components.clone();

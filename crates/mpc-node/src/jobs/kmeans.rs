@@ -2,15 +2,12 @@
 //! `protocol::kmeans::secure_job`; the means and deviations it opens to the nodes travel with
 //! the output as public parameters.
 
-use super::{JobOutput, feature_bounds, feature_columns, view_digest};
+use super::{JobOutput, feature_bounds, feature_columns, start_engine};
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::{Params, secure_job};
-use protocol::replicated::Replicated;
 use protocol::sharing::Component;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -54,16 +51,10 @@ pub async fn run<T: Transport>(
         .dataset(dataset)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no dataset `{dataset}`"))?;
-    node.jobs.progress(job, "agreeing on the job with every node");
-    protocol::agree::agree(channel, view_digest(&node, job, spec, Some(&meta)))
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut engine = start_engine(&node, job, spec, Some(&meta), channel).await?;
+    // The dataset may have changed since the vote: check again what was agreed.
     super::check_stats(&meta, features)?;
     check(&meta, *k, *iterations, *restarts)?;
-    node.jobs.progress(job, "agreeing on seeds");
-    let mut rng =
-        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
-    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
     let columns = feature_columns(&node, &meta, features).await?;
     node.jobs.progress(job, &format!("standardising and running {iterations} iterations on shares"));
     let params = Params {

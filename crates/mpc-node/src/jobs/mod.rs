@@ -236,6 +236,24 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
     Ok(())
 }
 
+/// The start of every job: agree with every node on the job's view (one round), then on the
+/// engine's per-job seeds (one round).
+async fn start_engine<'t, T: protocol::Transport>(
+    node: &Node,
+    job: JobId,
+    spec: &JobSpec,
+    meta: Option<&DatasetMeta>,
+    channel: &'t T,
+) -> Result<protocol::replicated::Replicated<'t, T>, String> {
+    use rand::SeedableRng;
+    node.jobs.progress(job, "agreeing on the job with every node");
+    protocol::agree::agree(channel, view_digest(node, job, spec, meta)).await.map_err(|e| e.to_string())?;
+    node.jobs.progress(job, "agreeing on seeds");
+    let mut rng = rand_chacha::ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
+        .map_err(|e| format!("no OS randomness: {e}"))?;
+    protocol::replicated::Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())
+}
+
 /// Loads the committed contributions of a dataset and returns, for each named feature, this
 /// node's share of that feature over every record (components in held order).
 async fn feature_columns(

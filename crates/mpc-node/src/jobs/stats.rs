@@ -2,15 +2,13 @@
 //! holds (sums), and compute the scaled sums of squares on shares with the engine (variance).
 //! The mathematics is in `protocol::stats`.
 
-use super::{JobOutput, view_digest};
+use super::{JobOutput, start_engine};
 use crate::node::Node;
 use protocol::Transport;
 use protocol::fixed;
-use protocol::replicated::{RepVec, Replicated};
+use protocol::replicated::RepVec;
 use protocol::sharing::Component;
 use protocol::stats::{ColumnShares, local_sums, scaled_moments, variance_scale};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -27,10 +25,7 @@ pub async fn run<T: Transport>(
         .dataset(dataset)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no dataset `{dataset}`"))?;
-    node.jobs.progress(job, "agreeing on the job with every node");
-    protocol::agree::agree(channel, view_digest(&node, job, spec, Some(&meta)))
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut engine = start_engine(&node, job, spec, Some(&meta), channel).await?;
 
     // The dataset may have grown since the vote: check the bounds on what was agreed.
     super::check_stats(&meta, features)?;
@@ -63,10 +58,6 @@ pub async fn run<T: Transport>(
     }
     sums.sort_by_key(|s| s.id);
 
-    node.jobs.progress(job, "agreeing on seeds");
-    let mut rng =
-        ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng).map_err(|e| format!("no OS randomness: {e}"))?;
-    let mut engine = Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())?;
     node.jobs.progress(job, "computing variances on shares");
     // Every record of each feature, as this node's share (components in `held` order).
     let feature_columns: Vec<RepVec> = columns
