@@ -80,6 +80,34 @@ fn up_submit_status_result_down() {
     assert_eq!(refused.status.code(), Some(orchestrator::cli::EXIT_REFUSED as i32));
     assert_eq!(String::from_utf8_lossy(&refused.stderr).matches("not a numeric feature").count(), 3);
 
+    // A k-means job watched to the end: the bar goes to stderr, the result to stdout, and
+    // every node reports all its iterations done.
+    let submit = run(
+        ORCHESTRATOR,
+        &[
+            "job",
+            "submit",
+            "kmeans",
+            "--dataset",
+            "customers",
+            "--features",
+            "age,income",
+            "--k",
+            "2",
+            "--iterations",
+            "4",
+        ],
+        &cluster,
+    );
+    let kmeans = String::from_utf8(submit.stdout).unwrap().trim().to_string();
+    let watched = run(ORCHESTRATOR, &["job", "watch", &kmeans], &cluster);
+    assert!(String::from_utf8_lossy(&watched.stdout).contains("2 segments of `customers`"));
+    let status = run(ORCHESTRATOR, &["job", "status", &kmeans, "--format", "json"], &cluster);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    for node in status.as_array().unwrap() {
+        assert_eq!((node["status"]["step"].as_u64(), node["status"]["steps"].as_u64()), (Some(4), Some(4)));
+    }
+
     let down = run(TESTNET, &["down", "--dir", d], &cluster);
     assert_eq!(String::from_utf8_lossy(&down.stderr).matches("stopped").count(), 3);
     for pid in running {

@@ -76,6 +76,14 @@ enum JobCommand {
         /// Job id.
         id: JobId,
     },
+    /// Show a job's progress on every node with a progress bar (stderr), then its result.
+    Watch {
+        /// Job id.
+        id: JobId,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
     /// Wait until a job is done on every node (or failed on one).
     Wait {
         /// Job id.
@@ -288,6 +296,11 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Job(JobCommand::Watch { id, timeout }) => {
+            let client = client(cli.cluster)?;
+            watch(&client, id, Duration::from_secs(timeout)).await?;
+            print_result(&client.result(id).await?, format);
+        }
         Command::Job(JobCommand::Wait { id, timeout }) => {
             client(cli.cluster)?.wait(id, Duration::from_secs(timeout)).await?;
             println!("done");
@@ -297,6 +310,40 @@ async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Polls every node's status and shows the slowest node's steps with a bar on stderr (hidden
+/// when stderr is not a terminal), until the job is done everywhere or failed somewhere.
+async fn watch(client: &Client, id: JobId, limit: Duration) -> Result<()> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let statuses: Vec<_> = client.status(id).await.into_iter().collect::<Result<_, _>>()?;
+        if let Some(failed) = statuses.iter().find(|s| s.state == wire::control::JobState::Failed) {
+            bar.abandon_with_message("failed");
+            return Err(ClientError::Failed(failed.reason.clone().unwrap_or_default()).into());
+        }
+        let steps = statuses.iter().map(|s| s.steps).max().unwrap_or(0);
+        bar.set_length(steps);
+        bar.set_position(statuses.iter().map(|s| s.step).min().unwrap_or(0));
+        let slowest = statuses.iter().min_by_key(|s| s.step).map(|s| s.progress.clone()).unwrap_or_default();
+        bar.set_message(slowest);
+        bar.tick();
+        if statuses.iter().all(|s| s.state == wire::control::JobState::Done) {
+            bar.finish_with_message("done");
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bar.abandon();
+            return Err(ClientError::Failed(format!("not finished after {} s", limit.as_secs())).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn print_datasets(list: &[DatasetView], format: Format) {

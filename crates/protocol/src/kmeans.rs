@@ -67,8 +67,11 @@ pub async fn lloyd<E: Engine>(
     s: Shape,
     iterations: usize,
 ) -> Result<Clusters<E::Share>, EngineError> {
-    lloyd_runs(engine, x, init, s, 1, iterations).await
+    lloyd_runs(engine, x, init, s, 1, iterations, &|_, _| {}).await
 }
+
+/// Called after each Lloyd iteration with the number done and the total.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 /// Runs `runs` independent k-means side by side: `init` holds `runs x k` centroids (run after
 /// run) and every round serves all runs at once: one matrix product for all distances, one
@@ -81,11 +84,12 @@ pub async fn lloyd_runs<E: Engine>(
     s: Shape,
     runs: usize,
     iterations: usize,
+    progress: Progress<'_>,
 ) -> Result<Clusters<E::Share>, EngineError> {
     let all = Shape { k: runs * s.k, ..s };
     let mut centroids = init.clone();
     let mut last = None;
-    for _ in 0..iterations.max(1) {
+    for done in 1..=iterations.max(1) {
         let dist = distances(engine, x, &centroids, all).await?;
         // Rows of k: record i, run r.
         let (_, assignment) = engine.argmin(&dist, s.k).await?;
@@ -96,6 +100,7 @@ pub async fn lloyd_runs<E: Engine>(
         let sizes = engine.concat(&sizes_list.iter().collect::<Vec<_>>());
         centroids = update(engine, &centroids, &sums, &sizes, all).await?;
         last = Some((sizes, assignment));
+        progress(done, iterations.max(1));
     }
     let (sizes, assignment) = last.expect("at least one iteration");
     Ok(Clusters { centroids, sizes, assignment })
@@ -370,6 +375,7 @@ pub async fn secure_job<E: Engine>(
     columns: &[E::Share],
     bounds: &[(f64, f64)],
     p: Params,
+    progress: Progress<'_>,
 ) -> Result<JobShares<E::Share>, KmeansError> {
     let n = columns.first().map_or(0, E::len);
     let d = columns.len();
@@ -398,7 +404,7 @@ pub async fn secure_job<E: Engine>(
         .map(|v| crate::fixed::encode(*v).expect("in range"))
         .collect();
     let init = engine.public(&init);
-    let clusters = lloyd_runs(engine, &z, &init, shape, runs, p.iterations).await?;
+    let clusters = lloyd_runs(engine, &z, &init, shape, runs, p.iterations, progress).await?;
     let best = best_run(engine, &z, &clusters, shape, runs).await?;
     let outputs = engine.concat(&[&best.centroids, &best.sizes, &best.wcss]);
     Ok(JobShares { outputs, means, stds, assignment: best.assignment })

@@ -342,6 +342,10 @@ pub struct JobStatusInfo {
     pub rounds: u64,
     /// Time the job ran on this node, from its start signal to its end, in milliseconds.
     pub elapsed_ms: u64,
+    /// Steps done of `steps` (for example Lloyd iterations); both 0 when the job has none.
+    pub step: u64,
+    /// Steps in all.
+    pub steps: u64,
 }
 
 /// One node's components of a job's output.

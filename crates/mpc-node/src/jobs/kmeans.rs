@@ -63,7 +63,10 @@ pub async fn run<T: Transport>(
         seed: *seed,
         restarts: *restarts as usize,
     };
-    let shares = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params)
+    let report = |done: usize, total: usize| {
+        node.jobs.steps(job, done, total, &format!("iteration {done} of {total} on shares"));
+    };
+    let shares = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params, &report)
         .await
         .map_err(|e| e.to_string())?;
     let held = node.layout.held_by(node.me);

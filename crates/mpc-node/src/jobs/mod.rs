@@ -60,6 +60,9 @@ pub struct JobRecord {
     /// Time from the start signal to the end, in milliseconds.
     #[serde(default)]
     pub elapsed_ms: u64,
+    /// Steps done and in all, for progress bars.
+    #[serde(default)]
+    pub steps: (u64, u64),
 }
 
 impl JobRecord {
@@ -74,6 +77,8 @@ impl JobRecord {
             bytes_sent: self.traffic.bytes_sent,
             rounds: self.traffic.rounds,
             elapsed_ms: self.elapsed_ms,
+            step: self.steps.0,
+            steps: self.steps.1,
         }
     }
 }
@@ -209,6 +214,14 @@ impl Jobs {
     pub fn progress(&self, job: JobId, text: &str) {
         if let Some(e) = self.lock().get_mut(&job) {
             e.record.progress = text.into();
+        }
+    }
+
+    /// Sets the progress of a running job counted in steps (kept in memory only).
+    pub fn steps(&self, job: JobId, done: usize, total: usize, text: &str) {
+        if let Some(e) = self.lock().get_mut(&job) {
+            e.record.progress = text.into();
+            e.record.steps = (done as u64, total as u64);
         }
     }
 }
@@ -367,6 +380,7 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
         output: None,
         traffic: Traffic::default(),
         elapsed_ms: 0,
+        steps: (0, 0),
     };
     node.jobs.insert(record)?;
     tracing::info!(%job, accepted = verdict.is_ok(), reason = ?verdict.as_ref().err(), "job submitted");

@@ -792,7 +792,7 @@ async fn the_kmeans_job_matches_its_plaintext_mode() {
         let bounds = bounds_run.clone();
         async move {
             let mut e = engine(&t).await;
-            let shares = secure_job(&mut e, &cols, &bounds, p).await.unwrap();
+            let shares = secure_job(&mut e, &cols, &bounds, p, &|_, _| {}).await.unwrap();
             (e.open(&shares.outputs).await.unwrap(), shares.means, shares.stds)
         }
     })
