@@ -119,3 +119,85 @@ fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
 }
+
+#[test]
+fn bring_your_own_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let cluster = dir.join("cluster.toml");
+    let data = tmp.path().join("mine.csv");
+    let mut text = String::from("id,spend,visits,region\n");
+    for i in 0..90 {
+        let (spend, visits) = [(100.0, 5.0), (800.0, 30.0), (2500.0, 12.0)][i % 3];
+        let region = ["north", "south"][i % 2];
+        text.push_str(&format!("c{i},{},{},{region}\n", spend + (i % 7) as f64, visits + (i % 5) as f64));
+    }
+    std::fs::write(&data, text).unwrap();
+    let d = dir.to_str().unwrap();
+    let args = [
+        "up",
+        "--dir",
+        d,
+        "--data",
+        data.to_str().unwrap(),
+        "--features",
+        "spend,visits",
+        "--protected",
+        "region",
+    ];
+    run(TESTNET, &args, &cluster);
+
+    let listing = run(ORCHESTRATOR, &["datasets", "--format", "json"], &cluster);
+    let datasets: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    assert_eq!(datasets[0]["rows"], 90);
+    assert_eq!(datasets[0]["owners"].as_array().unwrap().len(), 3);
+
+    let args = [
+        "job",
+        "submit",
+        "kmeans",
+        "--dataset",
+        "customers",
+        "--features",
+        "spend,visits",
+        "--k",
+        "3",
+        "--wait",
+    ];
+    let kmeans = run(ORCHESTRATOR, &args, &cluster);
+    let out = String::from_utf8_lossy(&kmeans.stdout).to_string();
+    assert!(out.contains("3 segments of `customers` over 90 records"), "{out}");
+    // The three planted groups of 30 are found.
+    assert_eq!(out.matches("  30  ").count(), 3, "{out}");
+    let job = out.lines().next().unwrap().trim().to_string();
+    let fair = run(
+        ORCHESTRATOR,
+        &["job", "submit", "fairness", "--segments", &job, "--protected", "region", "--wait"],
+        &cluster,
+    );
+    assert!(String::from_utf8_lossy(&fair.stdout).contains("chi-square"));
+    run(TESTNET, &["down", "--dir", d], &cluster);
+
+    // A non-numeric feature is refused with file, line and column, before anything starts.
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "spend,visits\n1,2\n3,x\n").unwrap();
+    let other = tmp.path().join("other");
+    let out = Command::new(TESTNET)
+        .args([
+            "up",
+            "--dir",
+            other.to_str().unwrap(),
+            "--data",
+            bad.to_str().unwrap(),
+            "--features",
+            "spend,visits",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.csv:3:2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -37,6 +37,16 @@ enum Command {
         /// Start the nodes but do not ingest the sample files.
         #[arg(long)]
         no_ingest: bool,
+        /// Your own CSV instead of sample data: its rows are split across the nodes, as if each
+        /// company held a part, and ingested as the dataset `customers`.
+        #[arg(long, value_name = "FILE.csv", requires = "features")]
+        data: Option<PathBuf>,
+        /// With --data: comma-separated numeric columns to use.
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
+        /// With --data: a categorical protected column (for fairness).
+        #[arg(long)]
+        protected: Option<String>,
     },
     /// Stop the nodes of a cluster started with `up`.
     Down {
@@ -101,9 +111,10 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Up { nodes, dir, records, seed, no_ingest } => {
-            let cluster =
-                Cluster::up(&dir, &Plan { nodes, records, seed }, NodeCommand::current_exe()?).await?;
+        Command::Up { nodes, dir, records, seed, no_ingest, data, features, protected } => {
+            let data = data.map(|file| crate::byod::UserData { file, features, protected });
+            let plan = Plan { nodes, records, seed, data };
+            let cluster = Cluster::up(&dir, &plan, NodeCommand::current_exe()?).await?;
             eprintln!("{nodes} nodes are up in {}", cluster.generated.dir.display());
             if !no_ingest {
                 ingest(&cluster).await?;
@@ -129,7 +140,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { nodes, records, seed, dir } => {
             let temp = tempdir_for_demo()?;
             let dir = dir.unwrap_or_else(|| temp.clone());
-            let result = demo(&dir, &Plan { nodes, records, seed }).await;
+            let result = demo(&dir, &Plan { nodes, records, seed, data: None }).await;
             if dir == temp {
                 let _ = std::fs::remove_dir_all(&temp);
             }
@@ -145,7 +156,8 @@ fn tempdir_for_demo() -> Result<PathBuf> {
 }
 
 async fn bench(dir: &Path, nodes: usize, ops: &[String], size: Option<u64>, repeat: usize) -> Result<()> {
-    let cluster = Cluster::up(dir, &Plan { nodes, records: 1, seed: 1 }, NodeCommand::current_exe()?).await?;
+    let plan = Plan { nodes, records: 1, seed: 1, data: None };
+    let cluster = Cluster::up(dir, &plan, NodeCommand::current_exe()?).await?;
     let mut rows = Vec::new();
     for op in ops {
         let parsed: protocol::bench::BenchOp = op.parse().map_err(anyhow::Error::msg)?;

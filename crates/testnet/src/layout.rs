@@ -28,6 +28,8 @@ pub struct Plan {
     pub records: usize,
     /// Seed of the sample data.
     pub seed: u64,
+    /// The user's own CSV to split across the nodes instead of sample data.
+    pub data: Option<crate::byod::UserData>,
 }
 
 /// Paths of one generated node.
@@ -93,15 +95,23 @@ pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
     let files: Vec<NodeFiles> = (1..=plan.nodes).map(|i| node_files(&dir, &format!("node-{i}"))).collect();
     let identities: Vec<Identity> =
         files.iter().map(|f| Identity::generate(&f.id)).collect::<Result<_, _>>()?;
+    let user = plan.data.as_ref().map(|d| crate::byod::split(d, plan.nodes)).transpose()?;
+    let schema = user.as_ref().map_or_else(sample::schema, |(s, _)| s.clone());
     for (i, (f, id)) in files.iter().zip(&identities).enumerate() {
         id.write(&f.dir.join("keys"))?;
-        sample::write_customers(
-            &f.csv,
-            plan.records,
-            plan.seed.wrapping_add(i as u64),
-            &format!("{}-", f.id),
-        )
-        .with_context(|| format!("writing {}", f.csv.display()))?;
+        std::fs::create_dir_all(&f.dir)?;
+        match &user {
+            Some((schema, parts)) => {
+                crate::byod::write_part(&f.csv, schema, parts.get(i).map_or(&[][..], Vec::as_slice))?
+            }
+            None => sample::write_customers(
+                &f.csv,
+                plan.records,
+                plan.seed.wrapping_add(i as u64),
+                &format!("{}-", f.id),
+            )
+            .with_context(|| format!("writing {}", f.csv.display()))?,
+        }
         let config = Config {
             node_id: f.id.clone(),
             listen: format!("127.0.0.1:{}", ports[i]),
@@ -122,7 +132,7 @@ pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
             datasets: vec![DatasetConfig {
                 name: sample::DATASET.into(),
                 csv: "customers.csv".into(),
-                schema: sample::schema(),
+                schema: schema.clone(),
             }],
             network: NetworkConfig::default(),
         };

@@ -4,6 +4,7 @@
 //! Not needed in production: a real deployment writes its own configurations (see
 //! `docs/operations.md`).
 
+pub mod byod;
 pub mod cli;
 pub mod launch;
 pub mod layout;

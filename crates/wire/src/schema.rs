@@ -18,7 +18,7 @@ pub struct Schema {
     pub categorical: Vec<CategoricalColumn>,
     /// Name of the column that says whether a customer consented to the analysis; records that
     /// say no are not shared. Accepted values: yes/no, true/false, 1/0, y/n (any case).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub consent: Option<String>,
 }
 
@@ -29,10 +29,10 @@ pub struct NumericColumn {
     /// Column name, as in the CSV header.
     pub name: String,
     /// Smallest accepted value; defaults to the fixed-point range.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub min: Option<f64>,
     /// Largest accepted value; defaults to the fixed-point range.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub max: Option<f64>,
 }
 
@@ -182,6 +182,20 @@ mod tests {
         let d = schema().differences(&other);
         assert!(d.iter().any(|m| m.contains("`income` is missing")), "{d:?}");
         assert!(d.iter().any(|m| m.contains("`group` has levels")), "{d:?}");
+    }
+
+    #[test]
+    fn schemas_without_optional_fields_survive_the_wire_and_toml() {
+        // Postcard is not self-describing: an optional field must never be skipped.
+        let bare = Schema {
+            features: vec![NumericColumn { name: "x".into(), min: None, max: Some(3.0) }],
+            categorical: vec![],
+            consent: None,
+        };
+        let bytes = postcard::to_stdvec(&bare).unwrap();
+        assert_eq!(postcard::from_bytes::<Schema>(&bytes).unwrap(), bare);
+        let text = toml::to_string(&bare).unwrap();
+        assert_eq!(toml::from_str::<Schema>(&text).unwrap(), bare);
     }
 
     #[test]
