@@ -20,6 +20,7 @@ async fn kmeans_matches_plaintext(nodes: usize, records: usize, k: u32) {
         iterations: 6,
         seed: 9,
         restarts: 3,
+        labels: false,
     };
     let job = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
@@ -61,6 +62,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
             iterations,
             seed: 1,
             restarts: 2,
+            labels: false,
         })
     };
     let err = submit(50, 5, vec!["age"]).await.unwrap_err().to_string();
@@ -82,6 +84,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
             iterations: 3,
             seed: 1,
             restarts: 0,
+            labels: false,
         })
         .await
         .unwrap_err()
@@ -102,6 +105,7 @@ async fn fairness_table_equals_the_plaintext_cross_tabulation() {
         iterations: 5,
         seed: 2,
         restarts: 2,
+        labels: false,
     };
     let segments = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(segments, Duration::from_secs(120)).await.unwrap();
@@ -158,6 +162,7 @@ async fn bad_fairness_parameters_are_refused() {
         iterations: 2,
         seed: 1,
         restarts: 1,
+        labels: false,
     };
     let segments = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(segments, Duration::from_secs(60)).await.unwrap();
@@ -169,4 +174,43 @@ async fn bad_fairness_parameters_are_refused() {
     let unknown = wire::control::JobId([7; 16]);
     let err = submit(unknown, "gender").await.unwrap_err().to_string();
     assert!(err.contains("has no job"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_owner_receives_the_segments_of_its_own_records() {
+    let (dir, cluster) = common::cluster(3, 100, 55).await;
+    cluster.ingest_all().await.unwrap();
+    let features: Vec<&str> = sample::FEATURES.iter().map(|f| f.0).collect();
+    let spec = JobSpec::Kmeans {
+        dataset: sample::DATASET.into(),
+        features: features.iter().map(|f| f.to_string()).collect(),
+        k: 4,
+        iterations: 5,
+        seed: 4,
+        restarts: 2,
+        labels: true,
+    };
+    let job = cluster.client.submit(spec).await.unwrap();
+    cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
+    let result = cluster.client.kmeans_result(job).await.unwrap().segments;
+
+    let mut labels = Vec::new();
+    for (i, node) in cluster.generated.nodes.iter().enumerate() {
+        let path = dir.path().join(format!("node-{}/data/labels/{job}.csv", i + 1));
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        let own: Vec<usize> = r.records().map(|rec| rec.unwrap()[1].parse().unwrap()).collect();
+        let csvs = [node.csv.as_path()];
+        assert_eq!(own.len(), plain::rows(&csvs, &sample::schema(), &features).unwrap().len(), "{}", node.id);
+        labels.extend(own);
+    }
+    // The labels agree with the revealed sizes, segment by segment.
+    for (id, size) in result.ids.iter().zip(&result.sizes) {
+        assert_eq!(labels.iter().filter(|&&l| l == *id).count() as u64, *size);
+    }
+    // And with the plaintext mode's labels of the same runs.
+    let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
+    let rows = plain::rows(&csvs, &sample::schema(), &features).unwrap();
+    let (_, plain_labels) =
+        protocol::kmeans::plain_job_with_labels(&rows, Params { k: 4, iterations: 5, seed: 4, restarts: 2 });
+    assert_eq!(labels, plain_labels);
 }

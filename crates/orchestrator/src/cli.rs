@@ -135,6 +135,10 @@ enum SubmitCommand {
         /// of squares wins.
         #[arg(long, default_value_t = 5)]
         restarts: u32,
+        /// Give each owner node, and only it, the segment of each of its records (a CSV in
+        /// its data directory).
+        #[arg(long)]
+        labels: bool,
         /// Wait for the job and print its result.
         #[arg(long)]
         wait: bool,
@@ -237,8 +241,8 @@ async fn run(cli: Cli) -> Result<()> {
                 SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
                     (JobSpec::Fairness { segments, protected, min_cell }, wait)
                 }
-                SubmitCommand::Kmeans { dataset, features, k, iterations, seed, restarts, wait } => {
-                    (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts }, wait)
+                SubmitCommand::Kmeans { dataset, features, k, iterations, seed, restarts, labels, wait } => {
+                    (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, labels }, wait)
                 }
             };
             let client = client(cli.cluster)?;

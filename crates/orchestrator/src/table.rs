@@ -58,7 +58,7 @@ pub fn segments(result: &crate::KmeansResult) -> String {
     headers.extend(result.features.iter().cloned());
     let rows: Vec<Vec<String>> = (0..s.k)
         .map(|j| {
-            let mut row = vec![j.to_string(), s.sizes[j].to_string()];
+            let mut row = vec![s.ids[j].to_string(), s.sizes[j].to_string()];
             row.extend((0..s.d).map(|f| format!("{:.2}", s.centroids[j * s.d + f])));
             row
         })
@@ -80,9 +80,8 @@ pub fn fairness(result: &crate::FairnessResult) -> String {
     let rows: Vec<Vec<String>> = r
         .segments
         .iter()
-        .enumerate()
-        .map(|(j, s)| {
-            let mut row = vec![j.to_string(), s.size.to_string()];
+        .map(|s| {
+            let mut row = vec![s.id.to_string(), s.size.to_string()];
             for l in 0..r.groups.len() {
                 row.push(s.counts[l].map_or(format!("<{}", r.min_cell), |c| c.to_string()));
                 row.push(s.shares[l].map_or("-".into(), |v| format!("{v:.3}")));

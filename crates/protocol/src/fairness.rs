@@ -39,6 +39,8 @@ pub async fn contingency<E: Engine>(
 /// One segment's row of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentFairness {
+    /// The segmentation's own number of the segment (as in the k-means result and labels).
+    pub id: usize,
     /// Records in the segment.
     pub size: u64,
     /// Count of each group (`None` where suppressed: below the minimum cell size).
@@ -105,6 +107,7 @@ pub fn report(table: &[u64], k: usize, g: usize, groups: &[String], min_cell: u6
             let shown = |l: usize| cell(j, l) >= min_cell;
             suppressed += (0..g).filter(|&l| !shown(l)).count();
             SegmentFairness {
+                id: order[j],
                 size: sizes[j],
                 counts: (0..g).map(|l| shown(l).then_some(cell(j, l))).collect(),
                 shares: (0..g)

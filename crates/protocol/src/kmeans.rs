@@ -319,6 +319,8 @@ pub struct Outcome {
     pub means: Vec<f64>,
     /// Feature standard deviations (population).
     pub stds: Vec<f64>,
+    /// The job's own number of each listed segment (per-record labels use these numbers).
+    pub ids: Vec<usize>,
 }
 
 /// Why a k-means job cannot run.
@@ -427,10 +429,16 @@ impl Outcome {
         let centroids_std = pick(&self.centroids_std);
         let centroids = pick(&self.centroids);
         self.sizes = order.iter().map(|&j| self.sizes[j]).collect();
+        self.ids = order.iter().map(|&j| self.ids[j]).collect();
         self.centroids_std = centroids_std;
         self.centroids = centroids;
         self
     }
+}
+
+/// The segment of each record from opened one-hot rows of `k`.
+pub fn labels_from_onehot(rows: &[u64], k: usize) -> Vec<usize> {
+    rows.chunks(k.max(1)).map(|r| r.iter().position(|&v| v == 1).unwrap_or(0)).collect()
 }
 
 /// Reads opened outputs of [`secure_job`], segments ordered by [`Outcome::sorted`].
@@ -442,7 +450,7 @@ pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f6
     let centroids = centroids_std.iter().enumerate().map(|(i, z)| means[i % d] + stds[i % d] * z).collect();
     let sizes = opened[k * d..k * d + k].to_vec();
     let wcss = crate::fixed::decode(opened[k * d + k]);
-    Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds }.sorted())
+    Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds, ids: (0..k).collect() }.sorted())
 }
 
 /// The same job in the clear, over records the caller holds (`rows[i]` has `d` features):
@@ -490,5 +498,7 @@ pub fn plain_job_with_labels(rows: &[Vec<f64>], p: Params) -> (Outcome, Vec<usiz
     }
     let ((centroids_std, sizes, labels), wcss) = best.expect("at least one run");
     let centroids = centroids_std.iter().enumerate().map(|(i, c)| means[i % d] + stds[i % d] * c).collect();
-    (Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds }.sorted(), labels)
+    let outcome =
+        Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds, ids: (0..p.k).collect() };
+    (outcome.sorted(), labels)
 }

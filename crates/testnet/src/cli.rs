@@ -282,6 +282,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         iterations,
         seed,
         restarts,
+        labels: false,
     };
     let job = cluster.client.submit(spec).await?;
     cluster.client.wait(job, Duration::from_secs(600)).await?;

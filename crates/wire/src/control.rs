@@ -250,6 +250,8 @@ pub enum JobSpec {
         /// Runs side by side from different starting centroids; the lowest within-cluster sum
         /// of squares wins.
         restarts: u32,
+        /// Give each owner node, and only it, the segment of each of its own records.
+        labels: bool,
     },
     /// Fairness statistics of a finished `kmeans` job's segments against a protected
     /// categorical column: the segment-by-group table is computed on shares and opened.

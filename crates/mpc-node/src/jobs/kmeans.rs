@@ -43,7 +43,7 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts } = spec else {
+    let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, labels } = spec else {
         return Err("not a kmeans job".into());
     };
     let meta = node
@@ -83,6 +83,10 @@ pub async fn run<T: Transport>(
     };
     let id = job.to_string();
     node.with_store(move |store| store.save_segments(&id, &segments)).await.map_err(|e| e.to_string())?;
+    if *labels {
+        node.jobs.progress(job, "giving each owner the segments of its own records");
+        give_labels(&node, job, &meta, &engine, &shares.assignment, *k as usize).await?;
+    }
     let components = held
         .into_iter()
         .zip(shares.outputs.comps)
@@ -91,4 +95,44 @@ pub async fn run<T: Transport>(
     let mut public = vec![u64::from(*k)];
     public.extend(shares.means.iter().chain(&shares.stds).map(|v| v.to_bits()));
     Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: public, components })
+}
+
+/// Opens each owner's rows of the assignment to that owner alone; an owner writes
+/// `labels/<job>.csv` in its data directory: the position of each of its shared records (in
+/// the order of its ingest, consenting records only) and its segment.
+async fn give_labels<T: Transport>(
+    node: &Arc<Node>,
+    job: JobId,
+    meta: &DatasetMeta,
+    engine: &protocol::replicated::Replicated<'_, T>,
+    assignment: &protocol::replicated::RepVec,
+    k: usize,
+) -> Result<(), String> {
+    let mut start = 0usize;
+    let mut mine = Vec::new();
+    for c in &meta.contributions {
+        let rows = c.rows as usize;
+        let owner = node.members.iter().position(|m| m.id == c.owner).ok_or("unknown owner")?;
+        let slice = protocol::replicated::RepVec {
+            comps: assignment.comps.iter().map(|v| v[start * k..(start + rows) * k].to_vec()).collect(),
+        };
+        if let Some(opened) = engine.open_to(owner, &slice).await.map_err(|e| e.to_string())? {
+            mine.extend(protocol::kmeans::labels_from_onehot(&opened, k));
+        }
+        start += rows;
+    }
+    if meta.contributions.iter().any(|c| c.owner == node.config.node_id) {
+        let path = node.config.data_dir.join("labels").join(format!("{job}.csv"));
+        let mut text = String::from("record,segment\n");
+        for (i, s) in mine.iter().enumerate() {
+            text.push_str(&format!("{i},{s}\n"));
+        }
+        node.with_store(move |_| {
+            std::fs::create_dir_all(path.parent().expect("labels directory"))
+                .and_then(|()| std::fs::write(&path, text))
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .await?;
+    }
+    Ok(())
 }

@@ -285,22 +285,21 @@ impl<'t, T: Transport> Replicated<'t, T> {
         }
     }
 
-    /// Opens `x` to every party (one round).
-    pub async fn open(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
-        self.open_with::<Ring>(x).await
+    /// Opens `x` to party `receiver` only (one round); the others get `None`. Only the
+    /// holders that `receiver` needs send, and only to it.
+    pub async fn open_to(&self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
+        if self.party() != receiver {
+            if let Some((_, cs)) = self.open_sends.iter().find(|(q, _)| *q == receiver) {
+                self.send_missing(receiver, cs, x).await?;
+            }
+            return Ok(None);
+        }
+        self.receive_missing::<Ring>(x).await.map(Some)
     }
 
-    /// Opens a sharing whose components combine with `G` (one round).
-    async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+    /// Adds the components this party holds of `x` and those the others send it.
+    async fn receive_missing<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
         let len = x.len();
-        let index = |c: usize| self.plan.held.iter().position(|&h| h == c).expect("held");
-        for (q, cs) in &self.open_sends {
-            let mut payload = Vec::with_capacity(cs.len() * len * 8);
-            for &c in cs {
-                payload.extend_from_slice(&encode_u64s(&x.comps[index(c)]));
-            }
-            self.transport.send(*q, payload).await?;
-        }
         let mut sum = x.comps.iter().fold(vec![0u64; len], |mut acc, comp| {
             for (a, v) in acc.iter_mut().zip(comp) {
                 *a = G::add(*a, *v);
@@ -316,6 +315,29 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
         }
         Ok(sum)
+    }
+
+    /// Opens `x` to every party (one round).
+    pub async fn open(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+        self.open_with::<Ring>(x).await
+    }
+
+    /// Opens a sharing whose components combine with `G` (one round).
+    async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+        for (q, cs) in &self.open_sends {
+            self.send_missing(*q, cs, x).await?;
+        }
+        self.receive_missing::<G>(x).await
+    }
+
+    /// Sends party `q` the components `cs` of `x` that it misses.
+    async fn send_missing(&self, q: usize, cs: &[usize], x: &RepVec) -> Result<(), EngineError> {
+        let mut payload = Vec::with_capacity(cs.len() * x.len() * 8);
+        for &c in cs {
+            let i = self.plan.held.iter().position(|&h| h == c).expect("a held component");
+            payload.extend_from_slice(&encode_u64s(&x.comps[i]));
+        }
+        Ok(self.transport.send(q, payload).await?)
     }
 
     /// Multiplies element-wise (one round, one ring element per product to `n - t - 1` peers).

@@ -843,3 +843,23 @@ async fn contingency_table_matches_the_plaintext_cross_tabulation() {
         }
     }
 }
+
+#[tokio::test]
+async fn open_to_one_party_reveals_only_to_it() {
+    for n in [3, 4, 5] {
+        let x = inputs(40, 190);
+        let xs = deal(n, &x, 191);
+        let receiver = n - 2;
+        let results = run(n, |t| {
+            let a = xs[t.party()].clone();
+            async move {
+                let e = engine(&t).await;
+                e.open_to(receiver, &a).await.unwrap()
+            }
+        })
+        .await;
+        for (p, r) in results.into_iter().enumerate() {
+            assert_eq!(r, (p == receiver).then(|| x.clone()), "n={n} party {p}");
+        }
+    }
+}
