@@ -81,6 +81,11 @@ pub struct DatasetMeta {
 }
 
 impl DatasetMeta {
+    /// The contributions as `(id, owner, rows)`, in record order: what identifies a version.
+    pub fn version(&self) -> Vec<(String, String, u64)> {
+        self.contributions.iter().map(|c| (c.id.clone(), c.owner.clone(), c.rows)).collect()
+    }
+
     /// Total number of records.
     pub fn rows(&self) -> u64 {
         self.contributions.iter().map(|c| c.rows).sum()

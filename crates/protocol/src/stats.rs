@@ -1,6 +1,6 @@
 //! The `stats` job: count, sum and mean of numeric features over all owners' records.
 //!
-//! Sums are linear, so each party adds the components it holds locally ([`local_sums`]); the
+//! Sums are linear, so each party adds the components it holds locally (`Engine::sum`); the
 //! only values that leave the parties are these component sums, opened by the party that asked
 //! (see [`crate::sharing::reconstruct`]), and [`summarise`] turns them into means. The count is
 //! public: every node knows how many records each owner contributed.
@@ -20,7 +20,6 @@
 use crate::engine::Engine;
 use crate::fixed;
 use crate::replicated::EngineError;
-use crate::sharing::Component;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -42,15 +41,6 @@ pub enum StatsError {
     },
 }
 
-/// One party's component of some feature columns: `columns[f]` holds the values of feature
-/// `f` in component `component`, one per record.
-pub struct ColumnShares<'a> {
-    /// The component index in the layout.
-    pub component: u16,
-    /// One slice per feature, all of the same length.
-    pub columns: Vec<&'a [u64]>,
-}
-
 /// Checks that summing `count` records of features bounded by `bounds` cannot overflow.
 pub fn check_bounds(count: u64, bounds: &[f64]) -> Result<(), StatsError> {
     for (feature, &bound) in bounds.iter().enumerate() {
@@ -59,27 +49,6 @@ pub fn check_bounds(count: u64, bounds: &[f64]) -> Result<(), StatsError> {
         }
     }
     Ok(())
-}
-
-/// Adds up, for every component this party holds, each feature column. Parts that carry the
-/// same component (for example several owners' contributions) are added together. The result
-/// is sorted by component.
-pub fn local_sums<'a>(parts: impl IntoIterator<Item = ColumnShares<'a>>) -> Vec<Component> {
-    let mut out: Vec<Component> = Vec::new();
-    for part in parts {
-        let sums: Vec<u64> =
-            part.columns.iter().map(|col| col.iter().fold(0u64, |acc, v| acc.wrapping_add(*v))).collect();
-        match out.iter_mut().find(|c| c.id == part.component) {
-            Some(existing) => {
-                for (a, s) in existing.values.iter_mut().zip(&sums) {
-                    *a = a.wrapping_add(*s);
-                }
-            }
-            None => out.push(Component { id: part.component, values: sums }),
-        }
-    }
-    out.sort_by_key(|c| c.id);
-    out
 }
 
 /// The opened statistics of one feature.
@@ -168,7 +137,8 @@ pub fn summarise(count: u64, sums: &[u64], moments: Option<(&[u64], &[u32])>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sharing::{Layout, reconstruct, split_columns};
+    use crate::replicated::RepVec;
+    use crate::sharing::{Component, Layout, reconstruct, split_columns};
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha20Rng;
 
@@ -184,15 +154,22 @@ mod tests {
             encoded.iter().map(|c| c[cut..].to_vec()).collect(),
         ];
         let shared: Vec<_> = halves.iter().map(|h| split_columns(h, &layout, rng)).collect();
+        // Each party's share of each feature over both contributions, summed locally.
         let parts: Vec<(usize, Vec<Component>)> = (0..n)
             .map(|p| {
-                let held = layout.held_by(p).into_iter().flat_map(|c| {
-                    shared.iter().map(move |contribution| ColumnShares {
-                        component: c as u16,
-                        columns: contribution[c].iter().map(|comp| comp.values.as_slice()).collect(),
+                let held = layout.held_by(p);
+                let sums: Vec<RepVec> = (0..columns.len())
+                    .map(|j| RepVec {
+                        comps: held
+                            .iter()
+                            .map(|&c| shared.iter().flat_map(|s| s[c][j].values.iter().copied()).collect())
+                            .collect(),
                     })
-                });
-                (p, local_sums(held))
+                    .map(|col| col.sum())
+                    .collect();
+                let all = RepVec::concat(&sums.iter().collect::<Vec<_>>());
+                let comps = held.iter().zip(all.comps).map(|(&c, values)| Component { id: c as u16, values });
+                (p, comps.collect())
             })
             .collect();
         let count = columns.first().map_or(0, |c| c.len()) as u64;

@@ -1,11 +1,10 @@
 //! Running a `bench` job on this node: agree, set up the engine's seeds, run the workload of
 //! `protocol::bench` on random sharings, and keep the samples to open.
 
-use super::{JobOutput, start_engine};
+use super::{JobOutput, own_components, start_engine};
 use crate::node::Node;
 use protocol::Transport;
 use protocol::bench::{BenchOp, MATMUL_WIDTH};
-use protocol::sharing::Component;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -44,9 +43,7 @@ pub async fn run<T: Transport>(
     let mut engine = start_engine(&node, job, spec, None, channel).await?;
     node.jobs.progress(job, &format!("running {} of size {size}", op.name()));
     let samples = protocol::bench::run(&mut engine, op, size as usize).await.map_err(|e| e.to_string())?;
-    let held = node.layout.held_by(node.me);
-    let components =
-        held.into_iter().zip(samples.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
+    let components = own_components(&node, samples);
     Ok(JobOutput {
         count: size,
         outputs: vec![format!("{} samples", op.name())],

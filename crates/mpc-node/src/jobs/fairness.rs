@@ -1,14 +1,13 @@
 //! Running a `fairness` job on this node: the segments a `kmeans` job left here (secret), the
 //! protected column's level codes (secret), and `protocol::fairness::contingency`.
 
-use super::{JobOutput, start_engine, stored_columns};
+use super::{JobOutput, dataset_meta, own_components, start_engine, stored_columns};
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use net::Fingerprint;
 use protocol::Transport;
 use protocol::fairness::contingency;
 use protocol::replicated::RepVec;
-use protocol::sharing::Component;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec, JobState};
 
@@ -47,14 +46,8 @@ pub fn check(
         .load_segments(&segments_job.to_string())
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("node {} holds no segments of job {segments_job}", node.config.node_id))?;
-    let meta = node
-        .store
-        .dataset(dataset)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no dataset `{dataset}`"))?;
-    let now: Vec<(String, String, u64)> =
-        meta.contributions.iter().map(|c| (c.id.clone(), c.owner.clone(), c.rows)).collect();
-    if now != segments.contributions {
+    let meta = dataset_meta(node, dataset)?;
+    if meta.version() != segments.contributions {
         return Err(format!("dataset `{dataset}` changed since job {segments_job}; segment it again"));
     }
     let Some(c) = meta.schema.categorical.iter().position(|c| c.name == protected) else {
@@ -86,9 +79,7 @@ pub async fn run<T: Transport>(
     let assignment = RepVec { comps: comps.into_iter().map(|c| c.values).collect() };
     let (k, g) = (inputs.segments.k as usize, inputs.levels.len());
     let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(|e| e.to_string())?;
-    let held = node.layout.held_by(node.me);
-    let components =
-        held.into_iter().zip(table.comps).map(|(id, values)| Component { id: id as u16, values }).collect();
+    let components = own_components(&node, table);
     Ok(JobOutput {
         count: inputs.meta.rows(),
         outputs: inputs.levels,

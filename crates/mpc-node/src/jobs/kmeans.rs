@@ -2,12 +2,11 @@
 //! `protocol::kmeans::secure_job`; the means and deviations it opens to the nodes travel with
 //! the output as public parameters.
 
-use super::{JobOutput, feature_bounds, feature_columns, start_engine};
+use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_components, start_engine};
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::{Params, secure_job};
-use protocol::sharing::Component;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -46,11 +45,7 @@ pub async fn run<T: Transport>(
     let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, labels } = spec else {
         return Err("not a kmeans job".into());
     };
-    let meta = node
-        .store
-        .dataset(dataset)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no dataset `{dataset}`"))?;
+    let meta = dataset_meta(&node, dataset)?;
     let mut engine = start_engine(&node, job, spec, Some(&meta), channel).await?;
     // The dataset may have changed since the vote: check again what was agreed.
     super::check_stats(&meta, features)?;
@@ -69,17 +64,12 @@ pub async fn run<T: Transport>(
     let shares = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params, &report)
         .await
         .map_err(|e| e.to_string())?;
-    let held = node.layout.held_by(node.me);
     // The secret segment of every record stays on this node, for the fairness job.
     let segments = Segments {
         dataset: meta.name.clone(),
-        contributions: meta.contributions.iter().map(|c| (c.id.clone(), c.owner.clone(), c.rows)).collect(),
+        contributions: meta.version(),
         k: u64::from(*k),
-        components: held
-            .iter()
-            .zip(&shares.assignment.comps)
-            .map(|(&id, values)| Component { id: id as u16, values: values.clone() })
-            .collect(),
+        components: own_components(&node, shares.assignment.clone()),
     };
     let id = job.to_string();
     node.with_store(move |store| store.save_segments(&id, &segments)).await.map_err(|e| e.to_string())?;
@@ -87,11 +77,7 @@ pub async fn run<T: Transport>(
         node.jobs.progress(job, "giving each owner the segments of its own records");
         give_labels(&node, job, &meta, &engine, &shares.assignment, *k as usize).await?;
     }
-    let components = held
-        .into_iter()
-        .zip(shares.outputs.comps)
-        .map(|(id, values)| Component { id: id as u16, values })
-        .collect();
+    let components = own_components(&node, shares.outputs);
     let mut public = vec![u64::from(*k)];
     public.extend(shares.means.iter().chain(&shares.stds).map(|v| v.to_bits()));
     Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: public, components })

@@ -237,16 +237,30 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
             return fairness::check(node, *segments, protected, submitter).map(|_| ());
         }
     };
-    let meta = node
-        .store
-        .dataset(dataset)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("dataset `{dataset}` does not exist on node {}", node.config.node_id))?;
+    let meta = dataset_meta(node, dataset)?;
     check_stats(&meta, features)?;
     if let JobSpec::Kmeans { k, iterations, restarts, .. } = spec {
         kmeans::check(&meta, *k, *iterations, *restarts)?;
     }
     Ok(())
+}
+
+/// The metadata of `dataset` on this node, or why there is none.
+fn dataset_meta(node: &Node, dataset: &str) -> Result<DatasetMeta, String> {
+    node.store
+        .dataset(dataset)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("dataset `{dataset}` does not exist on node {}", node.config.node_id))
+}
+
+/// This node's share as the components it holds, ready to keep or to send.
+fn own_components(node: &Node, share: protocol::replicated::RepVec) -> Vec<Component> {
+    node.layout
+        .held_by(node.me)
+        .into_iter()
+        .zip(share.comps)
+        .map(|(id, values)| Component { id: id as u16, values })
+        .collect()
 }
 
 /// The start of every job: agree with every node on the job's view (one round), then on the
