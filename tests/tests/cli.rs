@@ -201,3 +201,81 @@ fn bring_your_own_csv() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `orchestrator plain kmeans` over the nodes' own CSVs gives what the cluster gives: the same
+/// sizes and WCSS, and every owner's labels record for record.
+#[test]
+fn the_plaintext_command_reproduces_the_cluster_record_for_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let cluster = dir.join("cluster.toml");
+    let d = dir.to_str().unwrap();
+    run(TESTNET, &["up", "--nodes", "3", "--dir", d, "--records", "120", "--seed", "8"], &cluster);
+    let features = sample::FEATURES.iter().map(|f| f.0).collect::<Vec<_>>().join(",");
+    let common =
+        ["--features", features.as_str(), "--k", "4", "--iterations", "6", "--seed", "3", "--format", "json"];
+    let mut submit = vec!["job", "submit", "kmeans", "--dataset", "customers", "--labels", "--wait"];
+    submit.extend(common);
+    let out = run(ORCHESTRATOR, &submit, &cluster);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut lines = text.lines();
+    let job = lines.next().unwrap().trim().to_string();
+    let secure: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    run(TESTNET, &["down", "--dir", d], &cluster);
+
+    let csvs: Vec<String> =
+        (1..=3).map(|i| dir.join(format!("node-{i}/customers.csv")).display().to_string()).collect();
+    let labels_out = tmp.path().join("labels.csv");
+    let schema = dir.join("node-1/node.toml");
+    let mut args: Vec<&str> = vec!["plain", "kmeans"];
+    args.extend(csvs.iter().map(String::as_str));
+    args.extend(common);
+    args.extend(["--schema", schema.to_str().unwrap(), "--labels-out", labels_out.to_str().unwrap()]);
+    args.extend(["--protected", "gender"]);
+    let out = Command::new(ORCHESTRATOR).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut lines = text.lines();
+    let plain: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let fairness: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(plain["segments"]["sizes"], secure["segments"]["sizes"]);
+    // Segments by their rank in the result (restarts that reach the same optimum number it
+    // differently).
+    let rank = |result: &serde_json::Value, label: &str| {
+        let ids = result["segments"]["ids"].as_array().unwrap();
+        let label: u64 = label.parse().unwrap();
+        ids.iter().position(|id| id.as_u64() == Some(label)).unwrap()
+    };
+    let (a, b) = (plain["segments"]["wcss"].as_f64().unwrap(), secure["segments"]["wcss"].as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-3 * b, "wcss {a} vs {b}");
+    assert_eq!(
+        fairness["report"]["group_totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>(),
+        plain["count"].as_u64().unwrap()
+    );
+
+    // Every owner's labels file equals the plaintext labels of its own CSV.
+    let mut reader = csv::Reader::from_path(&labels_out).unwrap();
+    let plain_labels: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_string(), r[1].to_string(), r[2].to_string()))
+        .collect();
+    for (i, csv_path) in csvs.iter().enumerate() {
+        let own = dir.join(format!("node-{}/data/labels/{job}.csv", i + 1));
+        let mut reader = csv::Reader::from_path(&own).unwrap();
+        let secure_labels: Vec<(String, usize)> =
+            reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_string(), rank(&secure, &r[1]))).collect();
+        let expected: Vec<(String, usize)> = plain_labels
+            .iter()
+            .filter(|l| &l.0 == csv_path)
+            .map(|l| (l.1.clone(), rank(&plain, &l.2)))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(secure_labels, expected, "node-{}", i + 1);
+    }
+}

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use wire::control::{JobId, JobSpec};
+use wire::control::{JobId, JobSpec, KmeansInit};
 
 /// Exit code when a node refused a job.
 pub const EXIT_REFUSED: u8 = 3;
@@ -58,6 +58,57 @@ enum Command {
     /// Submit jobs and read their results.
     #[command(subcommand)]
     Job(JobCommand),
+    /// Run a job in the clear over CSV files you hold, with the cluster's algorithm, starting
+    /// centroids and fixed-point arithmetic; no node is contacted.
+    #[command(subcommand)]
+    Plain(PlainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PlainCommand {
+    /// k-means (and, with --protected, the fairness report) over the records of FILES.
+    Kmeans {
+        /// CSV files, read in order as the cluster orders its owners' contributions.
+        #[arg(required = true, value_name = "FILE.csv")]
+        files: Vec<PathBuf>,
+        /// Comma-separated numeric features.
+        #[arg(long, value_delimiter = ',', required = true)]
+        features: Vec<String>,
+        /// Number of segments.
+        #[arg(long)]
+        k: u32,
+        /// Lloyd iterations.
+        #[arg(long, default_value_t = 10)]
+        iterations: u32,
+        /// Seed of the starting centroids.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs from different starting centroids; the lowest WCSS wins.
+        #[arg(long, default_value_t = 5)]
+        restarts: u32,
+        /// Starting centroids: `kmeans++` or `random`.
+        #[arg(long, default_value_t = KmeansInit::PlusPlus)]
+        init: KmeansInit,
+        /// Declared ranges, consent column and levels: a node configuration (with --dataset)
+        /// or a schema file. Without it, ranges are the data's own.
+        #[arg(long, value_name = "FILE.toml")]
+        schema: Option<PathBuf>,
+        /// The dataset of a node configuration given with --schema.
+        #[arg(long, default_value = "customers")]
+        dataset: String,
+        /// Consent column (default: the schema's); records that do not say yes are skipped.
+        #[arg(long)]
+        consent: Option<String>,
+        /// A categorical protected column: also print the fairness report.
+        #[arg(long)]
+        protected: Option<String>,
+        /// Smallest cell shown in the fairness report.
+        #[arg(long, default_value_t = 5)]
+        min_cell: u64,
+        /// Write each record's segment to this CSV (file, record, segment).
+        #[arg(long, value_name = "FILE.csv")]
+        labels_out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +186,10 @@ enum SubmitCommand {
         /// of squares wins.
         #[arg(long, default_value_t = 5)]
         restarts: u32,
+        /// Starting centroids: `kmeans++` (seeding on shares) or `random` (points in the
+        /// standardised space).
+        #[arg(long, default_value_t = KmeansInit::PlusPlus)]
+        init: KmeansInit,
         /// Give each owner node, and only it, the segment of each of its records (a CSV in
         /// its data directory).
         #[arg(long)]
@@ -241,8 +296,18 @@ async fn run(cli: Cli) -> Result<()> {
                 SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
                     (JobSpec::Fairness { segments, protected, min_cell }, wait)
                 }
-                SubmitCommand::Kmeans { dataset, features, k, iterations, seed, restarts, labels, wait } => {
-                    (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, labels }, wait)
+                SubmitCommand::Kmeans {
+                    dataset,
+                    features,
+                    k,
+                    iterations,
+                    seed,
+                    restarts,
+                    init,
+                    labels,
+                    wait,
+                } => {
+                    (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels }, wait)
                 }
             };
             let client = client(cli.cluster)?;
@@ -308,6 +373,56 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Job(JobCommand::Wait { id, timeout }) => {
             client(cli.cluster)?.wait(id, Duration::from_secs(timeout)).await?;
             println!("done");
+        }
+        Command::Plain(PlainCommand::Kmeans {
+            files,
+            features,
+            k,
+            iterations,
+            seed,
+            restarts,
+            init,
+            schema,
+            dataset,
+            consent,
+            protected,
+            min_cell,
+            labels_out,
+        }) => {
+            let schema = schema.map(|p| crate::plain::load_schema(&p, &dataset)).transpose()?;
+            let levels = schema.as_ref().and_then(|s| {
+                s.categorical.iter().find(|c| Some(&c.name) == protected.as_ref()).map(|c| c.levels.clone())
+            });
+            let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+            let columns = crate::plain::Columns {
+                features: &features,
+                consent: consent.as_deref().or(schema.as_ref().and_then(|s| s.consent.as_deref())),
+                protected: protected.as_deref(),
+                levels: levels.as_deref(),
+            };
+            let records = crate::plain::read(&paths, &columns)?;
+            let bounds = crate::plain::bounds(schema.as_ref(), &features, &records.rows);
+            let params = protocol::kmeans::Params {
+                k: k as usize,
+                iterations: iterations as usize,
+                seed,
+                restarts: restarts as usize,
+                init: match init {
+                    KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
+                    KmeansInit::Random => protocol::kmeans::Init::Random,
+                },
+            };
+            let (result, labels) = crate::plain::kmeans(&records, &features, &bounds, params)?;
+            let fairness =
+                protected.map(|p| crate::plain::fairness(&records, &labels, k as usize, &p, min_cell));
+            if let Some(out) = labels_out {
+                std::fs::write(&out, crate::plain::labels_csv(&paths, &records, &labels))
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            print_result(&JobResult::Kmeans(result), format);
+            if let Some(f) = fairness {
+                print_result(&JobResult::Fairness(f), format);
+            }
         }
         Command::Job(JobCommand::Result { id }) => {
             print_result(&client(cli.cluster)?.result(id).await?, format)

@@ -38,6 +38,8 @@ pub trait Engine: Send {
     fn sum(&self, a: &Self::Share) -> Self::Share;
     /// The transpose of a `rows x cols` row-major matrix (local).
     fn transpose(&self, a: &Self::Share, rows: usize, cols: usize) -> Self::Share;
+    /// Running sums of consecutive groups of `len` secrets (local).
+    fn prefix_sums(&self, a: &Self::Share, len: usize) -> Self::Share;
 
     /// Secret-shares `values`, known to party `owner` (the others pass `None` and the length).
     fn input(
@@ -155,6 +157,9 @@ impl<T: Transport> Engine for Replicated<'_, T> {
                 .map(|c| (0..cols).flat_map(|j| (0..rows).map(move |i| c[i * cols + j])).collect())
                 .collect(),
         }
+    }
+    fn prefix_sums(&self, a: &RepVec, len: usize) -> RepVec {
+        RepVec { comps: a.comps.iter().map(|c| crate::clear::prefix_sums(c, len)).collect() }
     }
     async fn input(
         &mut self,

@@ -12,6 +12,7 @@
 
 pub mod agree;
 pub mod bench;
+pub mod clear;
 pub mod engine;
 pub mod fairness;
 pub mod fixed;

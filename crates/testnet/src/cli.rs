@@ -282,6 +282,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         iterations,
         seed,
         restarts,
+        init: wire::control::KmeansInit::PlusPlus,
         labels: false,
     };
     let job = cluster.client.submit(spec).await?;
@@ -296,15 +297,18 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     );
     print!("{}", orchestrator::table::segments(&segments));
     let rows = plain::rows(&csvs, &sample::schema(), &names)?;
-    let reference = protocol::kmeans::plain_job(
+    let bounds: Vec<(f64, f64)> = sample::FEATURES.iter().map(|f| (f.1, f.2)).collect();
+    let (reference, _) = protocol::kmeans::plain_job(
         &rows,
+        &bounds,
         protocol::kmeans::Params {
             k: k as usize,
             iterations: iterations as usize,
             seed,
             restarts: restarts as usize,
+            init: protocol::kmeans::Init::PlusPlus,
         },
-    );
+    )?;
     let worst_centroid = segments
         .segments
         .centroids_std
@@ -313,7 +317,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
     println!(
-        "plaintext check (the same k-means in the clear on the CSVs): sizes {}, largest standardised centroid difference {worst_centroid:.2e}",
+        "plaintext check (the plaintext mode: the same k-means in the clear on the CSVs): sizes {}, largest standardised centroid difference {worst_centroid:.2e}",
         if segments.segments.sizes == reference.sizes { "equal" } else { "DIFFER" }
     );
 

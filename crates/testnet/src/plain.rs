@@ -19,27 +19,13 @@ pub struct Plain {
 
 /// The consenting records of `files`, each as the values of the named features.
 pub fn rows(files: &[&Path], schema: &Schema, features: &[&str]) -> anyhow::Result<Vec<Vec<f64>>> {
-    let mut out = Vec::new();
-    for file in files {
-        let mut r = csv::Reader::from_path(file)?;
-        let headers = r.headers()?.clone();
-        let col = |name: &str| headers.iter().position(|h| h == name);
-        let idx: Vec<usize> = features
-            .iter()
-            .map(|f| col(f).ok_or_else(|| anyhow::anyhow!("{}: no column {f}", file.display())))
-            .collect::<Result<_, _>>()?;
-        let consent = schema.consent.as_deref().and_then(col);
-        for rec in r.records() {
-            let rec = rec?;
-            if let Some(c) = consent
-                && !matches!(rec[c].trim().to_ascii_lowercase().as_str(), "yes" | "y" | "true" | "1")
-            {
-                continue;
-            }
-            out.push(idx.iter().map(|&i| rec[i].trim().parse::<f64>()).collect::<Result<_, _>>()?);
-        }
-    }
-    Ok(out)
+    let features: Vec<String> = features.iter().map(|f| f.to_string()).collect();
+    let columns = orchestrator::plain::Columns {
+        features: &features,
+        consent: schema.consent.as_deref(),
+        ..Default::default()
+    };
+    Ok(orchestrator::plain::read(files, &columns)?.rows)
 }
 
 /// Count, sum, mean and population variance of each named feature over the consenting

@@ -62,6 +62,17 @@ const SEGMENTS: [Segment; 4] = [
     },
 ];
 
+/// The planted segment a customer most likely came from: the nearest segment mean, each
+/// feature measured in that segment's spread (`features` in [`FEATURES`] order).
+pub fn planted_segment(features: &[f64]) -> usize {
+    let distance = |s: &Segment| -> f64 {
+        features.iter().zip(s.mean.iter().zip(&s.spread)).map(|(x, (m, sd))| ((x - m) / sd).powi(2)).sum()
+    };
+    (0..SEGMENTS.len())
+        .min_by(|&a, &b| distance(&SEGMENTS[a]).total_cmp(&distance(&SEGMENTS[b])))
+        .unwrap_or(0)
+}
+
 /// The schema of the sample files.
 pub fn schema() -> Schema {
     Schema {

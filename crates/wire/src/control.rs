@@ -224,6 +224,46 @@ impl FromStr for JobId {
     }
 }
 
+/// How a `kmeans` job chooses its starting centroids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KmeansInit {
+    /// k-means++ seeding on shares: records drawn with probability proportional to their
+    /// squared distance to the centres chosen so far; none is revealed.
+    #[default]
+    PlusPlus,
+    /// Points drawn uniformly from `[-1.5, 1.5]^d` in standardised units with the job's seed.
+    Random,
+}
+
+impl KmeansInit {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KmeansInit::PlusPlus => "kmeans++",
+            KmeansInit::Random => "random",
+        }
+    }
+}
+
+impl std::fmt::Display for KmeansInit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for KmeansInit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kmeans++" | "plus-plus" => Ok(KmeansInit::PlusPlus),
+            "random" => Ok(KmeansInit::Random),
+            other => Err(format!("unknown initialisation `{other}` (use kmeans++ or random)")),
+        }
+    }
+}
+
 /// What a job computes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,6 +290,8 @@ pub enum JobSpec {
         /// Runs side by side from different starting centroids; the lowest within-cluster sum
         /// of squares wins.
         restarts: u32,
+        /// How the starting centroids are chosen.
+        init: KmeansInit,
         /// Give each owner node, and only it, the segment of each of its own records.
         labels: bool,
     },

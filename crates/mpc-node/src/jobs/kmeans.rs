@@ -6,9 +6,9 @@ use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_compon
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
-use protocol::kmeans::{Params, secure_job};
+use protocol::kmeans::{Init, Params, secure_job};
 use std::sync::Arc;
-use wire::control::{JobId, JobSpec};
+use wire::control::{JobId, JobSpec, KmeansInit};
 
 /// Largest number of segments.
 const MAX_K: u32 = 64;
@@ -42,7 +42,7 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, labels } = spec else {
+    let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels } = spec else {
         return Err("not a kmeans job".into());
     };
     let meta = dataset_meta(&node, dataset)?;
@@ -51,12 +51,19 @@ pub async fn run<T: Transport>(
     super::check_stats(&meta, features)?;
     check(&meta, *k, *iterations, *restarts)?;
     let columns = feature_columns(&node, &meta, features).await?;
-    node.jobs.progress(job, &format!("standardising and running {iterations} iterations on shares"));
+    node.jobs.progress(
+        job,
+        &format!("standardising, seeding ({init}) and running {iterations} iterations on shares"),
+    );
     let params = Params {
         k: *k as usize,
         iterations: *iterations as usize,
         seed: *seed,
         restarts: *restarts as usize,
+        init: match init {
+            KmeansInit::PlusPlus => Init::PlusPlus,
+            KmeansInit::Random => Init::Random,
+        },
     };
     let report = |done: usize, total: usize| {
         node.jobs.steps(job, done, total, &format!("iteration {done} of {total} on shares"));

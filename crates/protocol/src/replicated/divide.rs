@@ -20,7 +20,7 @@ use crate::fixed::FRAC_BITS;
 use crate::transport::Transport;
 
 /// Bits of the normalised divisor: `b < 2^K` for every encoded `b < 2^31`.
-const K: u32 = 47;
+pub(crate) const K: u32 = 47;
 /// Fractional bits of the reciprocal during Newton-Raphson.
 pub const RECIPROCAL_BITS: u32 = 28;
 

@@ -9,7 +9,7 @@
 mod argmin;
 pub mod binary;
 mod compare;
-mod divide;
+pub(crate) mod divide;
 mod pivot;
 pub mod plan;
 pub mod seeds;

@@ -763,13 +763,11 @@ async fn lloyd_matches_floating_point_and_keeps_empty_clusters() {
     }
 }
 
-#[tokio::test]
-async fn the_kmeans_job_matches_its_plaintext_mode() {
-    use crate::fixed::encode;
-    use crate::kmeans::{Params, outcome, plain_job, secure_job};
-    let mut rng = ChaCha20Rng::seed_from_u64(170);
+/// Records around three planted centres, on integer values.
+fn planted_rows(n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let centres = [[20.0, 500.0, 1.0], [45.0, 2000.0, 5.0], [70.0, 800.0, 9.0]];
-    let rows: Vec<Vec<f64>> = (0..150)
+    (0..n)
         .map(|i| {
             let c = centres[i % 3];
             vec![
@@ -778,40 +776,154 @@ async fn the_kmeans_job_matches_its_plaintext_mode() {
                 (c[2] + rng.random_range(-1.0f64..1.0)).round(),
             ]
         })
-        .collect();
-    let bounds = vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)];
-    let p = Params { k: 3, iterations: 6, seed: 5, restarts: 3 };
-    let plain = plain_job(&rows, p);
+        .collect()
+}
+
+/// Runs the secure k-means job among `parties` on `rows`; returns the outcome and the
+/// segment of each record (numbered as in the outcome's ids).
+async fn secure_kmeans(
+    parties: usize,
+    rows: &[Vec<f64>],
+    bounds: &[(f64, f64)],
+    p: crate::kmeans::Params,
+    seed: u64,
+) -> (crate::kmeans::Outcome, Vec<usize>) {
+    use crate::fixed::encode;
+    use crate::kmeans::{labels_from_onehot, outcome, secure_job};
+    let d = bounds.len();
     let columns: Vec<Vec<u64>> =
-        (0..3).map(|j| rows.iter().map(|r| encode(r[j]).unwrap()).collect()).collect();
+        (0..d).map(|j| rows.iter().map(|r| encode(r[j]).unwrap()).collect()).collect();
     let dealt: Vec<Vec<RepVec>> =
-        columns.iter().enumerate().map(|(j, c)| deal(3, c, 171 + j as u64)).collect();
-    let bounds_run = bounds.clone();
-    let results = run(3, |t| {
+        columns.iter().enumerate().map(|(j, c)| deal(parties, c, seed + j as u64)).collect();
+    let bounds = bounds.to_vec();
+    let results = run(parties, |t| {
         let cols: Vec<RepVec> = dealt.iter().map(|d| d[t.party()].clone()).collect();
-        let bounds = bounds_run.clone();
+        let bounds = bounds.clone();
         async move {
             let mut e = engine(&t).await;
             let shares = secure_job(&mut e, &cols, &bounds, p, &|_, _| {}).await.unwrap();
-            (e.open(&shares.outputs).await.unwrap(), shares.means, shares.stds)
+            let opened = e.open(&shares.outputs).await.unwrap();
+            let assignment = e.open(&shares.assignment).await.unwrap();
+            (opened, assignment, shares.means, shares.stds)
         }
     })
     .await;
-    let (opened, means, stds) = results[0].clone();
-    let secure = outcome(3, 3, &opened, means, stds).unwrap();
-    assert_eq!(secure.sizes, plain.sizes);
-    for (a, b) in secure.centroids_std.iter().zip(&plain.centroids_std) {
-        assert!((a - b).abs() < 1e-3, "standardised centroid {a} vs {b}");
+    let (opened, assignment, means, stds) = results[0].clone();
+    (outcome(p.k, d, &opened, means, stds).unwrap(), labels_from_onehot(&assignment, p.k))
+}
+
+#[tokio::test]
+async fn the_kmeans_job_equals_its_plaintext_mode_record_for_record() {
+    use crate::kmeans::{Init, Params, plain_job};
+    let bounds = vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)];
+    for (parties, n, init, k) in [
+        (3, 150, Init::PlusPlus, 3),
+        (3, 150, Init::Random, 3),
+        (5, 120, Init::PlusPlus, 4),
+        (4, 1, Init::PlusPlus, 1),
+    ] {
+        let rows = planted_rows(n, 170 + n as u64);
+        let p = Params { k, iterations: 6, seed: 5, restarts: 3, init };
+        let (plain, plain_labels) = plain_job(&rows, &bounds, p).unwrap();
+        let (secure, labels) = secure_kmeans(parties, &rows, &bounds, p, 171).await;
+        let what = format!("parties={parties} n={n} {init:?}");
+        // Restarts that reach the same optimum may be chosen differently (their WCSS differ by
+        // rounding): compare segments by their rank in the result, not by their run's numbers.
+        assert_eq!(secure.ranks(&labels), plain.ranks(&plain_labels), "{what}");
+        assert_eq!(secure.sizes, plain.sizes, "{what}");
+        for (a, b) in secure.centroids_std.iter().zip(&plain.centroids_std) {
+            assert!((a - b).abs() < 1e-3, "{what}: standardised centroid {a} vs {b}");
+        }
+        for (a, b) in secure.means.iter().zip(&plain.means) {
+            assert!((a - b).abs() < 1e-4, "{what}");
+        }
+        assert!((secure.wcss - plain.wcss).abs() <= 1e-3 * plain.wcss.max(1.0), "{what}");
     }
-    for (a, b) in secure.means.iter().zip(&plain.means) {
-        assert!((a - b).abs() < 1e-4);
+}
+
+#[test]
+fn the_plaintext_mode_matches_floating_point() {
+    use crate::kmeans::{Init, Params, float_job, plain_job};
+    let bounds = vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)];
+    let rows = planted_rows(300, 175);
+    let p = Params { k: 4, iterations: 8, seed: 3, restarts: 4, init: Init::Random };
+    let (fixed, fixed_labels) = plain_job(&rows, &bounds, p).unwrap();
+    let (float, float_labels) = float_job(&rows, p);
+    assert_eq!(fixed_labels, float_labels);
+    assert_eq!((&fixed.sizes, &fixed.ids), (&float.sizes, &float.ids));
+    for (a, b) in fixed.centroids.iter().zip(&float.centroids) {
+        assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "centroid {a} vs {b}");
     }
-    assert!(
-        (secure.wcss - plain.wcss).abs() <= 1e-3 * plain.wcss.max(1.0),
-        "wcss {} vs {}",
-        secure.wcss,
-        plain.wcss
-    );
+    assert!((fixed.wcss - float.wcss).abs() <= 1e-3 * float.wcss);
+}
+
+#[test]
+fn kmeans_plus_plus_picks_distinct_records_and_finds_planted_centres() {
+    use crate::Engine;
+    use crate::clear::{self, Clear};
+    use crate::fixed::{decode, encode};
+    use crate::kmeans::{Shape, plus_plus};
+    // Four tight groups far apart: D^2 sampling picks one record of each group with
+    // overwhelming probability, for every run and seed.
+    let mut rng = ChaCha20Rng::seed_from_u64(176);
+    let groups = [(-4.0, -4.0), (-4.0, 4.0), (4.0, -4.0), (4.0, 4.0)];
+    let n = 200;
+    let z: Vec<f64> = (0..n)
+        .flat_map(|i| {
+            let (x, y) = groups[i % 4];
+            [x + rng.random_range(-0.1..0.1), y + rng.random_range(-0.1..0.1)]
+        })
+        .map(|v: f64| decode(encode(v).unwrap()))
+        .collect();
+    let enc: Vec<u64> = z.iter().map(|v| encode(*v).unwrap()).collect();
+    let s = Shape { n, d: 2, k: 4 };
+    let runs = 5;
+    for seed in 0..10 {
+        let mut e = Clear::new();
+        let norms = clear::run(e.dot(&enc, &enc, 2)).unwrap();
+        let init = clear::run(plus_plus(&mut e, &enc, &norms, s, runs, seed, &[4.2, 4.2])).unwrap();
+        for r in 0..runs {
+            let mut seen = [false; 4];
+            for j in 0..4 {
+                let c = &init[(r * 4 + j) * 2..(r * 4 + j) * 2 + 2];
+                // Every centre is one of the records.
+                assert!(enc.chunks(2).any(|rec| rec == c), "seed {seed} run {r}: centre {j} is no record");
+                let g = groups
+                    .iter()
+                    .position(|&(x, y)| (decode(c[0]) - x).abs() < 0.5 && (decode(c[1]) - y).abs() < 0.5);
+                seen[g.expect("near a group")] = true;
+            }
+            assert_eq!(seen, [true; 4], "seed {seed} run {r}");
+        }
+    }
+}
+
+#[test]
+fn kmeans_plus_plus_handles_identical_records_and_a_single_centre() {
+    use crate::Engine;
+    use crate::clear::{self, Clear};
+    use crate::kmeans::{Shape, plus_plus};
+    let mut e = Clear::new();
+    // Every record the same: the total weight is 0 and the last record is taken.
+    let z = vec![65536u64; 6];
+    let norms = clear::run(e.dot(&z, &z, 2)).unwrap();
+    let init =
+        clear::run(plus_plus(&mut e, &z, &norms, Shape { n: 3, d: 2, k: 3 }, 2, 1, &[1.0, 1.0])).unwrap();
+    assert_eq!(init, vec![65536u64; 12]);
+    let one =
+        clear::run(plus_plus(&mut e, &z, &norms, Shape { n: 3, d: 2, k: 1 }, 1, 1, &[1.0, 1.0])).unwrap();
+    assert_eq!(one, vec![65536u64; 2]);
+}
+
+#[test]
+fn sampling_bits_keep_the_weighted_draw_in_range() {
+    use crate::kmeans::sampling_bits;
+    for (n, max_d2) in [(1, 1.0), (1000, 40.0), (100_000, 8.0 * 65536.0), (1_000_000, 8.0 * 65536.0)] {
+        let (fb, ub) = sampling_bits(n, max_d2).unwrap();
+        assert!((n as f64 * max_d2).log2() + f64::from(fb + ub) <= 61.0, "n={n}");
+        assert!(fb >= 8 && ub >= 8, "n={n}: {fb} {ub}");
+    }
+    assert_eq!(sampling_bits(1 << 30, 1e9), None);
 }
 
 #[tokio::test]

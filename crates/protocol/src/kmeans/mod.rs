@@ -20,6 +20,12 @@ use crate::engine::Engine;
 use crate::fixed::FRAC_BITS;
 use crate::replicated::EngineError;
 
+mod reference;
+mod seeding;
+
+pub use reference::{float_job, lloyd_plain, plain_job};
+pub use seeding::{Init, plus_plus, random_centroids, sampling_bits};
+
 /// Shape and length of a k-means run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
@@ -250,54 +256,6 @@ pub fn standardised_bound(min: f64, max: f64, mean: f64, std: f64) -> f64 {
 /// sums and divisions stay in range below it).
 pub const MAX_STANDARDISED: f64 = 128.0;
 
-/// Starting centroids for a run without k-means++: `k` points drawn uniformly from
-/// `[-1.5, 1.5]^d` with the job's public seed (they depend on no record).
-pub fn random_centroids(k: usize, d: usize, seed: u64) -> Vec<f64> {
-    use rand::{RngExt, SeedableRng};
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    (0..k * d)
-        .map(|_| crate::fixed::decode(crate::fixed::encode(rng.random_range(-1.5..1.5)).expect("in range")))
-        .collect()
-}
-
-/// Centroids, sizes and the cluster of each record, from [`lloyd_plain`].
-pub type PlainRun = (Vec<f64>, Vec<u64>, Vec<usize>);
-
-/// The same iterations in floating point, for checking: returns centroids, sizes and the
-/// cluster of each record. Ties go to the lowest cluster, empty clusters keep their centroid.
-pub fn lloyd_plain(x: &[f64], init: &[f64], s: Shape, iterations: usize) -> PlainRun {
-    let mut c = init.to_vec();
-    let mut sizes = vec![0u64; s.k];
-    let mut labels = vec![0usize; s.n];
-    for _ in 0..iterations.max(1) {
-        for (i, label) in labels.iter_mut().enumerate() {
-            let row = &x[i * s.d..(i + 1) * s.d];
-            let score = |j: usize| {
-                let cj = &c[j * s.d..(j + 1) * s.d];
-                cj.iter().map(|v| v * v).sum::<f64>()
-                    - 2.0 * row.iter().zip(cj).map(|(a, b)| a * b).sum::<f64>()
-            };
-            *label = (0..s.k).fold(0, |best, j| if score(j) < score(best) { j } else { best });
-        }
-        let mut sums = vec![0.0; s.k * s.d];
-        sizes = vec![0; s.k];
-        for (i, &j) in labels.iter().enumerate() {
-            sizes[j] += 1;
-            for f in 0..s.d {
-                sums[j * s.d + f] += x[i * s.d + f];
-            }
-        }
-        for j in 0..s.k {
-            if sizes[j] > 0 {
-                for f in 0..s.d {
-                    c[j * s.d + f] = sums[j * s.d + f] / sizes[j] as f64;
-                }
-            }
-        }
-    }
-    (c, sizes, labels)
-}
-
 /// What a k-means job computes: everything here but the standardisation is opened only to
 /// the operator; the means and deviations are opened to the nodes too (they standardise with
 /// them) and are listed in the threat model.
@@ -329,6 +287,9 @@ pub enum KmeansError {
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A value cannot be encoded in fixed point.
+    #[error(transparent)]
+    Encoding(#[from] crate::fixed::FixedError),
     /// A feature's declared range allows values too far from its mean.
     #[error(
         "feature {feature} can lie {deviations:.1} standard deviations from its mean, more than \
@@ -366,10 +327,12 @@ pub struct Params {
     pub seed: u64,
     /// Runs side by side from different starting centroids; the lowest WCSS wins.
     pub restarts: usize,
+    /// How the starting centroids are chosen.
+    pub init: Init,
 }
 
 /// The secure job on one party: standardise (opening means and deviations to the parties),
-/// run Lloyd from random starting points, compute the WCSS, and return this party's share of
+/// choose starting centroids (k-means++ on shares, or random points), run Lloyd, compute the WCSS, and return this party's share of
 /// the outputs `[centroids (k d), sizes (k), wcss (1)]`, the means and deviations, and the
 /// secret one-hot segment of every record (`n x k`, never opened: the fairness job uses it).
 pub async fn secure_job<E: Engine>(
@@ -392,20 +355,30 @@ pub async fn secure_job<E: Engine>(
     let summary = crate::stats::summarise(n as u64, &opened[..d], Some((&opened[d..], &scales)));
     let means: Vec<f64> = summary.iter().map(|s| s.mean.unwrap_or(0.0)).collect();
     let stds: Vec<f64> = summary.iter().map(|s| s.std_dev.unwrap_or(0.0)).collect();
+    let mut z_bounds = Vec::with_capacity(d);
     for (j, ((lo, hi), (m, s))) in bounds.iter().zip(means.iter().zip(&stds)).enumerate() {
         let deviations = standardised_bound(*lo, *hi, *m, *s);
         if deviations >= MAX_STANDARDISED {
             return Err(KmeansError::Range { feature: j, deviations });
         }
+        z_bounds.push(deviations);
     }
     let z = standardise(engine, columns, &means, &stds).await?;
     let shape = Shape { n, d, k: p.k };
     let runs = p.restarts.max(1);
-    let init: Vec<u64> = random_centroids(runs * p.k, d, p.seed)
-        .iter()
-        .map(|v| crate::fixed::encode(*v).expect("in range"))
-        .collect();
-    let init = engine.public(&init);
+    let init = match p.init {
+        Init::PlusPlus => {
+            let norms = engine.dot(&z, &z, d).await?;
+            plus_plus(engine, &z, &norms, shape, runs, p.seed, &z_bounds).await?
+        }
+        Init::Random => {
+            let points: Vec<u64> = random_centroids(runs * p.k, d, p.seed)
+                .iter()
+                .map(|v| crate::fixed::encode(*v).expect("in range"))
+                .collect();
+            engine.public(&points)
+        }
+    };
     let clusters = lloyd_runs(engine, &z, &init, shape, runs, p.iterations, progress).await?;
     let best = best_run(engine, &z, &clusters, shape, runs).await?;
     let outputs = engine.concat(&[&best.centroids, &best.sizes, &best.wcss]);
@@ -436,6 +409,15 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// Renumbers segment ids (as in labels) by their position in this outcome's list, which
+    /// orders segments by size: two runs that find the same segments under different numbers
+    /// (restarts that converge to the same optimum) give the same ranks.
+    pub fn ranks(&self, labels: &[usize]) -> Vec<usize> {
+        labels.iter().map(|l| self.ids.iter().position(|id| id == l).unwrap_or(usize::MAX)).collect()
+    }
+}
+
 /// The segment of each record from opened one-hot rows of `k`.
 pub fn labels_from_onehot(rows: &[u64], k: usize) -> Vec<usize> {
     rows.chunks(k.max(1)).map(|r| r.iter().position(|&v| v == 1).unwrap_or(0)).collect()
@@ -451,54 +433,4 @@ pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f6
     let sizes = opened[k * d..k * d + k].to_vec();
     let wcss = crate::fixed::decode(opened[k * d + k]);
     Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds, ids: (0..k).collect() }.sorted())
-}
-
-/// The same job in the clear, over records the caller holds (`rows[i]` has `d` features):
-/// population means and deviations, standardisation, the same starting centroids and Lloyd
-/// iterations, for debugging and for checking the secure result.
-pub fn plain_job(rows: &[Vec<f64>], p: Params) -> Outcome {
-    plain_job_with_labels(rows, p).0
-}
-
-/// [`plain_job`], also returning each record's segment in the kept run (numbered as in that
-/// run, before [`Outcome::sorted`] reorders the segments): what the secure job keeps secret.
-pub fn plain_job_with_labels(rows: &[Vec<f64>], p: Params) -> (Outcome, Vec<usize>) {
-    let n = rows.len();
-    let d = rows.first().map_or(0, Vec::len);
-    let means: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n.max(1) as f64).collect();
-    let stds: Vec<f64> = (0..d)
-        .map(|j| (rows.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt())
-        .collect();
-    let z: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| {
-            (0..d).map(|j| if stds[j] > 0.0 { (r[j] - means[j]) / stds[j] } else { 0.0 }).collect::<Vec<_>>()
-        })
-        .collect();
-    let shape = Shape { n, d, k: p.k };
-    let runs = p.restarts.max(1);
-    let starts = random_centroids(runs * p.k, d, p.seed);
-    // (run result, WCSS) of the best run so far.
-    let mut best: Option<(PlainRun, f64)> = None;
-    for r in 0..runs {
-        let init = &starts[r * p.k * d..(r + 1) * p.k * d];
-        let run = lloyd_plain(&z, init, shape, p.iterations);
-        let centroids_std = &run.0;
-        // Each record's squared distance to its nearest final centroid, as the secure job does.
-        let wcss: f64 = (0..n)
-            .map(|i| {
-                (0..p.k)
-                    .map(|j| (0..d).map(|f| (z[i * d + f] - centroids_std[j * d + f]).powi(2)).sum::<f64>())
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .sum();
-        if best.as_ref().is_none_or(|b| wcss < b.1) {
-            best = Some((run, wcss));
-        }
-    }
-    let ((centroids_std, sizes, labels), wcss) = best.expect("at least one run");
-    let centroids = centroids_std.iter().enumerate().map(|(i, c)| means[i % d] + stds[i % d] * c).collect();
-    let outcome =
-        Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds, ids: (0..p.k).collect() };
-    (outcome.sorted(), labels)
 }
