@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use wire::control::JobSpec;
+use wire::control::{JobSpec, KmeansInit};
 
 /// Local test clusters of the secure segmentation nodes.
 #[derive(Debug, Parser)]
@@ -88,6 +88,41 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// Time whole k-means jobs: for each record count, a fresh cluster ingests Gaussian blobs
+    /// split across its nodes, runs the job from submission to opened result, then the same
+    /// job runs in the plaintext mode on the same files for the ratio.
+    BenchKmeans {
+        /// Number of nodes (at least 3).
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Record counts, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+        records: Vec<usize>,
+        /// Features.
+        #[arg(long, default_value_t = 8)]
+        features: usize,
+        /// Segments.
+        #[arg(long, default_value_t = 8)]
+        k: u32,
+        /// Lloyd iterations.
+        #[arg(long, default_value_t = 10)]
+        iterations: u32,
+        /// Restarts side by side.
+        #[arg(long, default_value_t = 1)]
+        restarts: u32,
+        /// Starting centroids: `kmeans++` or `random`.
+        #[arg(long, default_value_t = KmeansInit::PlusPlus)]
+        init: KmeansInit,
+        /// Seed of the data and of the job.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Keep the data and clusters in this directory (default: a temporary one, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Also print the measurements as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the command line; `testnet node --config FILE` runs a node daemon (used by `up`).
@@ -136,6 +171,32 @@ async fn run(cli: Cli) -> Result<()> {
             let result = bench(&temp, nodes, &ops, size, repeat).await;
             let _ = std::fs::remove_dir_all(&temp);
             result
+        }
+        Command::BenchKmeans { nodes, records, features, k, iterations, restarts, init, seed, dir, json } => {
+            let temp = tempdir_for_demo()?;
+            let dir = dir.unwrap_or_else(|| temp.clone());
+            let b = crate::jobbench::KmeansBench {
+                nodes,
+                records,
+                features,
+                k,
+                iterations,
+                restarts,
+                init,
+                seed,
+            };
+            let result = crate::jobbench::kmeans(&dir, &b).await;
+            if dir == temp {
+                let _ = std::fs::remove_dir_all(&temp);
+            }
+            let rows = result?;
+            print!("{}", crate::jobbench::table(&b, &rows));
+            if json {
+                for r in &rows {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+            }
+            Ok(())
         }
         Command::Demo { nodes, records, seed, dir } => {
             let temp = tempdir_for_demo()?;

@@ -6,6 +6,7 @@
 
 pub mod byod;
 pub mod cli;
+pub mod jobbench;
 pub mod launch;
 pub mod layout;
 pub mod plain;

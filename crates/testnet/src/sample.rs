@@ -135,3 +135,30 @@ pub fn write_customers(path: &Path, records: usize, seed: u64, id_prefix: &str) 
     }
     w.flush()
 }
+
+/// Writes `records` points from `k` Gaussian blobs in `d` dimensions (columns `f1..fd`, and
+/// a categorical `group` whose mix depends on the blob), drawn with `seed`: centres uniform in
+/// `[-10, 10]^d`, spreads between 1 and 3, unequal weights, so that blobs overlap a little.
+/// The benchmark data.
+pub fn write_blobs(path: &Path, records: usize, d: usize, k: usize, seed: u64) -> std::io::Result<()> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x626c_6f62);
+    let centres: Vec<Vec<f64>> =
+        (0..k).map(|_| (0..d).map(|_| rng.random_range(-10.0..10.0)).collect()).collect();
+    let spreads: Vec<f64> = (0..k).map(|_| rng.random_range(1.0..3.0)).collect();
+    let weights: Vec<f64> = (0..k).map(|_| rng.random_range(0.5..1.5)).collect();
+    let mixes: Vec<[f64; 3]> = (0..k)
+        .map(|_| [rng.random_range(0.2..1.0), rng.random_range(0.2..1.0), rng.random_range(0.0..0.3)])
+        .collect();
+    let mut w = csv::Writer::from_path(path)?;
+    let mut header: Vec<String> = (1..=d).map(|j| format!("f{j}")).collect();
+    header.push("group".into());
+    w.write_record(&header)?;
+    for _ in 0..records {
+        let b = pick(&mut rng, &weights);
+        let mut row: Vec<String> =
+            centres[b].iter().map(|c| format!("{:.3}", c + spreads[b] * normal(&mut rng))).collect();
+        row.push(["a", "b", "c"][pick(&mut rng, &mixes[b])].into());
+        w.write_record(&row)?;
+    }
+    w.flush()
+}

@@ -24,7 +24,7 @@ mod reference;
 mod seeding;
 
 pub use reference::{float_job, lloyd_plain, plain_job};
-pub use seeding::{Init, plus_plus, random_centroids, sampling_bits};
+pub use seeding::{Init, candidates, max_squared_distance, plus_plus, random_centroids, seeding_shift};
 
 /// Shape and length of a k-means run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,13 +126,15 @@ pub struct Best<S> {
 }
 
 /// Of `runs` side-by-side results, keeps the one with the lowest within-cluster sum of
-/// squares (decided on shares; ties go to the lowest run).
+/// squares (decided on shares; ties go to the lowest run). `z_bounds` bound the features'
+/// magnitudes.
 pub async fn best_run<E: Engine>(
     engine: &mut E,
     x: &E::Share,
     clusters: &Clusters<E::Share>,
     s: Shape,
     runs: usize,
+    z_bounds: &[f64],
 ) -> Result<Best<E::Share>, EngineError> {
     let all = Shape { k: runs * s.k, ..s };
     let dist = distances(engine, x, &clusters.centroids, all).await?;
@@ -140,11 +142,16 @@ pub async fn best_run<E: Engine>(
     let norms = engine.dot(x, x, s.d).await?; // n
     let copies: Vec<&E::Share> = std::iter::repeat_n(&norms, runs).collect();
     let norms_rows = engine.transpose(&engine.concat(&copies), runs, s.n); // n x runs
-    let per_record = engine.trunc(&engine.add(&min, &norms_rows), FRAC_BITS).await?;
+    let squared = engine.add(&min, &norms_rows); // 2f fractional bits
+    // Sum, then truncate once per run, when the exact sums fit (the usual case); otherwise
+    // truncate every record's term first.
+    let exact = seeding_shift(s.n, max_squared_distance(z_bounds)) == Some(0);
+    let per_record = if exact { squared } else { engine.trunc(&squared, FRAC_BITS).await? };
     let by_run = engine.transpose(&per_record, s.n, runs);
     let totals: Vec<E::Share> =
         engine.split(&by_run, &vec![s.n; runs]).iter().map(|r| engine.sum(r)).collect();
     let totals = engine.concat(&totals.iter().collect::<Vec<_>>());
+    let totals = if exact { engine.trunc(&totals, FRAC_BITS).await? } else { totals };
     // Each run's assignment, transposed: run after run, k x n.
     let assignment_t = engine.transpose(&clusters.assignment, s.n, all.k);
     if runs == 1 {
@@ -367,10 +374,7 @@ pub async fn secure_job<E: Engine>(
     let shape = Shape { n, d, k: p.k };
     let runs = p.restarts.max(1);
     let init = match p.init {
-        Init::PlusPlus => {
-            let norms = engine.dot(&z, &z, d).await?;
-            plus_plus(engine, &z, &norms, shape, runs, p.seed, &z_bounds).await?
-        }
+        Init::PlusPlus => plus_plus(engine, &z, shape, runs, p.seed, &z_bounds).await?,
         Init::Random => {
             let points: Vec<u64> = random_centroids(runs * p.k, d, p.seed)
                 .iter()
@@ -380,7 +384,7 @@ pub async fn secure_job<E: Engine>(
         }
     };
     let clusters = lloyd_runs(engine, &z, &init, shape, runs, p.iterations, progress).await?;
-    let best = best_run(engine, &z, &clusters, shape, runs).await?;
+    let best = best_run(engine, &z, &clusters, shape, runs, &z_bounds).await?;
     let outputs = engine.concat(&[&best.centroids, &best.sizes, &best.wcss]);
     Ok(JobShares { outputs, means, stds, assignment: best.assignment })
 }

@@ -859,7 +859,6 @@ fn the_plaintext_mode_matches_floating_point() {
 
 #[test]
 fn kmeans_plus_plus_picks_distinct_records_and_finds_planted_centres() {
-    use crate::Engine;
     use crate::clear::{self, Clear};
     use crate::fixed::{decode, encode};
     use crate::kmeans::{Shape, plus_plus};
@@ -880,8 +879,7 @@ fn kmeans_plus_plus_picks_distinct_records_and_finds_planted_centres() {
     let runs = 5;
     for seed in 0..10 {
         let mut e = Clear::new();
-        let norms = clear::run(e.dot(&enc, &enc, 2)).unwrap();
-        let init = clear::run(plus_plus(&mut e, &enc, &norms, s, runs, seed, &[4.2, 4.2])).unwrap();
+        let init = clear::run(plus_plus(&mut e, &enc, s, runs, seed, &[4.2, 4.2])).unwrap();
         for r in 0..runs {
             let mut seen = [false; 4];
             for j in 0..4 {
@@ -900,30 +898,28 @@ fn kmeans_plus_plus_picks_distinct_records_and_finds_planted_centres() {
 
 #[test]
 fn kmeans_plus_plus_handles_identical_records_and_a_single_centre() {
-    use crate::Engine;
     use crate::clear::{self, Clear};
     use crate::kmeans::{Shape, plus_plus};
     let mut e = Clear::new();
     // Every record the same: the total weight is 0 and the last record is taken.
     let z = vec![65536u64; 6];
-    let norms = clear::run(e.dot(&z, &z, 2)).unwrap();
-    let init =
-        clear::run(plus_plus(&mut e, &z, &norms, Shape { n: 3, d: 2, k: 3 }, 2, 1, &[1.0, 1.0])).unwrap();
+    let init = clear::run(plus_plus(&mut e, &z, Shape { n: 3, d: 2, k: 3 }, 2, 1, &[1.0, 1.0])).unwrap();
     assert_eq!(init, vec![65536u64; 12]);
-    let one =
-        clear::run(plus_plus(&mut e, &z, &norms, Shape { n: 3, d: 2, k: 1 }, 1, 1, &[1.0, 1.0])).unwrap();
+    let one = clear::run(plus_plus(&mut e, &z, Shape { n: 3, d: 2, k: 1 }, 1, 1, &[1.0, 1.0])).unwrap();
     assert_eq!(one, vec![65536u64; 2]);
 }
 
 #[test]
-fn sampling_bits_keep_the_weighted_draw_in_range() {
-    use crate::kmeans::sampling_bits;
-    for (n, max_d2) in [(1, 1.0), (1000, 40.0), (100_000, 8.0 * 65536.0), (1_000_000, 8.0 * 65536.0)] {
-        let (fb, ub) = sampling_bits(n, max_d2).unwrap();
-        assert!((n as f64 * max_d2).log2() + f64::from(fb + ub) <= 61.0, "n={n}");
-        assert!(fb >= 8 && ub >= 8, "n={n}: {fb} {ub}");
+fn the_seeding_shift_keeps_the_running_sums_in_range() {
+    use crate::kmeans::seeding_shift;
+    assert_eq!(seeding_shift(1, 1.0), Some(0));
+    assert_eq!(seeding_shift(100_000, 300.0), Some(0));
+    for (n, max_d2) in [(1_000_000, 3000.0), (100_000, 8.0 * 65536.0), (1_000_000, 8.0 * 65536.0)] {
+        let shift = seeding_shift(n, max_d2).unwrap();
+        let bits = (n as f64 * max_d2).log2() + 2.0 * f64::from(crate::fixed::FRAC_BITS - shift);
+        assert!(bits <= 61.0 && shift > 0, "n={n}: shift {shift}, {bits} bits");
     }
-    assert_eq!(sampling_bits(1 << 30, 1e9), None);
+    assert_eq!(seeding_shift(1 << 30, 1e9), None);
 }
 
 #[tokio::test]
