@@ -176,6 +176,24 @@ fn bring_your_own_csv() {
         &cluster,
     );
     assert!(String::from_utf8_lossy(&fair.stdout).contains("chi-square"));
+    let fair_job = String::from_utf8_lossy(&fair.stdout).lines().next().unwrap().trim().to_string();
+    // The results as CSV, and the HTML report with its JSON.
+    let csv_out = run(ORCHESTRATOR, &["job", "result", &job, "--format", "csv"], &cluster);
+    let mut reader = csv::Reader::from_reader(&csv_out.stdout[..]);
+    assert_eq!(
+        reader.headers().unwrap().iter().take(4).collect::<Vec<_>>(),
+        ["segment", "size", "spend", "visits"]
+    );
+    let sizes: u64 = reader.records().map(|r| r.unwrap()[1].parse::<u64>().unwrap()).sum();
+    assert_eq!(sizes, 90);
+    let report_dir = tmp.path().join("report");
+    run(ORCHESTRATOR, &["report", &fair_job, "--out", report_dir.to_str().unwrap()], &cluster);
+    let html = std::fs::read_to_string(report_dir.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3, "segment sizes, centroid profiles, group shares");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("result.json")).unwrap()).unwrap();
+    assert_eq!(json["kmeans"]["count"], 90);
+    assert_eq!(json["fairness"]["protected"], "region");
     run(TESTNET, &["down", "--dir", d], &cluster);
 
     // A non-numeric feature is refused with file, line and column, before anything starts.

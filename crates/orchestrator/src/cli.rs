@@ -36,6 +36,8 @@ pub enum Format {
     Table,
     /// JSON on one line.
     Json,
+    /// CSV with a header row (results only; the JSON holds every figure).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +60,15 @@ enum Command {
     /// Submit jobs and read their results.
     #[command(subcommand)]
     Job(JobCommand),
+    /// Write a self-contained HTML report (charts and tables) and the JSON of a finished
+    /// `kmeans` job, or of a `fairness` job with its segmentation.
+    Report {
+        /// A kmeans or fairness job.
+        id: JobId,
+        /// Directory to write `report.html` and `result.json` into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Run a job in the clear over CSV files you hold, with the cluster's algorithm, starting
     /// centroids and fixed-point arithmetic; no node is contacted.
     #[command(subcommand)]
@@ -345,12 +356,11 @@ async fn run(cli: Cli) -> Result<()> {
                     }
                 })
                 .collect();
+            let names = ["node", "state", "progress", "bytes sent", "rounds", "reason"];
             match format {
-                Format::Table => {
-                    print!(
-                        "{}",
-                        render(&["node", "state", "progress", "bytes sent", "rounds", "reason"], &rows)
-                    )
+                Format::Table => print!("{}", render(&names, &rows)),
+                Format::Csv => {
+                    print!("{}", crate::table::csv(&(names.map(String::from).to_vec(), rows.clone())))
                 }
                 Format::Json => {
                     let v: Vec<_> = statuses
@@ -373,6 +383,21 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Job(JobCommand::Wait { id, timeout }) => {
             client(cli.cluster)?.wait(id, Duration::from_secs(timeout)).await?;
             println!("done");
+        }
+        Command::Report { id, out } => {
+            let client = client(cli.cluster)?;
+            let (kmeans, fairness) = match client.result(id).await? {
+                JobResult::Kmeans(k) => (k, None),
+                JobResult::Fairness(f) => {
+                    let segments: JobId = f.segments_job.parse().map_err(anyhow::Error::msg)?;
+                    (client.kmeans_result(segments).await?, Some(f))
+                }
+                _ => {
+                    anyhow::bail!("job {id} is neither a kmeans nor a fairness job; a report shows segments")
+                }
+            };
+            let page = crate::report::write(&out, &kmeans, fairness.as_ref())?;
+            println!("{}", page.display());
         }
         Command::Plain(PlainCommand::Kmeans {
             files,
@@ -468,7 +493,7 @@ async fn watch(client: &Client, id: JobId, limit: Duration) -> Result<()> {
 fn print_datasets(list: &[DatasetView], format: Format) {
     match format {
         Format::Json => println!("{}", serde_json::to_string(list).expect("datasets serialise")),
-        Format::Table => {
+        Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = list
                 .iter()
                 .map(|d| {
@@ -484,10 +509,12 @@ fn print_datasets(list: &[DatasetView], format: Format) {
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                render(&["dataset", "records", "owners (records)", "numeric", "categorical"], &rows)
-            );
+            let names = ["dataset", "records", "owners (records)", "numeric", "categorical"];
+            if format == Format::Csv {
+                print!("{}", crate::table::csv(&(names.map(String::from).to_vec(), rows)));
+            } else {
+                print!("{}", render(&names, &rows));
+            }
         }
     }
 }
@@ -495,6 +522,16 @@ fn print_datasets(list: &[DatasetView], format: Format) {
 fn print_result(result: &JobResult, format: Format) {
     match (format, result) {
         (Format::Json, r) => println!("{}", serde_json::to_string(r).expect("result serialises")),
+        (Format::Csv, JobResult::Stats(r)) => print!("{}", crate::table::csv(&crate::table::stats_grid(r))),
+        (Format::Csv, JobResult::Kmeans(r)) => {
+            print!("{}", crate::table::csv(&crate::table::segments_grid(r)))
+        }
+        (Format::Csv, JobResult::Fairness(r)) => {
+            print!("{}", crate::table::csv(&crate::table::fairness_grid(r)))
+        }
+        (Format::Csv, JobResult::Bench(r)) => {
+            print!("{}", crate::table::csv(&crate::table::traffic_grid(&r.nodes)))
+        }
         (Format::Table, JobResult::Stats(r)) => {
             println!("stats of `{}` over {} records (job {})", r.dataset, r.count, r.job);
             print!("{}", crate::table::stats(r));

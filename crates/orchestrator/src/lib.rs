@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod plain;
+pub mod report;
 pub mod table;
 
 pub use client::{

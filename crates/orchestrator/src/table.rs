@@ -32,8 +32,29 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The table of a `stats` result: one row per feature.
-pub fn stats(result: &crate::StatsResult) -> String {
+/// Headers and rows of a table, before rendering as text or CSV.
+pub type Grid = (Vec<String>, Vec<Vec<String>>);
+
+fn headers(names: &[&str]) -> Vec<String> {
+    names.iter().map(|h| h.to_string()).collect()
+}
+
+/// Renders a grid as an aligned text table.
+pub fn text(grid: &Grid) -> String {
+    render(&grid.0.iter().map(String::as_str).collect::<Vec<_>>(), &grid.1)
+}
+
+/// Renders a grid as CSV (header row first).
+pub fn csv(grid: &Grid) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    for row in std::iter::once(&grid.0).chain(&grid.1) {
+        w.write_record(row).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
+}
+
+/// A `stats` result: one row per feature.
+pub fn stats_grid(result: &crate::StatsResult) -> Grid {
     let rows: Vec<Vec<String>> = result
         .features
         .iter()
@@ -47,15 +68,19 @@ pub fn stats(result: &crate::StatsResult) -> String {
             ]
         })
         .collect();
-    render(&["feature", "count", "sum", "mean", "std dev"], &rows)
+    (headers(&["feature", "count", "sum", "mean", "std dev"]), rows)
 }
 
-/// The table of a `kmeans` result: one row per segment, its size and centroid in the
-/// features' own units.
-pub fn segments(result: &crate::KmeansResult) -> String {
+/// The table of a `stats` result.
+pub fn stats(result: &crate::StatsResult) -> String {
+    text(&stats_grid(result))
+}
+
+/// A `kmeans` result: one row per segment, its size and centroid in the features' own units.
+pub fn segments_grid(result: &crate::KmeansResult) -> Grid {
     let s = &result.segments;
-    let mut headers = vec!["segment".to_string(), "size".to_string()];
-    headers.extend(result.features.iter().cloned());
+    let mut names = headers(&["segment", "size"]);
+    names.extend(result.features.iter().cloned());
     let rows: Vec<Vec<String>> = (0..s.k)
         .map(|j| {
             let mut row = vec![s.ids[j].to_string(), s.sizes[j].to_string()];
@@ -63,20 +88,25 @@ pub fn segments(result: &crate::KmeansResult) -> String {
             row
         })
         .collect();
-    render(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows)
+    (names, rows)
+}
+
+/// The table of a `kmeans` result.
+pub fn segments(result: &crate::KmeansResult) -> String {
+    text(&segments_grid(result))
 }
 
 /// The fairness report: per segment, each group's count (or `<min` where suppressed), share
 /// of the segment and rate of landing in it, the parity difference and ratio, and the flag.
-pub fn fairness(result: &crate::FairnessResult) -> String {
+pub fn fairness_grid(result: &crate::FairnessResult) -> Grid {
     let r = &result.report;
-    let mut headers = vec!["segment".to_string(), "size".to_string()];
+    let mut names = headers(&["segment", "size"]);
     for g in &r.groups {
-        headers.push(format!("{g} n"));
-        headers.push(format!("{g} share"));
-        headers.push(format!("{g} rate"));
+        names.push(format!("{g} n"));
+        names.push(format!("{g} share"));
+        names.push(format!("{g} rate"));
     }
-    headers.extend(["parity diff".into(), "parity ratio".into(), "4/5 rule".into()]);
+    names.extend(["parity diff".into(), "parity ratio".into(), "4/5 rule".into()]);
     let rows: Vec<Vec<String>> = r
         .segments
         .iter()
@@ -93,7 +123,13 @@ pub fn fairness(result: &crate::FairnessResult) -> String {
             row
         })
         .collect();
-    let mut out = render(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows);
+    (names, rows)
+}
+
+/// The fairness report as text, with the whole-segmentation statistics below the table.
+pub fn fairness(result: &crate::FairnessResult) -> String {
+    let r = &result.report;
+    let mut out = text(&fairness_grid(result));
     out.push_str(&format!(
         "chi-square {:.3} ({} degrees of freedom), p = {:.4}; Cramer's V {:.3}; balance {:.3}\n",
         r.chi_square, r.degrees_of_freedom, r.p_value, r.cramers_v, r.balance
@@ -104,15 +140,20 @@ pub fn fairness(result: &crate::FairnessResult) -> String {
     out
 }
 
-/// The table of each node's time and traffic for a job.
-pub fn traffic(nodes: &[crate::client::NodeTraffic]) -> String {
+/// Each node's time and traffic for a job.
+pub fn traffic_grid(nodes: &[crate::client::NodeTraffic]) -> Grid {
     let rows: Vec<Vec<String>> = nodes
         .iter()
         .map(|n| {
             vec![n.node.clone(), n.elapsed_ms.to_string(), n.bytes_sent.to_string(), n.rounds.to_string()]
         })
         .collect();
-    render(&["node", "time (ms)", "bytes sent", "rounds"], &rows)
+    (headers(&["node", "time (ms)", "bytes sent", "rounds"]), rows)
+}
+
+/// The table of each node's time and traffic for a job.
+pub fn traffic(nodes: &[crate::client::NodeTraffic]) -> String {
+    text(&traffic_grid(nodes))
 }
 
 #[cfg(test)]
