@@ -31,7 +31,9 @@ def main():
                     continue
                 rows.append([float(r[n]) for n in names])
     x = np.array(rows)
-    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    std = x.std(axis=0)
+    # A constant feature standardises to 0, as in the job.
+    z = np.divide(x - x.mean(axis=0), std, out=np.zeros_like(x), where=std > 0)
     km = KMeans(n_clusters=a.k, init="k-means++", n_init=10, random_state=a.seed).fit(z)
     print(f"records {len(rows)} k {a.k} sklearn_wcss {km.inertia_:.4f} iterations {km.n_iter_}")
 

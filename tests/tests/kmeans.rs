@@ -160,7 +160,16 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fairness_table_equals_the_plaintext_cross_tabulation() {
-    let (_dir, cluster) = common::cluster(3, 120, 53).await;
+    fairness_matches_plaintext(3, 120).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_fairness_table_equals_the_plaintext_cross_tabulation() {
+    fairness_matches_plaintext(5, 40).await;
+}
+
+async fn fairness_matches_plaintext(nodes: usize, records: usize) {
+    let (_dir, cluster) = common::cluster(nodes, records, 53).await;
     cluster.ingest_all().await.unwrap();
     let features: Vec<&str> = sample::FEATURES.iter().map(|f| f.0).collect();
     let segments = cluster.client.submit(spec(4, 5, 2, 2, KmeansInit::PlusPlus, false)).await.unwrap();
