@@ -46,6 +46,8 @@ pub struct Clusters<S> {
     pub sizes: S,
     /// One-hot assignment of each record, `n x k` row-major.
     pub assignment: S,
+    /// Sum of the records of each cluster under that assignment, `k x d` (fixed point).
+    pub sums: S,
 }
 
 /// Secret squared distances (up to the per-record constant `||x_i||^2`), `n x k`, with `2f`
@@ -105,11 +107,11 @@ pub async fn lloyd_runs<E: Engine>(
         let sizes_list: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
         let sizes = engine.concat(&sizes_list.iter().collect::<Vec<_>>());
         centroids = update(engine, &centroids, &sums, &sizes, all).await?;
-        last = Some((sizes, assignment));
+        last = Some((sizes, assignment, sums));
         progress(done, iterations.max(1));
     }
-    let (sizes, assignment) = last.expect("at least one iteration");
-    Ok(Clusters { centroids, sizes, assignment })
+    let (sizes, assignment, sums) = last.expect("at least one iteration");
+    Ok(Clusters { centroids, sizes, assignment, sums })
 }
 
 /// The kept run of a k-means job.
@@ -128,6 +130,11 @@ pub struct Best<S> {
 /// Of `runs` side-by-side results, keeps the one with the lowest within-cluster sum of
 /// squares (decided on shares; ties go to the lowest run). `z_bounds` bound the features'
 /// magnitudes.
+///
+/// The WCSS of a run is that of its last assignment to its final centroids, from the cluster
+/// sums alone: `sum_i |x_i|^2 + sum_j (n_j |c_j|^2 - 2 c_j . S_j)`, exact for any `c_j`, so it
+/// costs two rounds on `k` values instead of a distance and an argmin per record, and it
+/// describes the same assignment as the sizes and labels.
 pub async fn best_run<E: Engine>(
     engine: &mut E,
     x: &E::Share,
@@ -136,24 +143,33 @@ pub async fn best_run<E: Engine>(
     runs: usize,
     z_bounds: &[f64],
 ) -> Result<Best<E::Share>, EngineError> {
-    let all = Shape { k: runs * s.k, ..s };
-    let dist = distances(engine, x, &clusters.centroids, all).await?;
-    let (min, _) = engine.argmin(&dist, s.k).await?; // n x runs
-    let norms = engine.dot(x, x, s.d).await?; // n
-    let copies: Vec<&E::Share> = std::iter::repeat_n(&norms, runs).collect();
-    let norms_rows = engine.transpose(&engine.concat(&copies), runs, s.n); // n x runs
-    let squared = engine.add(&min, &norms_rows); // 2f fractional bits
-    // Sum, then truncate once per run, when the exact sums fit (the usual case); otherwise
-    // truncate every record's term first.
+    let all = runs * s.k;
+    let norms = engine.dot(x, x, s.d).await?; // n, 2f fractional bits
+    let c = &clusters.centroids;
+    let products = engine.dot(&engine.concat(&[c, c]), &engine.concat(&[&clusters.sums, c]), s.d).await?;
+    let halves = engine.split(&products, &[all, all]);
+    let (cross, squares) = (&halves[0], &halves[1]);
+    let weighted = engine.mul(&clusters.sizes, squares).await?;
+    let per_cluster = engine.sub(&weighted, &engine.mul_public(cross, &vec![2; all]));
+    // Exact sums at 2f bits, truncated once per run, when they fit (the usual case);
+    // otherwise every term is truncated first.
     let exact = seeding_shift(s.n, max_squared_distance(z_bounds)) == Some(0);
-    let per_record = if exact { squared } else { engine.trunc(&squared, FRAC_BITS).await? };
-    let by_run = engine.transpose(&per_record, s.n, runs);
-    let totals: Vec<E::Share> =
-        engine.split(&by_run, &vec![s.n; runs]).iter().map(|r| engine.sum(r)).collect();
+    let (norm_total, per_cluster) = if exact {
+        (engine.sum(&norms), per_cluster)
+    } else {
+        let both = engine.trunc(&engine.concat(&[&norms, &per_cluster]), FRAC_BITS).await?;
+        let parts = engine.split(&both, &[s.n, all]);
+        (engine.sum(&parts[0]), parts[1].clone())
+    };
+    let totals: Vec<E::Share> = engine
+        .split(&per_cluster, &vec![s.k; runs])
+        .iter()
+        .map(|r| engine.add(&engine.sum(r), &norm_total))
+        .collect();
     let totals = engine.concat(&totals.iter().collect::<Vec<_>>());
     let totals = if exact { engine.trunc(&totals, FRAC_BITS).await? } else { totals };
     // Each run's assignment, transposed: run after run, k x n.
-    let assignment_t = engine.transpose(&clusters.assignment, s.n, all.k);
+    let assignment_t = engine.transpose(&clusters.assignment, s.n, all);
     if runs == 1 {
         return Ok(Best {
             centroids: clusters.centroids.clone(),

@@ -92,13 +92,12 @@ pub fn float_job(rows: &[Vec<f64>], p: Params) -> (Outcome, Vec<usize>) {
     for r in 0..runs {
         let init = &starts[r * p.k * d..(r + 1) * p.k * d];
         let run = lloyd_plain(&z, init, shape, p.iterations);
-        let centroids_std = &run.0;
-        // Each record's squared distance to its nearest final centroid, as the secure job does.
+        let (centroids_std, labels) = (&run.0, &run.2);
+        // The last assignment to the final centroids, as the secure job measures it.
         let wcss: f64 = (0..n)
             .map(|i| {
-                (0..p.k)
-                    .map(|j| (0..d).map(|f| (z[i * d + f] - centroids_std[j * d + f]).powi(2)).sum::<f64>())
-                    .fold(f64::INFINITY, f64::min)
+                let j = labels[i];
+                (0..d).map(|f| (z[i * d + f] - centroids_std[j * d + f]).powi(2)).sum::<f64>()
             })
             .sum();
         if best.as_ref().is_none_or(|b| wcss < b.1) {

@@ -971,3 +971,49 @@ async fn open_to_one_party_reveals_only_to_it() {
         }
     }
 }
+
+/// The paths taken when the exact sums would not fit (huge declared ranges): coarser seeding
+/// coordinates and per-term truncation of the WCSS give the same segmentation.
+#[test]
+fn wide_declared_ranges_take_the_truncating_paths_with_the_same_result() {
+    use crate::clear::{self, Clear};
+    use crate::fixed::{decode, encode};
+    use crate::kmeans::{Shape, best_run, lloyd_runs, plus_plus, seeding_shift};
+    let mut rng = ChaCha20Rng::seed_from_u64(177);
+    let groups = [(-3.0, -3.0), (3.0, 3.0), (3.0, -3.0)];
+    let n = 300;
+    let z: Vec<u64> = (0..n)
+        .flat_map(|i| {
+            let (x, y) = groups[i % 3];
+            [x + rng.random_range(-0.5..0.5), y + rng.random_range(-0.5..0.5)]
+        })
+        .map(|v: f64| encode(v).unwrap())
+        .collect();
+    let s = Shape { n, d: 2, k: 3 };
+    let (narrow, wide) = ([3.6, 3.6], [1.0e4, 1.0e4]);
+    assert_eq!(seeding_shift(n, 4.0 * 2.0 * 3.6 * 3.6), Some(0));
+    assert!(seeding_shift(n, 4.0 * 2.0 * 1.0e8).unwrap() > 0);
+    let mut e = Clear::new();
+    let mut results = Vec::new();
+    for bounds in [&narrow, &wide] {
+        let init = clear::run(plus_plus(&mut e, &z, s, 2, 5, bounds)).unwrap();
+        let clusters = clear::run(lloyd_runs(&mut e, &z, &init, s, 2, 5, &|_, _| {})).unwrap();
+        let best = clear::run(best_run(&mut e, &z, &clusters, s, 2, bounds)).unwrap();
+        results.push((best.sizes, decode(best.wcss[0])));
+    }
+    // The same three groups, and the WCSS (about n * 2 * 0.5^2 / 3 * ... ) within rounding.
+    assert_eq!(results[0].0.iter().copied().collect::<std::collections::BTreeSet<_>>(), [100].into());
+    assert_eq!(results[0].0, results[1].0);
+    let (a, b) = (results[0].1, results[1].1);
+    assert!((a - b).abs() <= 1e-3 * a && a > 0.0, "wcss {a} vs {b}");
+    // And it is the plaintext sum of squared distances to the group means.
+    let mut sums = [[0.0f64; 2]; 3];
+    for i in 0..n {
+        for f in 0..2 {
+            sums[i % 3][f] += decode(z[i * 2 + f]) / 100.0;
+        }
+    }
+    let plain: f64 =
+        (0..n).map(|i| (0..2).map(|f| (decode(z[i * 2 + f]) - sums[i % 3][f]).powi(2)).sum::<f64>()).sum();
+    assert!((a - plain).abs() <= 1e-3 * plain, "wcss {a} vs plaintext {plain}");
+}
