@@ -89,24 +89,52 @@ pub fn variance_tolerance(count: u64, bound: f64) -> f64 {
     (1u64 << (2 * s)) as f64 * 3.0 * (2.0 * scaled * unit + unit) + 2.0 * bound.abs() * unit / 2.0
 }
 
-/// Sums, on shares, of the scaled values `x' = x >> s` and of their fixed-point squares, for
-/// every feature: `columns[j]` holds feature `j` of every record and `scales[j]` its `s`.
-/// Returns `2 F` sums: the `F` sums of `x'`, then the `F` sums of `x'^2`.
+/// Whether the sum of the exact squares (`2f` fractional bits) of `count` values bounded by
+/// `bound` stays below `2^61`, so that squares need no truncation each.
+pub fn exact_squares(count: u64, bound: f64) -> bool {
+    let f = fixed::FRAC_BITS as f64;
+    (count.max(1) as f64).log2() + 2.0 * (bound.abs() + 1.0).log2() + 2.0 * f < 61.0
+}
+
+/// Sums, on shares, of the scaled values `x' = x >> s` and of their squares (with `f`
+/// fractional bits), for every feature: `columns[j]` holds feature `j` of every record and
+/// `bounds[j]` bounds its magnitude. Returns `2 F` sums (the `F` sums of `x'`, then the `F`
+/// sums of `x'^2`) and each feature's `s` ([`variance_scale`]). Where the exact squares' sum
+/// fits ([`exact_squares`]), the squares are summed exactly and only the sum is truncated
+/// (one truncation per feature instead of one per record).
 pub async fn scaled_moments<E: Engine>(
     engine: &mut E,
     columns: &[E::Share],
-    scales: &[u32],
-) -> Result<E::Share, EngineError> {
+    bounds: &[f64],
+) -> Result<(E::Share, Vec<u32>), EngineError> {
     let n = columns.first().map_or(0, E::len);
+    let count = n as u64;
+    let scales: Vec<u32> = bounds.iter().map(|b| variance_scale(count, *b)).collect();
+    let exact: Vec<bool> =
+        bounds.iter().zip(&scales).map(|(b, &s)| s == 0 && exact_squares(count, *b)).collect();
     let mut scaled = Vec::with_capacity(columns.len());
-    for (col, &s) in columns.iter().zip(scales) {
+    for (col, &s) in columns.iter().zip(&scales) {
         scaled.push(if s == 0 { col.clone() } else { engine.trunc(col, s).await? });
     }
     let all = engine.concat(&scaled.iter().collect::<Vec<_>>());
-    let squares = engine.mul_fixed(&all, &all, fixed::FRAC_BITS).await?;
-    let square_cols = engine.split(&squares, &vec![n; columns.len()]);
-    let sums: Vec<E::Share> = scaled.iter().chain(&square_cols).map(|c| engine.sum(c)).collect();
-    Ok(engine.concat(&sums.iter().collect::<Vec<_>>()))
+    let products = engine.mul(&all, &all).await?;
+    let product_cols = engine.split(&products, &vec![n; columns.len()]);
+    // One truncation by f: every square of the other features, and the exact sums.
+    let mut to_truncate = Vec::new();
+    for (p, &e) in product_cols.iter().zip(&exact) {
+        to_truncate.push(if e { engine.sum(p) } else { p.clone() });
+    }
+    let lengths: Vec<usize> = exact.iter().map(|&e| if e { 1 } else { n }).collect();
+    let truncated =
+        engine.trunc(&engine.concat(&to_truncate.iter().collect::<Vec<_>>()), fixed::FRAC_BITS).await?;
+    let square_sums: Vec<E::Share> = engine
+        .split(&truncated, &lengths)
+        .iter()
+        .zip(&exact)
+        .map(|(t, &e)| if e { t.clone() } else { engine.sum(t) })
+        .collect();
+    let sums: Vec<E::Share> = scaled.iter().map(|c| engine.sum(c)).chain(square_sums).collect();
+    Ok((engine.concat(&sums.iter().collect::<Vec<_>>()), scales))
 }
 
 /// Turns opened sums into summaries: `sums` of the features, and (when present) the opened

@@ -6,7 +6,7 @@ use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_compon
 use crate::node::Node;
 use protocol::Engine;
 use protocol::Transport;
-use protocol::stats::{scaled_moments, variance_scale};
+use protocol::stats::scaled_moments;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -25,13 +25,12 @@ pub async fn run<T: Transport>(
     node.jobs.progress(job, "summing shares and computing variances on shares");
     let columns = feature_columns(&node, &meta, features).await?;
     let count = meta.rows();
-    let scales: Vec<u32> = feature_bounds(&meta, features)
-        .iter()
-        .map(|(lo, hi)| variance_scale(count, lo.abs().max(hi.abs())))
-        .collect();
+    let magnitudes: Vec<f64> =
+        feature_bounds(&meta, features).iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
     // Sums are local; the scaled sums and sums of squares need the engine.
     let sums: Vec<_> = columns.iter().map(|c| engine.sum(c)).collect();
-    let moments = scaled_moments(&mut engine, &columns, &scales).await.map_err(|e| e.to_string())?;
+    let (moments, scales) =
+        scaled_moments(&mut engine, &columns, &magnitudes).await.map_err(|e| e.to_string())?;
     let mut parts: Vec<_> = sums.iter().collect();
     parts.push(&moments);
     Ok(JobOutput {

@@ -367,12 +367,9 @@ pub async fn secure_job<E: Engine>(
 ) -> Result<JobShares<E::Share>, KmeansError> {
     let n = columns.first().map_or(0, E::len);
     let d = columns.len();
-    let scales: Vec<u32> = bounds
-        .iter()
-        .map(|(lo, hi)| crate::stats::variance_scale(n as u64, lo.abs().max(hi.abs())))
-        .collect();
+    let magnitudes: Vec<f64> = bounds.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
     let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
-    let moments = crate::stats::scaled_moments(engine, columns, &scales).await?;
+    let (moments, scales) = crate::stats::scaled_moments(engine, columns, &magnitudes).await?;
     let both = engine.concat(&[&engine.concat(&sums.iter().collect::<Vec<_>>()), &moments]);
     let opened = engine.open(&both).await?;
     let summary = crate::stats::summarise(n as u64, &opened[..d], Some((&opened[d..], &scales)));

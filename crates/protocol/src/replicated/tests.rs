@@ -515,14 +515,15 @@ async fn variance_matches_plaintext_for_small_and_large_features() {
                 deal(n, &v.iter().map(|x| encode(*x).unwrap()).collect::<Vec<_>>(), 101 + j as u64)
             })
             .collect();
-        let scales_for_run = scales.clone();
+        let bounds: Vec<f64> = features.iter().map(|(_, b)| *b).collect();
         let results = run(n, |t| {
             let cols: Vec<RepVec> = dealt.iter().map(|d| d[t.party()].clone()).collect();
-            let scales = scales_for_run.clone();
+            let (bounds, want) = (bounds.clone(), scales.clone());
             async move {
                 let mut e = engine(&t).await;
                 let sums: Vec<RepVec> = cols.iter().map(RepVec::sum).collect();
-                let m = scaled_moments(&mut e, &cols, &scales).await.unwrap();
+                let (m, scales) = scaled_moments(&mut e, &cols, &bounds).await.unwrap();
+                assert_eq!(scales, want);
                 (
                     e.open(&RepVec::concat(&sums.iter().collect::<Vec<_>>())).await.unwrap(),
                     e.open(&m).await.unwrap(),
