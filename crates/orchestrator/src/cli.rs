@@ -10,6 +10,27 @@ use std::process::ExitCode;
 use std::time::Duration;
 use wire::control::{JobId, JobSpec, KmeansInit};
 
+/// Writes to stdout. A reader that stops early (`| head`) ends the program quietly with the
+/// status a shell reports for a broken pipe, instead of a panic.
+fn emit(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing the output: {e}");
+        std::process::exit(1);
+    }
+}
+
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 /// Exit code when a node refused a job.
 pub const EXIT_REFUSED: u8 = 3;
 /// Exit code when a job failed.
@@ -273,7 +294,7 @@ async fn run(cli: Cli) -> Result<()> {
             let identity = net::Identity::generate(&name)?;
             let (cert, key) = identity.write(&out)?;
             eprintln!("wrote {} and {}", cert.display(), key.display());
-            println!("{}", identity.fingerprint());
+            outln!("{}", identity.fingerprint());
         }
         Command::Datasets => print_datasets(&client(cli.cluster)?.datasets().await?, format),
         Command::Cluster(ClusterCommand::Status) => {
@@ -296,7 +317,7 @@ async fn run(cli: Cli) -> Result<()> {
                     }
                 })
                 .collect();
-            print!("{}", render(&["node", "address", "state", "party", "version"], &rows));
+            out!("{}", render(&["node", "address", "state", "party", "version"], &rows));
         }
         Command::Job(JobCommand::Submit(submit)) => {
             let (spec, wait) = match submit {
@@ -323,7 +344,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let client = client(cli.cluster)?;
             let job = client.submit(spec).await?;
-            println!("{job}");
+            outln!("{job}");
             if wait {
                 client.wait(job, Duration::from_secs(3600)).await?;
                 print_result(&client.result(job).await?, format);
@@ -358,9 +379,9 @@ async fn run(cli: Cli) -> Result<()> {
                 .collect();
             let names = ["node", "state", "progress", "bytes sent", "rounds", "reason"];
             match format {
-                Format::Table => print!("{}", render(&names, &rows)),
+                Format::Table => out!("{}", render(&names, &rows)),
                 Format::Csv => {
-                    print!("{}", crate::table::csv(&(names.map(String::from).to_vec(), rows.clone())))
+                    out!("{}", crate::table::csv(&(names.map(String::from).to_vec(), rows.clone())))
                 }
                 Format::Json => {
                     let v: Vec<_> = statuses
@@ -371,7 +392,7 @@ async fn run(cli: Cli) -> Result<()> {
                             Err(e) => serde_json::json!({"node": n.id, "error": e.to_string()}),
                         })
                         .collect();
-                    println!("{}", serde_json::Value::Array(v));
+                    outln!("{}", serde_json::Value::Array(v));
                 }
             }
         }
@@ -382,7 +403,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Job(JobCommand::Wait { id, timeout }) => {
             client(cli.cluster)?.wait(id, Duration::from_secs(timeout)).await?;
-            println!("done");
+            outln!("done");
         }
         Command::Report { id, out } => {
             let client = client(cli.cluster)?;
@@ -397,7 +418,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             let page = crate::report::write(&out, &kmeans, fairness.as_ref())?;
-            println!("{}", page.display());
+            outln!("{}", page.display());
         }
         Command::Plain(PlainCommand::Kmeans {
             files,
@@ -492,7 +513,7 @@ async fn watch(client: &Client, id: JobId, limit: Duration) -> Result<()> {
 
 fn print_datasets(list: &[DatasetView], format: Format) {
     match format {
-        Format::Json => println!("{}", serde_json::to_string(list).expect("datasets serialise")),
+        Format::Json => outln!("{}", serde_json::to_string(list).expect("datasets serialise")),
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = list
                 .iter()
@@ -511,9 +532,9 @@ fn print_datasets(list: &[DatasetView], format: Format) {
                 .collect();
             let names = ["dataset", "records", "owners (records)", "numeric", "categorical"];
             if format == Format::Csv {
-                print!("{}", crate::table::csv(&(names.map(String::from).to_vec(), rows)));
+                out!("{}", crate::table::csv(&(names.map(String::from).to_vec(), rows)));
             } else {
-                print!("{}", render(&names, &rows));
+                out!("{}", render(&names, &rows));
             }
         }
     }
@@ -521,38 +542,39 @@ fn print_datasets(list: &[DatasetView], format: Format) {
 
 fn print_result(result: &JobResult, format: Format) {
     match (format, result) {
-        (Format::Json, r) => println!("{}", serde_json::to_string(r).expect("result serialises")),
-        (Format::Csv, JobResult::Stats(r)) => print!("{}", crate::table::csv(&crate::table::stats_grid(r))),
+        (Format::Json, r) => outln!("{}", serde_json::to_string(r).expect("result serialises")),
+        (Format::Csv, JobResult::Stats(r)) => out!("{}", crate::table::csv(&crate::table::stats_grid(r))),
         (Format::Csv, JobResult::Kmeans(r)) => {
-            print!("{}", crate::table::csv(&crate::table::segments_grid(r)))
+            out!("{}", crate::table::csv(&crate::table::segments_grid(r)))
         }
         (Format::Csv, JobResult::Fairness(r)) => {
-            print!("{}", crate::table::csv(&crate::table::fairness_grid(r)))
+            out!("{}", crate::table::csv(&crate::table::fairness_grid(r)))
         }
         (Format::Csv, JobResult::Bench(r)) => {
-            print!("{}", crate::table::csv(&crate::table::traffic_grid(&r.nodes)))
+            out!("{}", crate::table::csv(&crate::table::traffic_grid(&r.nodes)))
         }
         (Format::Table, JobResult::Stats(r)) => {
-            println!("stats of `{}` over {} records (job {})", r.dataset, r.count, r.job);
-            print!("{}", crate::table::stats(r));
+            outln!("stats of `{}` over {} records (job {})", r.dataset, r.count, r.job);
+            out!("{}", crate::table::stats(r));
         }
         (Format::Table, JobResult::Kmeans(r)) => {
-            println!(
+            outln!(
                 "{} segments of `{}` over {} records (job {}); within-cluster sum of squares {:.2} (standardised)",
-                r.segments.k, r.dataset, r.count, r.job, r.segments.wcss
+                r.segments.k,
+                r.dataset,
+                r.count,
+                r.job,
+                r.segments.wcss
             );
-            print!("{}", crate::table::segments(r));
+            out!("{}", crate::table::segments(r));
         }
         (Format::Table, JobResult::Fairness(r)) => {
-            println!(
-                "fairness of the segments of job {} by `{}` (job {})",
-                r.segments_job, r.protected, r.job
-            );
-            print!("{}", crate::table::fairness(r));
+            outln!("fairness of the segments of job {} by `{}` (job {})", r.segments_job, r.protected, r.job);
+            out!("{}", crate::table::fairness(r));
         }
         (Format::Table, JobResult::Bench(r)) => {
-            println!("{} of size {} (job {}): sampled results match plaintext", r.op, r.size, r.job);
-            print!("{}", crate::table::traffic(&r.nodes));
+            outln!("{} of size {} (job {}): sampled results match plaintext", r.op, r.size, r.job);
+            out!("{}", crate::table::traffic(&r.nodes));
         }
     }
 }
