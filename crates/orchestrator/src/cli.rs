@@ -96,6 +96,47 @@ enum Command {
     Plain(PlainCommand),
 }
 
+/// The parameters of a k-means job, on the cluster or in the plaintext mode.
+#[derive(Debug, clap::Args)]
+struct KmeansArgs {
+    /// Comma-separated numeric features.
+    #[arg(long, value_delimiter = ',', required = true)]
+    features: Vec<String>,
+    /// Number of segments.
+    #[arg(long)]
+    k: u32,
+    /// Lloyd iterations (public and fixed).
+    #[arg(long, default_value_t = 10)]
+    iterations: u32,
+    /// Seed of the starting centroids.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Runs side by side from different starting centroids; the lowest within-cluster sum of
+    /// squares wins.
+    #[arg(long, default_value_t = 5)]
+    restarts: u32,
+    /// Starting centroids: `kmeans++` (greedy k-means++ seeding on shares) or `random` (points
+    /// in the standardised space).
+    #[arg(long, default_value_t = KmeansInit::PlusPlus)]
+    init: KmeansInit,
+}
+
+impl KmeansArgs {
+    /// The job's parameters for the plaintext mode.
+    fn params(&self) -> protocol::kmeans::Params {
+        protocol::kmeans::Params {
+            k: self.k as usize,
+            iterations: self.iterations as usize,
+            seed: self.seed,
+            restarts: self.restarts as usize,
+            init: match self.init {
+                KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
+                KmeansInit::Random => protocol::kmeans::Init::Random,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum PlainCommand {
     /// k-means (and, with --protected, the fairness report) over the records of FILES.
@@ -103,24 +144,8 @@ enum PlainCommand {
         /// CSV files, read in order as the cluster orders its owners' contributions.
         #[arg(required = true, value_name = "FILE.csv")]
         files: Vec<PathBuf>,
-        /// Comma-separated numeric features.
-        #[arg(long, value_delimiter = ',', required = true)]
-        features: Vec<String>,
-        /// Number of segments.
-        #[arg(long)]
-        k: u32,
-        /// Lloyd iterations.
-        #[arg(long, default_value_t = 10)]
-        iterations: u32,
-        /// Seed of the starting centroids.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Runs from different starting centroids; the lowest WCSS wins.
-        #[arg(long, default_value_t = 5)]
-        restarts: u32,
-        /// Starting centroids: `kmeans++` or `random`.
-        #[arg(long, default_value_t = KmeansInit::PlusPlus)]
-        init: KmeansInit,
+        #[command(flatten)]
+        kmeans: KmeansArgs,
         /// Declared ranges, consent column and levels: a node configuration (with --dataset)
         /// or a schema file. Without it, ranges are the data's own.
         #[arg(long, value_name = "FILE.toml")]
@@ -202,26 +227,8 @@ enum SubmitCommand {
         /// Dataset name.
         #[arg(long)]
         dataset: String,
-        /// Comma-separated numeric features.
-        #[arg(long, value_delimiter = ',', required = true)]
-        features: Vec<String>,
-        /// Number of segments.
-        #[arg(long)]
-        k: u32,
-        /// Lloyd iterations (public and fixed).
-        #[arg(long, default_value_t = 10)]
-        iterations: u32,
-        /// Seed of the starting centroids.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Runs side by side from different starting centroids; the lowest within-cluster sum
-        /// of squares wins.
-        #[arg(long, default_value_t = 5)]
-        restarts: u32,
-        /// Starting centroids: `kmeans++` (seeding on shares) or `random` (points in the
-        /// standardised space).
-        #[arg(long, default_value_t = KmeansInit::PlusPlus)]
-        init: KmeansInit,
+        #[command(flatten)]
+        kmeans: KmeansArgs,
         /// Give each owner node, and only it, the segment of each of its records (a CSV in
         /// its data directory).
         #[arg(long)]
@@ -328,17 +335,8 @@ async fn run(cli: Cli) -> Result<()> {
                 SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
                     (JobSpec::Fairness { segments, protected, min_cell }, wait)
                 }
-                SubmitCommand::Kmeans {
-                    dataset,
-                    features,
-                    k,
-                    iterations,
-                    seed,
-                    restarts,
-                    init,
-                    labels,
-                    wait,
-                } => {
+                SubmitCommand::Kmeans { dataset, kmeans, labels, wait } => {
+                    let KmeansArgs { features, k, iterations, seed, restarts, init } = kmeans;
                     (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels }, wait)
                 }
             };
@@ -422,12 +420,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Plain(PlainCommand::Kmeans {
             files,
-            features,
-            k,
-            iterations,
-            seed,
-            restarts,
-            init,
+            kmeans,
             schema,
             dataset,
             consent,
@@ -440,27 +433,18 @@ async fn run(cli: Cli) -> Result<()> {
                 s.categorical.iter().find(|c| Some(&c.name) == protected.as_ref()).map(|c| c.levels.clone())
             });
             let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+            let features = &kmeans.features;
             let columns = crate::plain::Columns {
-                features: &features,
+                features,
                 consent: consent.as_deref().or(schema.as_ref().and_then(|s| s.consent.as_deref())),
                 protected: protected.as_deref(),
                 levels: levels.as_deref(),
             };
             let records = crate::plain::read(&paths, &columns)?;
-            let bounds = crate::plain::bounds(schema.as_ref(), &features, &records.rows);
-            let params = protocol::kmeans::Params {
-                k: k as usize,
-                iterations: iterations as usize,
-                seed,
-                restarts: restarts as usize,
-                init: match init {
-                    KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
-                    KmeansInit::Random => protocol::kmeans::Init::Random,
-                },
-            };
-            let (result, labels) = crate::plain::kmeans(&records, &features, &bounds, params)?;
+            let bounds = crate::plain::bounds(schema.as_ref(), features, &records.rows);
+            let (result, labels) = crate::plain::kmeans(&records, features, &bounds, kmeans.params())?;
             let fairness =
-                protected.map(|p| crate::plain::fairness(&records, &labels, k as usize, &p, min_cell));
+                protected.map(|p| crate::plain::fairness(&records, &labels, kmeans.k as usize, &p, min_cell));
             if let Some(out) = labels_out {
                 std::fs::write(&out, crate::plain::labels_csv(&paths, &records, &labels))
                     .with_context(|| format!("writing {}", out.display()))?;

@@ -47,8 +47,22 @@ fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn chart_error(chart: &'static str) -> impl Fn(String) -> ReportError {
-    move |reason| ReportError::Chart { chart, reason }
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// Draws one chart (`draw` gets a white drawing area) into an SVG string.
+fn svg(
+    chart: &'static str,
+    draw: impl FnOnce(&Area<'_>) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<String, ReportError> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+        let drawn = root.fill(&WHITE).map_err(Into::into).and_then(|()| draw(&root));
+        drawn
+            .and_then(|()| root.present().map_err(Into::into))
+            .map_err(|e| ReportError::Chart { chart, reason: e.to_string() })?;
+    }
+    Ok(text)
 }
 
 /// The segment id shown under bar position `v` (nothing between bars).
@@ -63,20 +77,15 @@ fn position_label(v: f64, ids: &[usize]) -> String {
 
 /// Bars of the segment sizes, largest first.
 pub fn sizes_chart(k: &KmeansResult) -> Result<String, ReportError> {
-    let fail = chart_error("segment sizes");
     let s = &k.segments;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    svg("segment sizes", |root| {
         let top = s.sizes.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption("Records per segment", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(64)
-            .build_cartesian_2d(-0.5f64..(s.k as f64 - 0.5), 0f64..top)
-            .map_err(|e| fail(e.to_string()))?;
+            .build_cartesian_2d(-0.5f64..(s.k as f64 - 0.5), 0f64..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -85,35 +94,26 @@ pub fn sizes_chart(k: &KmeansResult) -> Result<String, ReportError> {
             .y_desc("records")
             .x_label_formatter(&|v| position_label(*v, &s.ids))
             .y_label_formatter(&|v| format!("{v:.0}"))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        chart
-            .draw_series(s.sizes.iter().enumerate().map(|(i, &size)| {
-                Rectangle::new([(i as f64 - 0.4, 0.0), (i as f64 + 0.4, size as f64)], colour(i).filled())
-            }))
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(svg)
+            .draw()?;
+        chart.draw_series(s.sizes.iter().enumerate().map(|(i, &size)| {
+            Rectangle::new([(i as f64 - 0.4, 0.0), (i as f64 + 0.4, size as f64)], colour(i).filled())
+        }))?;
+        Ok(())
+    })
 }
 
 /// Each segment's centroid in standardised units, one line per segment across the features.
 pub fn profiles_chart(k: &KmeansResult) -> Result<String, ReportError> {
-    let fail = chart_error("centroid profiles");
     let s = &k.segments;
     let (lo, hi) = s.centroids_std.iter().fold((-1.0f64, 1.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
     let pad = (hi - lo) * 0.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let mut chart = ChartBuilder::on(&root)
+    svg("centroid profiles", |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Centroid profiles (standard deviations from the mean)", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(48)
-            .build_cartesian_2d(-0.3f64..(s.d as f64 - 0.7), (lo - pad)..(hi + pad))
-            .map_err(|e| fail(e.to_string()))?;
+            .build_cartesian_2d(-0.3f64..(s.d as f64 - 0.7), (lo - pad)..(hi + pad))?;
         chart
             .configure_mesh()
             .x_labels(s.d)
@@ -126,47 +126,32 @@ pub fn profiles_chart(k: &KmeansResult) -> Result<String, ReportError> {
                 }
             })
             .y_desc("standardised value")
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
+            .draw()?;
         for j in 0..s.k {
             let points: Vec<(f64, f64)> =
                 (0..s.d).map(|f| (f as f64, s.centroids_std[j * s.d + f])).collect();
             chart
-                .draw_series(LineSeries::new(points.clone(), colour(j).stroke_width(2)))
-                .map_err(|e| fail(e.to_string()))?
+                .draw_series(LineSeries::new(points.clone(), colour(j).stroke_width(2)))?
                 .label(format!("segment {}", s.ids[j]))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour(j).stroke_width(2)));
-            chart
-                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour(j).filled())))
-                .map_err(|e| fail(e.to_string()))?;
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour(j).filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(svg)
+        chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+        Ok(())
+    })
 }
 
 /// Stacked bars: each segment's share of every group (suppressed cells left out).
 pub fn groups_chart(f: &FairnessResult) -> Result<String, ReportError> {
-    let fail = chart_error("group shares");
     let r = &f.report;
     let k = r.segments.len();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let mut chart = ChartBuilder::on(&root)
+    svg("group shares", |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(format!("Share of each `{}` group per segment", f.protected), ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(48)
-            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..1.0)
-            .map_err(|e| fail(e.to_string()))?;
+            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..1.0)?;
         let ids: Vec<usize> = r.segments.iter().map(|seg| seg.id).collect();
         chart
             .configure_mesh()
@@ -175,8 +160,7 @@ pub fn groups_chart(f: &FairnessResult) -> Result<String, ReportError> {
             .x_desc("segment (suppressed cells left blank)")
             .y_desc("share of the segment")
             .x_label_formatter(&|v| position_label(*v, &ids))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
+            .draw()?;
         for (l, group) in r.groups.iter().enumerate() {
             let bars: Vec<Rectangle<(f64, f64)>> = r
                 .segments
@@ -189,20 +173,13 @@ pub fn groups_chart(f: &FairnessResult) -> Result<String, ReportError> {
                 })
                 .collect();
             chart
-                .draw_series(bars)
-                .map_err(|e| fail(e.to_string()))?
+                .draw_series(bars)?
                 .label(group.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour(l).filled()));
         }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(svg)
+        chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+        Ok(())
+    })
 }
 
 fn escape(s: &str) -> String {
