@@ -3,7 +3,7 @@
 
 mod common;
 
-use protocol::kmeans::{Init, Params, plain_job};
+use protocol::kmeans::{Params, plain_job};
 use std::path::Path;
 use std::time::Duration;
 use testnet::{plain, sample};
@@ -28,11 +28,7 @@ fn spec(k: u32, iterations: u32, seed: u64, restarts: u32, init: KmeansInit, lab
 }
 
 fn params(k: u32, iterations: u32, seed: u64, restarts: u32, init: KmeansInit) -> Params {
-    let init = match init {
-        KmeansInit::PlusPlus => Init::PlusPlus,
-        KmeansInit::Random => Init::Random,
-    };
-    Params { k: k as usize, iterations: iterations as usize, seed, restarts: restarts as usize, init }
+    orchestrator::plain::params(k, iterations, seed, restarts, init)
 }
 
 /// Each owner node's labels file of `job`, node after node.

@@ -124,16 +124,7 @@ struct KmeansArgs {
 impl KmeansArgs {
     /// The job's parameters for the plaintext mode.
     fn params(&self) -> protocol::kmeans::Params {
-        protocol::kmeans::Params {
-            k: self.k as usize,
-            iterations: self.iterations as usize,
-            seed: self.seed,
-            restarts: self.restarts as usize,
-            init: match self.init {
-                KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
-                KmeansInit::Random => protocol::kmeans::Init::Random,
-            },
-        }
+        crate::plain::params(self.k, self.iterations, self.seed, self.restarts, self.init)
     }
 }
 

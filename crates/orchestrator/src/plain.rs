@@ -171,6 +171,15 @@ pub fn bounds(schema: Option<&Schema>, features: &[String], rows: &[Vec<f64>]) -
         .collect()
 }
 
+/// A k-means job's parameters as the protocol takes them.
+pub fn params(k: u32, iterations: u32, seed: u64, restarts: u32, init: wire::control::KmeansInit) -> Params {
+    let init = match init {
+        wire::control::KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
+        wire::control::KmeansInit::Random => protocol::kmeans::Init::Random,
+    };
+    Params { k: k as usize, iterations: iterations as usize, seed, restarts: restarts as usize, init }
+}
+
 /// The k-means job in the plaintext mode: the outcome as the cluster would reveal it, and the
 /// segment of every record (numbered as the result's segment ids).
 pub fn kmeans(

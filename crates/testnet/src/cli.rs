@@ -362,13 +362,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     let (reference, _) = protocol::kmeans::plain_job(
         &rows,
         &bounds,
-        protocol::kmeans::Params {
-            k: k as usize,
-            iterations: iterations as usize,
-            seed,
-            restarts: restarts as usize,
-            init: protocol::kmeans::Init::PlusPlus,
-        },
+        orchestrator::plain::params(k, iterations, seed, restarts, KmeansInit::PlusPlus),
     )?;
     let worst_centroid = segments
         .segments

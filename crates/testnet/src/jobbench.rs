@@ -95,16 +95,7 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
         let columns = orchestrator::plain::Columns { features: &names, ..Default::default() };
         let records = orchestrator::plain::read(&csvs, &columns)?;
         let bounds = orchestrator::plain::bounds(Some(&schema), &names, &records.rows);
-        let params = protocol::kmeans::Params {
-            k: b.k as usize,
-            iterations: b.iterations as usize,
-            seed: b.seed,
-            restarts: b.restarts as usize,
-            init: match b.init {
-                KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
-                KmeansInit::Random => protocol::kmeans::Init::Random,
-            },
-        };
+        let params = orchestrator::plain::params(b.k, b.iterations, b.seed, b.restarts, b.init);
         let t = Instant::now();
         let (plain, _) = orchestrator::plain::kmeans(&records, &names, &bounds, params)?;
         let plaintext_s = t.elapsed().as_secs_f64();
