@@ -5,8 +5,8 @@ use crate::node::{Node, Role};
 use net::Fingerprint;
 use std::sync::Arc;
 use wire::control::{
-    ContributionInfo, DatasetInfo, ErrorKind, JobResultShares, JobState, NodeInfo, Request, RequestBody,
-    Response, WireComponent,
+    ContributionInfo, DatasetInfo, ErrorKind, JobResultShares, JobState, NodeInfo, NodeStatus, PeerLink,
+    Request, RequestBody, Response, WireComponent,
 };
 use wire::{U64s, read_frame, write_frame};
 
@@ -36,12 +36,7 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
 async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody) -> Response {
     let operator = matches!(role, Role::Operator(_));
     match body {
-        RequestBody::Ping => Response::Pong(NodeInfo {
-            node_id: node.config.node_id.clone(),
-            party: node.me as u16,
-            parties: node.members.len() as u16,
-            version: env!("CARGO_PKG_VERSION").into(),
-        }),
+        RequestBody::Ping => Response::Pong(info(&node)),
         RequestBody::Ingest { dataset } => {
             if *role != Role::Owner {
                 return error(ErrorKind::Forbidden, "only the node's owner can ingest its data");
@@ -113,5 +108,38 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                 ),
             },
         },
+        RequestBody::NodeStatus if operator => Response::NodeStatus(node_status(&node).await),
+        RequestBody::NodeStatus => error(ErrorKind::Forbidden, "only operators read a node's status"),
+    }
+}
+
+/// Who the node is, its datasets and active jobs, and its links to the others, probed now
+/// (all at once, each within the request timeout).
+async fn node_status(node: &Arc<Node>) -> NodeStatus {
+    let datasets = match node.store.datasets() {
+        Ok(list) => list.iter().map(|d| (d.name.clone(), d.rows())).collect(),
+        Err(e) => vec![(format!("(unreadable: {e})"), 0)],
+    };
+    let peers: Vec<usize> = (0..node.members.len()).filter(|&p| p != node.me).collect();
+    let probes = futures_util::future::join_all(peers.iter().map(|&p| node.mesh.probe(p))).await;
+    let links = peers
+        .iter()
+        .zip(probes)
+        .map(|(&p, probe)| PeerLink {
+            node: node.members[p].id.clone(),
+            rtt_us: probe.as_ref().ok().map(|rtt| rtt.as_micros() as u64),
+            error: probe.err().map(|e| e.reason),
+        })
+        .collect();
+    NodeStatus { info: info(node), datasets, jobs: node.jobs.active(), links }
+}
+
+/// Who the node is.
+fn info(node: &Node) -> NodeInfo {
+    NodeInfo {
+        node_id: node.config.node_id.clone(),
+        party: node.me as u16,
+        parties: node.members.len() as u16,
+        version: env!("CARGO_PKG_VERSION").into(),
     }
 }

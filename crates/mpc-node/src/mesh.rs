@@ -21,6 +21,9 @@ pub struct MeshError {
     pub reason: String,
 }
 
+/// How long a link probe waits (well below an operator's wait for the node's own answer).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Outgoing connections to peers.
 pub struct Mesh {
     endpoint: quinn::Endpoint,
@@ -108,6 +111,16 @@ impl Mesh {
             MeshResponse::Ok => Ok(()),
             MeshResponse::Error { message } => Err(self.error(party, message)),
         }
+    }
+
+    /// The round trip of a request to `party` and its answer, dialling it if needed; a peer
+    /// that does not answer within [`PROBE_TIMEOUT`] is reported down.
+    pub async fn probe(&self, party: usize) -> Result<Duration, MeshError> {
+        let started = std::time::Instant::now();
+        tokio::time::timeout(PROBE_TIMEOUT, self.call(party, MeshRequest::Ping))
+            .await
+            .map_err(|_| self.error(party, format!("no answer within {} s", PROBE_TIMEOUT.as_secs())))??;
+        Ok(started.elapsed())
     }
 
     /// Number of parties.

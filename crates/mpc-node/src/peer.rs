@@ -108,6 +108,7 @@ async fn handle(
             .await
             .map_err(|e| e.to_string()),
         MeshRequest::JobChannel { .. } => Err("a job channel cannot be handled here".into()),
+        MeshRequest::Ping => Ok(()),
     }
 }
 

@@ -297,25 +297,26 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Datasets => print_datasets(&client(cli.cluster)?.datasets().await?, format),
         Command::Cluster(ClusterCommand::Status) => {
             let client = client(cli.cluster)?;
-            let rows: Vec<Vec<String>> = client
-                .ping()
-                .await
-                .into_iter()
-                .zip(client.nodes())
-                .map(|(r, n)| match r {
-                    Ok(info) => vec![
-                        n.id.clone(),
-                        n.address.clone(),
-                        "up".into(),
-                        info.party.to_string(),
-                        info.version,
-                    ],
-                    Err(e) => {
-                        vec![n.id.clone(), n.address.clone(), format!("down: {e}"), "-".into(), "-".into()]
-                    }
-                })
-                .collect();
-            out!("{}", render(&["node", "address", "state", "party", "version"], &rows));
+            let statuses = client.node_statuses().await;
+            match format {
+                Format::Json => {
+                    let v: Vec<_> = statuses
+                        .iter()
+                        .zip(client.nodes())
+                        .map(|(s, n)| match s {
+                            Ok(s) => serde_json::json!({"node": n.id, "address": n.address, "status": s}),
+                            Err(e) => serde_json::json!({"node": n.id, "address": n.address, "error": e.to_string()}),
+                        })
+                        .collect();
+                    outln!("{}", serde_json::Value::Array(v));
+                }
+                Format::Csv => {
+                    out!("{}", crate::table::csv(&crate::table::cluster_grid(client.nodes(), &statuses)))
+                }
+                Format::Table => {
+                    out!("{}", crate::table::text(&crate::table::cluster_grid(client.nodes(), &statuses)))
+                }
+            }
         }
         Command::Job(JobCommand::Submit(submit)) => {
             let (spec, wait) = match submit {

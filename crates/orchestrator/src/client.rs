@@ -14,8 +14,8 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
 use wire::control::{
-    DatasetInfo, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo, NodeInfo, Request, RequestBody,
-    Response,
+    DatasetInfo, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo, NodeInfo, NodeStatus, Request,
+    RequestBody, Response,
 };
 
 /// What went wrong talking to the cluster.
@@ -152,6 +152,19 @@ impl Client {
             .enumerate()
             .map(|(i, r)| match r? {
                 Response::Pong(info) => Ok(info),
+                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Every node's status (datasets, active jobs, links to the others probed now).
+    pub async fn node_statuses(&self) -> Vec<Result<NodeStatus, ClientError>> {
+        self.ask_all(RequestBody::NodeStatus)
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match r? {
+                Response::NodeStatus(status) => Ok(status),
                 other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
             })
             .collect()

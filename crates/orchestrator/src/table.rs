@@ -140,6 +140,56 @@ pub fn fairness(result: &crate::FairnessResult) -> String {
     out
 }
 
+/// The cluster as its nodes report it: each node's state, party, version, datasets, active
+/// jobs, and its links to the others (round-trip time, or why it is down).
+pub fn cluster_grid(
+    nodes: &[crate::NodeEntry],
+    statuses: &[Result<wire::control::NodeStatus, crate::ClientError>],
+) -> Grid {
+    let rows = nodes
+        .iter()
+        .zip(statuses)
+        .map(|(n, s)| match s {
+            Ok(s) => {
+                let datasets: Vec<String> =
+                    s.datasets.iter().map(|(d, rows)| format!("{d} ({rows})")).collect();
+                let jobs: Vec<String> =
+                    s.jobs.iter().map(|(id, kind, progress)| format!("{kind} {id}: {progress}")).collect();
+                let links: Vec<String> = s
+                    .links
+                    .iter()
+                    .map(|l| match (l.rtt_us, &l.error) {
+                        (Some(rtt), _) => format!("{} up {:.1} ms", l.node, rtt as f64 / 1e3),
+                        (None, Some(e)) => format!("{} DOWN ({e})", l.node),
+                        (None, None) => format!("{} down", l.node),
+                    })
+                    .collect();
+                vec![
+                    n.id.clone(),
+                    n.address.clone(),
+                    "up".into(),
+                    s.info.party.to_string(),
+                    s.info.version.clone(),
+                    datasets.join(", "),
+                    if jobs.is_empty() { "-".into() } else { jobs.join("; ") },
+                    links.join(", "),
+                ]
+            }
+            Err(e) => vec![
+                n.id.clone(),
+                n.address.clone(),
+                format!("down: {e}"),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        })
+        .collect();
+    (headers(&["node", "address", "state", "party", "version", "datasets", "running jobs", "links"]), rows)
+}
+
 /// Each node's time and traffic for a job.
 pub fn traffic_grid(nodes: &[crate::client::NodeTraffic]) -> Grid {
     let rows: Vec<Vec<String>> = nodes

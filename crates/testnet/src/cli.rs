@@ -54,6 +54,13 @@ enum Command {
         #[arg(long, default_value = ".testnet")]
         dir: PathBuf,
     },
+    /// Show each node of a cluster (processes or containers): reachable, version, datasets,
+    /// running jobs, and its links to the other nodes.
+    Status {
+        /// The cluster directory.
+        #[arg(long, default_value = ".testnet")]
+        dir: PathBuf,
+    },
     /// Start a cluster, ingest, run a job, print the result and the plaintext check, stop.
     Demo {
         /// Number of nodes (at least 3).
@@ -87,6 +94,44 @@ enum Command {
         /// Runs of each operation; the table shows each run.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+    },
+    /// Build the node image from nothing (`FROM scratch`: the binary, the shared libraries it
+    /// links, an unprivileged user, a health check); no image is pulled.
+    Image {
+        /// The node binary (default: `mpc-node` beside this executable, as `cargo build
+        /// --release` leaves it).
+        #[arg(long)]
+        binary: Option<PathBuf>,
+        /// Image tag.
+        #[arg(long, default_value = crate::docker::DEFAULT_IMAGE)]
+        tag: String,
+    },
+    /// Write a compose project of one container per node: keys, configurations, data, and
+    /// DIR/compose.yaml (private network, a volume per node, health checks, restarts,
+    /// published UDP ports for the orchestrator on this host). With --up, also start it and
+    /// wait until every company's data is ingested.
+    Compose {
+        /// Number of nodes (at least 3).
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Directory for the project.
+        #[arg(long, default_value = ".testnet-compose")]
+        dir: PathBuf,
+        /// Sample customers per node.
+        #[arg(long, default_value_t = 1000)]
+        records: usize,
+        /// Seed of the sample data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The node image (build it with `testnet image`).
+        #[arg(long, default_value = crate::docker::DEFAULT_IMAGE)]
+        image: String,
+        /// Node i publishes its port on 127.0.0.1 at this port + i.
+        #[arg(long, default_value_t = 17100)]
+        host_port: u16,
+        /// Start the project and wait until the data is ingested.
+        #[arg(long)]
+        up: bool,
     },
     /// Time whole k-means jobs: for each record count, a fresh cluster ingests Gaussian blobs
     /// split across its nodes, runs the job from submission to opened result, then the same
@@ -128,6 +173,10 @@ enum Command {
 /// Runs the command line; `testnet node --config FILE` runs a node daemon (used by `up`).
 pub fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Installed as `mpc-node` (as in the node image), this binary is the node.
+    if args.first().and_then(|a| Path::new(a).file_name()).is_some_and(|n| n == "mpc-node") {
+        return mpc_node::cli::main_from(args);
+    }
     if args.get(1).is_some_and(|a| a == "node") {
         let mut node_args = vec![std::ffi::OsString::from("mpc-node")];
         node_args.extend(args.into_iter().skip(2));
@@ -171,6 +220,51 @@ async fn run(cli: Cli) -> Result<()> {
             let result = bench(&temp, nodes, &ops, size, repeat).await;
             let _ = std::fs::remove_dir_all(&temp);
             result
+        }
+        Command::Status { dir } => {
+            let generated = layout::existing(&dir)?;
+            let client =
+                orchestrator::Client::new(orchestrator::ClusterFile::load(&generated.cluster_file)?)?;
+            let statuses = client.node_statuses().await;
+            print!(
+                "{}",
+                orchestrator::table::text(&orchestrator::table::cluster_grid(client.nodes(), &statuses))
+            );
+            if statuses.iter().any(Result::is_err) {
+                bail!("some nodes do not answer");
+            }
+            Ok(())
+        }
+        Command::Image { binary, tag } => {
+            let binary = match binary {
+                Some(b) => b,
+                None => std::env::current_exe()?.with_file_name("mpc-node"),
+            };
+            if !binary.exists() {
+                bail!(
+                    "{} does not exist; run `cargo build --release` first or pass --binary",
+                    binary.display()
+                );
+            }
+            crate::docker::build_image(&binary, &tag)?;
+            let out = std::process::Command::new("docker")
+                .args(["image", "inspect", "--format", "{{.Size}}", &tag])
+                .output()?;
+            let size: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
+            println!("built {tag} from {} ({:.1} MB)", binary.display(), size / 1e6);
+            Ok(())
+        }
+        Command::Compose { nodes, dir, records, seed, image, host_port, up } => {
+            let plan = Plan { nodes, records, seed, data: None };
+            let project = crate::docker::write_compose(&dir, &plan, &image, host_port)?;
+            eprintln!("wrote {}", project.file.display());
+            if up {
+                crate::docker::up(&project).await?;
+            } else {
+                eprintln!("start it with: docker compose -f {} up -d", project.file.display());
+            }
+            println!("export SEGMPC_CLUSTER={}", project.generated.cluster_file.display());
+            Ok(())
         }
         Command::BenchKmeans { nodes, records, features, k, iterations, restarts, init, seed, dir, json } => {
             let temp = tempdir_for_demo()?;

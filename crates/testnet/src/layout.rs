@@ -76,8 +76,38 @@ fn free_ports(n: usize) -> Result<Vec<u16>> {
     Ok(sockets.iter().map(|s| s.local_addr().map(|a| a.port())).collect::<Result<_, _>>()?)
 }
 
-/// Writes a fresh cluster into `dir` (which must not hold one already).
+/// Where the nodes listen and how they reach each other.
+#[derive(Debug, Clone)]
+pub enum Addressing {
+    /// Processes on 127.0.0.1, each on a free UDP port; paths relative to each node's
+    /// directory.
+    Loopback,
+    /// One container per node on a private network: each listens on `port` on every
+    /// interface and reaches the others by service name (`node-i`); the host reaches node
+    /// `i` on 127.0.0.1 at `host_ports[i]`. Paths are the container's: the node's directory
+    /// mounted read-only at [`CONTAINER_CONFIG_DIR`], its data volume at
+    /// [`CONTAINER_DATA_DIR`].
+    Containers {
+        /// The nodes' port inside the network.
+        port: u16,
+        /// The ports published on the host, one per node.
+        host_ports: Vec<u16>,
+    },
+}
+
+/// Where a container finds its node's directory (configuration, keys, CSV).
+pub const CONTAINER_CONFIG_DIR: &str = "/etc/segmpc";
+/// Where a container keeps its node's data (a named volume).
+pub const CONTAINER_DATA_DIR: &str = "/data";
+
+/// Writes a fresh cluster of node processes on 127.0.0.1 into `dir` (which must not hold one
+/// already).
 pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
+    generate_with(dir, plan, &Addressing::Loopback)
+}
+
+/// Writes a fresh cluster into `dir` (which must not hold one already), addressed as given.
+pub fn generate_with(dir: &Path, plan: &Plan, addressing: &Addressing) -> Result<Generated> {
     if plan.nodes < 3 {
         bail!("the honest-majority model needs at least 3 nodes, got {}", plan.nodes);
     }
@@ -91,7 +121,33 @@ pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
     let dir = dir.canonicalize()?;
     let operator = Identity::generate("operator")?;
     operator.write(&dir.join("operator"))?;
-    let ports = free_ports(plan.nodes)?;
+    // Per node: where it listens, where its peers dial it, where the operator dials it.
+    let (listen, peer_address, host_address): (Vec<String>, Vec<String>, Vec<String>) = match addressing {
+        Addressing::Loopback => {
+            let ports = free_ports(plan.nodes)?;
+            let local: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+            (local.clone(), local.clone(), local)
+        }
+        Addressing::Containers { port, host_ports } => {
+            if host_ports.len() != plan.nodes {
+                bail!("{} host ports for {} nodes", host_ports.len(), plan.nodes);
+            }
+            (
+                vec![format!("0.0.0.0:{port}"); plan.nodes],
+                (1..=plan.nodes).map(|i| format!("node-{i}:{port}")).collect(),
+                host_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+            )
+        }
+    };
+    // Paths as the node sees them.
+    let (data_dir, keys, csv) = match addressing {
+        Addressing::Loopback => ("data".to_string(), "keys".to_string(), "customers.csv".to_string()),
+        Addressing::Containers { .. } => (
+            CONTAINER_DATA_DIR.to_string(),
+            format!("{CONTAINER_CONFIG_DIR}/keys"),
+            format!("{CONTAINER_CONFIG_DIR}/customers.csv"),
+        ),
+    };
     let files: Vec<NodeFiles> = (1..=plan.nodes).map(|i| node_files(&dir, &format!("node-{i}"))).collect();
     let identities: Vec<Identity> =
         files.iter().map(|f| Identity::generate(&f.id)).collect::<Result<_, _>>()?;
@@ -114,9 +170,12 @@ pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
         }
         let config = Config {
             node_id: f.id.clone(),
-            listen: format!("127.0.0.1:{}", ports[i]),
-            data_dir: "data".into(),
-            identity: KeyPaths { cert: "keys/cert.pem".into(), key: "keys/key.pem".into() },
+            listen: listen[i].clone(),
+            data_dir: data_dir.clone().into(),
+            identity: KeyPaths {
+                cert: format!("{keys}/cert.pem").into(),
+                key: format!("{keys}/key.pem").into(),
+            },
             peers: files
                 .iter()
                 .zip(&identities)
@@ -124,14 +183,14 @@ pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
                 .filter(|(j, _)| *j != i)
                 .map(|(j, (g, gid))| PeerConfig {
                     id: g.id.clone(),
-                    address: format!("127.0.0.1:{}", ports[j]),
+                    address: peer_address[j].clone(),
                     fingerprint: gid.fingerprint(),
                 })
                 .collect(),
             operators: vec![OperatorConfig { name: "operator".into(), fingerprint: operator.fingerprint() }],
             datasets: vec![DatasetConfig {
                 name: sample::DATASET.into(),
-                csv: "customers.csv".into(),
+                csv: csv.clone().into(),
                 schema: schema.clone(),
             }],
             network: NetworkConfig::default(),
@@ -150,7 +209,7 @@ pub fn generate(dir: &Path, plan: &Plan) -> Result<Generated> {
             .enumerate()
             .map(|(i, (f, id))| NodeEntry {
                 id: f.id.clone(),
-                address: format!("127.0.0.1:{}", ports[i]),
+                address: host_address[i].clone(),
                 fingerprint: id.fingerprint(),
             })
             .collect(),

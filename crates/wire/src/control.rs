@@ -66,6 +66,9 @@ pub enum RequestBody {
         /// The job.
         job: JobId,
     },
+    /// Operators: who the node is, its datasets, the jobs it is running, and its links to
+    /// the other nodes (each probed now).
+    NodeStatus,
 }
 
 /// A node's answer.
@@ -97,6 +100,8 @@ pub enum Response {
         /// A message for the operator.
         message: String,
     },
+    /// Answer to [`RequestBody::NodeStatus`].
+    NodeStatus(NodeStatus),
 }
 
 /// Categories of failure, so that clients can map them to exit codes.
@@ -125,6 +130,30 @@ pub struct NodeInfo {
     pub parties: u16,
     /// Software version.
     pub version: String,
+}
+
+/// A node's view of itself and of the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Who it is.
+    pub info: NodeInfo,
+    /// Its datasets: name and records.
+    pub datasets: Vec<(String, u64)>,
+    /// Jobs submitted or running here: id, kind and progress.
+    pub jobs: Vec<(String, String, String)>,
+    /// Its link to every other node, probed when asked.
+    pub links: Vec<PeerLink>,
+}
+
+/// One node's link to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerLink {
+    /// The other node.
+    pub node: String,
+    /// The round-trip time of the QUIC connection, in microseconds, when it is up.
+    pub rtt_us: Option<u64>,
+    /// Why it is down.
+    pub error: Option<String>,
 }
 
 /// One dataset as a node knows it.

@@ -51,6 +51,8 @@ pub enum MeshRequest {
         /// The sender's party index.
         from: u16,
     },
+    /// Are you there? (a link probe; answered with `Ok`)
+    Ping,
 }
 
 /// Describes the share data that follows a [`MeshRequest::Prepare`].

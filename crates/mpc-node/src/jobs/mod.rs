@@ -130,6 +130,18 @@ impl Jobs {
         }
     }
 
+    /// The jobs submitted or running here: id, kind and progress.
+    pub fn active(&self) -> Vec<(String, String, String)> {
+        let mut list: Vec<_> = self
+            .lock()
+            .values()
+            .filter(|e| !e.record.state.is_final())
+            .map(|e| (e.record.id.to_string(), e.record.spec.kind().to_string(), e.record.progress.clone()))
+            .collect();
+        list.sort();
+        list
+    }
+
     /// Whether peers may open channels for `job`: it is submitted or running here.
     pub fn accepts_channels(&self, job: &JobId) -> bool {
         self.lock()
