@@ -3,8 +3,9 @@
 //! node comes back with its shares and the same job then gives the same result; a whole
 //! cluster restarted keeps its datasets and finished results.
 //!
-//! The process drills run everywhere; the container drills need a Docker engine and skip,
-//! saying so, where none answers.
+//! The process drills run everywhere; the container drills need a Docker engine: where none
+//! answers when the tests are built they are ignored (counted as skipped, with the reason),
+//! and where it stops answering later they say so and return.
 
 mod common;
 
@@ -105,6 +106,38 @@ async fn a_node_killed_mid_job_fails_it_everywhere_and_comes_back_intact() {
     same(&before, &short_result(&cluster.client).await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_node_fails_the_job_and_a_restarted_cluster_keeps_everything() {
+    let (_dir, mut cluster) = common::cluster(3, 300, 63).await;
+    cluster.ingest_all().await.unwrap();
+    let reference = cluster.client.submit(short_job()).await.unwrap();
+    cluster.client.wait(reference, Duration::from_secs(60)).await.unwrap();
+    let r = cluster.client.kmeans_result(reference).await.unwrap().segments;
+    let before = (r.sizes, r.wcss);
+
+    // SIGSTOP a node past the idle timeout, then SIGCONT: the job fails everywhere.
+    let job = cluster.client.submit(long_job()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid: u32 = std::fs::read_to_string(cluster.generated.nodes[2].dir.join("node.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    testnet::launch::signal(pid, "STOP");
+    let reasons = failed_everywhere(&cluster.client, job, &[0, 1], Duration::from_secs(60)).await;
+    testnet::launch::signal(pid, "CONT");
+    assert!(reasons.iter().any(|r| r.contains("node-3")), "{reasons:?}");
+    failed_everywhere(&cluster.client, job, &[2], Duration::from_secs(60)).await;
+    same(&before, &short_result(&cluster.client).await);
+
+    // Every node restarted: datasets and finished results are still there.
+    cluster.restart_all().await.unwrap();
+    let rows: u64 = cluster.client.datasets().await.unwrap()[0].rows;
+    assert!(rows > 0);
+    let kept = cluster.client.kmeans_result(reference).await.unwrap().segments;
+    same(&before, &(kept.sizes, kept.wcss));
+}
+
 mod containers {
     use super::*;
     use testnet::docker::{self, ComposeProject};
@@ -121,13 +154,20 @@ mod containers {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(no_docker, ignore = "no Docker engine answered when the tests were built")]
     async fn container_drills_stop_cut_off_pause_and_restart() {
         if !docker::engine_available() {
             eprintln!("SKIPPED: no Docker engine answers here; the container drills did not run");
             return;
         }
         let tag = format!("segmpc-node:drill-{}", std::process::id());
-        docker::build_image(std::path::Path::new(env!("CARGO_BIN_EXE_e2e-testnet")), &tag).unwrap();
+        let orchestrator = std::path::Path::new(env!("CARGO_BIN_EXE_e2e-orchestrator"));
+        docker::build_image(
+            std::path::Path::new(env!("CARGO_BIN_EXE_e2e-testnet")),
+            Some(orchestrator),
+            &tag,
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let plan = Plan { nodes: 3, records: 300, seed: 62, data: None };
         let base = 20_000 + (std::process::id() % 20_000) as u16;
@@ -141,6 +181,11 @@ mod containers {
         let cleanup = Cleanup(project.clone(), tag.clone());
         let client = docker::up(&project).await.unwrap();
         let before = short_result(&client).await;
+        // The operator in a one-shot container on the cluster's network sees the same cluster.
+        let listing =
+            project.compose(&["run", "--rm", "orchestrator", "--format", "json", "datasets"]).unwrap();
+        let datasets: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+        assert_eq!(datasets[0]["owners"].as_array().unwrap().len(), 3, "{datasets}");
         let reference = client.submit(short_job()).await.unwrap();
         client.wait(reference, Duration::from_secs(60)).await.unwrap();
 

@@ -102,6 +102,10 @@ enum Command {
         /// --release` leaves it).
         #[arg(long)]
         binary: Option<PathBuf>,
+        /// The orchestrator binary to include, for one-shot operator containers (default:
+        /// `orchestrator` beside the node binary, when there is one).
+        #[arg(long)]
+        orchestrator: Option<PathBuf>,
         /// Image tag.
         #[arg(long, default_value = crate::docker::DEFAULT_IMAGE)]
         tag: String,
@@ -235,7 +239,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Image { binary, tag } => {
+        Command::Image { binary, orchestrator, tag } => {
             let binary = match binary {
                 Some(b) => b,
                 None => std::env::current_exe()?.with_file_name("mpc-node"),
@@ -246,7 +250,11 @@ async fn run(cli: Cli) -> Result<()> {
                     binary.display()
                 );
             }
-            crate::docker::build_image(&binary, &tag)?;
+            let orchestrator = match orchestrator {
+                Some(o) => Some(o),
+                None => Some(binary.with_file_name("orchestrator")).filter(|o| o.exists()),
+            };
+            crate::docker::build_image(&binary, orchestrator.as_deref(), &tag)?;
             let out = std::process::Command::new("docker")
                 .args(["image", "inspect", "--format", "{{.Size}}", &tag])
                 .output()?;

@@ -85,14 +85,22 @@ fn linked_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
 
 /// Builds the node image `tag` from `binary` with no base image: the binary, the shared
 /// libraries it links (at their own paths), a passwd entry for the unprivileged user it runs
-/// as, an empty `/data` owned by that user, and a health check (`mpc-node health`).
-pub fn build_image(binary: &Path, tag: &str) -> Result<()> {
+/// as, an empty `/data` owned by that user, and a health check (`mpc-node health`). With
+/// `orchestrator`, that binary goes in too (`/usr/local/bin/orchestrator`), for driving the
+/// cluster from a one-shot container.
+pub fn build_image(binary: &Path, orchestrator: Option<&Path>, tag: &str) -> Result<()> {
     let context = std::env::temp_dir().join(format!("segmpc-image-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&context);
     let rootfs = context.join("rootfs");
     std::fs::create_dir_all(rootfs.join("etc"))?;
     std::fs::create_dir_all(context.join("data"))?;
-    for lib in linked_libraries(binary)? {
+    let mut libs = linked_libraries(binary)?;
+    if let Some(o) = orchestrator {
+        libs.extend(linked_libraries(o)?);
+        libs.sort();
+        libs.dedup();
+    }
+    for lib in libs {
         let real = lib.canonicalize().with_context(|| format!("resolving {}", lib.display()))?;
         let target = rootfs.join(lib.strip_prefix("/")?);
         std::fs::create_dir_all(target.parent().expect("a library path has a directory"))?;
@@ -103,6 +111,11 @@ pub fn build_image(binary: &Path, tag: &str) -> Result<()> {
     std::fs::write(rootfs.join("etc/nsswitch.conf"), "hosts: files dns\n")?;
     std::fs::copy(binary, context.join("mpc-node"))
         .with_context(|| format!("copying {}", binary.display()))?;
+    let bin = rootfs.join("usr/local/bin");
+    std::fs::create_dir_all(&bin)?;
+    if let Some(o) = orchestrator {
+        std::fs::copy(o, bin.join("orchestrator")).with_context(|| format!("copying {}", o.display()))?;
+    }
     let dockerfile = format!(
         "FROM scratch\n\
          COPY rootfs/ /\n\
@@ -155,10 +168,19 @@ pub fn write_compose(dir: &Path, plan: &Plan, image: &str, host_port: u16) -> Re
         plan,
         &Addressing::Containers { port: NODE_PORT, host_ports: host_ports.clone() },
     )?;
-    // The container user must read the node's key: hand it over (as root), or else let
-    // everyone on this machine read it (a test cluster's key).
-    for node in &generated.nodes {
-        let key = node.dir.join("keys/key.pem");
+    // The operator in a one-shot container reaches the nodes by service name.
+    let mut in_network = orchestrator::ClusterFile::load(&generated.cluster_file)?;
+    for node in &mut in_network.nodes {
+        node.address = format!("{}:{NODE_PORT}", node.id);
+    }
+    // Paths as the container sees them, beside the cluster file.
+    in_network.operator.cert = "operator/cert.pem".into();
+    in_network.operator.key = "operator/key.pem".into();
+    std::fs::write(generated.dir.join("cluster-in-network.toml"), toml::to_string_pretty(&in_network)?)?;
+    // The container user must read the keys: hand them over (as root), or else let everyone
+    // on this machine read them (a test cluster's keys).
+    let nodes_keys = generated.nodes.iter().map(|n| n.dir.join("keys/key.pem"));
+    for key in nodes_keys.chain([generated.dir.join("operator/key.pem")]) {
         if std::os::unix::fs::chown(&key, Some(NODE_UID), Some(NODE_UID)).is_err() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644))?;
@@ -211,6 +233,19 @@ pub fn write_compose(dir: &Path, plan: &Plan, image: &str, host_port: u16) -> Re
         );
         volumes.insert(format!("{}-data", node.id), serde_json::json!({}));
     }
+    services.insert(
+        "orchestrator".into(),
+        serde_json::json!({
+            "image": image,
+            "profiles": ["tools"],
+            "entrypoint": ["/usr/local/bin/orchestrator", "--cluster", "/etc/segmpc-operator/cluster.toml"],
+            "volumes": [
+                "./operator:/etc/segmpc-operator/operator:ro",
+                "./cluster-in-network.toml:/etc/segmpc-operator/cluster.toml:ro",
+            ],
+            "networks": ["segmpc"],
+        }),
+    );
     let compose = serde_json::json!({
         "services": services,
         "networks": { "segmpc": {} },

@@ -128,6 +128,24 @@ impl Cluster {
         Ok(())
     }
 
+    /// Stops every node at once (SIGKILL) and starts them all again; waits until every node
+    /// answers.
+    pub async fn restart_all(&mut self) -> Result<()> {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+        let mut children = Vec::new();
+        for files in &self.generated.nodes {
+            children.push(launch::spawn(&self.command, files)?);
+        }
+        let mut watched: Vec<(&layout::NodeFiles, &mut Child)> =
+            self.generated.nodes.iter().zip(children.iter_mut()).collect();
+        let ready = launch::wait_ready(&self.generated.cluster_file, &mut watched, self.ready_timeout).await;
+        self.children = children.into_iter().map(Some).collect();
+        self.client = ready?;
+        Ok(())
+    }
+
     /// Leaves the nodes running after this value is dropped (for `testnet up`).
     pub fn detach(mut self) {
         self.children.clear();
