@@ -53,6 +53,13 @@ pub enum MeshRequest {
     },
     /// Are you there? (a link probe; answered with `Ok`)
     Ping,
+    /// The sender's part of `job` failed: stop yours, with this reason.
+    JobFailed {
+        /// The job.
+        job: JobId,
+        /// Why it failed on the sender.
+        reason: String,
+    },
 }
 
 /// Describes the share data that follows a [`MeshRequest::Prepare`].

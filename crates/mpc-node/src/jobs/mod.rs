@@ -436,12 +436,48 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
             }
             Err(reason) => tracing::warn!(%job, %reason, "job failed"),
         }
+        let failure = outcome.as_ref().err().cloned();
         // Finish first, so that no channel for the job is accepted after the inbox is cleared.
         runner.jobs.finish(job, outcome, traffic, elapsed_ms);
+        // Tell the others why before closing the channels, so that they report the cause
+        // (say, the node that was lost) rather than this node's closed channel.
+        if let Some(reason) = failure {
+            tell_peers_it_failed(&runner, job, &reason).await;
+        }
         channel.inner().close().await;
     });
     node.jobs.set_task(job, handle.abort_handle());
     Ok(())
+}
+
+/// Sends every other node that `job` failed here and why (each within the mesh probe
+/// timeout; a node that is gone is not waited for).
+async fn tell_peers_it_failed(node: &Arc<Node>, job: JobId, reason: &str) {
+    let peers: Vec<usize> = (0..node.members.len()).filter(|&p| p != node.me).collect();
+    let notices = peers.iter().map(|&p| {
+        let request = wire::mesh::MeshRequest::JobFailed { job, reason: reason.to_string() };
+        tokio::time::timeout(crate::mesh::PROBE_TIMEOUT, node.mesh.call(p, request))
+    });
+    futures_util::future::join_all(notices).await;
+}
+
+/// Another node's part of `job` failed: stop this node's part with its reason.
+pub fn failed_elsewhere(node: &Node, job: JobId, peer: &str, reason: &str) {
+    let mut stopped = false;
+    node.jobs.update(job, |e| {
+        if !e.record.state.is_final() {
+            if let Some(task) = e.task.take() {
+                task.abort();
+            }
+            e.record.state = JobState::Failed;
+            e.record.reason = Some(format!("node {peer} failed the job: {reason}"));
+            stopped = true;
+        }
+    });
+    if stopped {
+        node.inbox.clear(job);
+        tracing::warn!(%job, %peer, %reason, "job failed on another node");
+    }
 }
 
 /// Stops a job that has not finished, recording `reason`.
