@@ -66,6 +66,13 @@ pub struct Config {
     /// Timeouts.
     #[serde(default)]
     pub network: NetworkConfig,
+    /// A policy file (see `crate::policy`): what this node allows the cluster to compute on
+    /// each dataset. Without one, every job its data supports.
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
+    /// The policy read from that file.
+    #[serde(skip)]
+    pub rules: Option<crate::policy::Policy>,
 }
 
 /// Paths of a PEM certificate and key.
@@ -156,6 +163,11 @@ impl Config {
             field,
             message,
         })?;
+        if let Some(file) = &config.policy {
+            config.rules = Some(crate::policy::Policy::load(file).map_err(|message| {
+                ConfigError::Invalid { path: path.into(), field: "policy".into(), message }
+            })?);
+        }
         Ok(config)
     }
 
@@ -166,6 +178,9 @@ impl Config {
             }
         };
         abs(&mut self.data_dir);
+        if let Some(p) = &mut self.policy {
+            abs(p);
+        }
         abs(&mut self.identity.cert);
         abs(&mut self.identity.key);
         for d in &mut self.datasets {
@@ -353,6 +368,8 @@ consent = "consent"
         let c = Config::load(&path).unwrap();
         assert_eq!(c.members(Fingerprint([0; 32])).len(), 3);
         assert_eq!(c.datasets[0].schema.features.len(), 3);
+        let policy = crate::policy::Policy::load(&path.with_file_name("policy.toml")).unwrap();
+        assert_eq!(policy.datasets[0].min_cell, 10);
     }
 
     #[test]

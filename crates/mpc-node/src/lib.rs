@@ -21,4 +21,5 @@ pub mod jobs;
 pub mod mesh;
 pub mod node;
 pub mod peer;
+pub mod policy;
 pub mod store;

@@ -194,6 +194,8 @@ pub fn generate_with(dir: &Path, plan: &Plan, addressing: &Addressing) -> Result
                 schema: schema.clone(),
             }],
             network: NetworkConfig::default(),
+            policy: None,
+            rules: None,
         };
         std::fs::write(&f.config, toml::to_string_pretty(&config)?)?;
     }

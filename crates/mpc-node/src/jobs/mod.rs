@@ -246,7 +246,10 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
         }
         JobSpec::Bench { op, size } => return bench::check(op, *size),
         JobSpec::Fairness { segments, protected, .. } => {
-            return fairness::check(node, *segments, protected, submitter).map(|_| ());
+            fairness::check(node, *segments, protected, submitter)?;
+            let segmentation = node.jobs.get(segments).map(|r| r.spec);
+            let dataset = segmentation.as_ref().and_then(JobSpec::dataset).unwrap_or_default().to_string();
+            return check_policy(node, spec, &dataset, segmentation.as_ref());
         }
     };
     let meta = dataset_meta(node, dataset)?;
@@ -254,7 +257,20 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
     if let JobSpec::Kmeans { k, iterations, restarts, .. } = spec {
         kmeans::check(&meta, *k, *iterations, *restarts)?;
     }
-    Ok(())
+    check_policy(node, spec, dataset, None)
+}
+
+/// Checks a job against this node's policy, if it has one.
+fn check_policy(
+    node: &Node,
+    spec: &JobSpec,
+    dataset: &str,
+    segmentation: Option<&JobSpec>,
+) -> Result<(), String> {
+    match &node.config.rules {
+        Some(policy) => policy.check(spec, dataset, segmentation),
+        None => Ok(()),
+    }
 }
 
 /// The metadata of `dataset` on this node, or why there is none.

@@ -1,0 +1,216 @@
+//! A node's policy: what its company allows the cluster to compute on each dataset. Every
+//! node checks every job against its own policy before it votes, so a job that any node's
+//! policy refuses never starts, and the operator sees that node's reason.
+//!
+//! Without a policy file a node allows every job its data supports. With one, a dataset the
+//! file does not list allows no job at all.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use wire::control::JobSpec;
+
+/// A policy file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// One entry per dataset the node allows jobs on.
+    #[serde(default)]
+    pub datasets: Vec<DatasetPolicy>,
+}
+
+/// What a node allows on one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetPolicy {
+    /// The dataset.
+    pub name: String,
+    /// Job kinds allowed (`stats`, `kmeans`, `fairness`); all when absent.
+    #[serde(default)]
+    pub jobs: Option<Vec<String>>,
+    /// Numeric features a job may use; all when absent.
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    /// Categorical columns a fairness job may use as the protected attribute; all when
+    /// absent.
+    #[serde(default)]
+    pub protected: Option<Vec<String>>,
+    /// Smallest minimum cell count a fairness job may ask for.
+    #[serde(default)]
+    pub min_cell: u64,
+    /// Largest number of segments.
+    #[serde(default)]
+    pub max_k: Option<u32>,
+    /// Largest number of Lloyd iterations.
+    #[serde(default)]
+    pub max_iterations: Option<u32>,
+    /// Largest number of restarts.
+    #[serde(default)]
+    pub max_restarts: Option<u32>,
+    /// Whether owners may receive their records' segments (`--labels`).
+    #[serde(default = "yes")]
+    pub labels: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Job kinds a policy can name.
+const KINDS: [&str; 3] = ["stats", "kmeans", "fairness"];
+
+impl Policy {
+    /// Reads and checks a policy file; errors name the file and the problem.
+    pub fn load(path: &Path) -> Result<Policy, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let policy: Policy = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (i, d) in policy.datasets.iter().enumerate() {
+            if policy.datasets[..i].iter().any(|o| o.name == d.name) {
+                return Err(format!("{}: datasets[{i}]: dataset `{}` appears twice", path.display(), d.name));
+            }
+            for kind in d.jobs.iter().flatten() {
+                if !KINDS.contains(&kind.as_str()) {
+                    return Err(format!(
+                        "{}: datasets[{i}].jobs: unknown job kind `{kind}` (use {})",
+                        path.display(),
+                        KINDS.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Checks `spec` on `dataset` (a fairness job's is that of its segmentation, given with
+    /// the segmentation's spec). Returns the reason for a refusal.
+    pub fn check(&self, spec: &JobSpec, dataset: &str, segmentation: Option<&JobSpec>) -> Result<(), String> {
+        let kind = spec.kind();
+        if kind == "bench" {
+            return Ok(());
+        }
+        let d = self
+            .datasets
+            .iter()
+            .find(|d| d.name == dataset)
+            .ok_or_else(|| format!("the policy allows no job on `{dataset}`"))?;
+        if d.jobs.as_ref().is_some_and(|jobs| !jobs.iter().any(|j| j == kind)) {
+            return Err(format!("the policy does not allow {kind} jobs on `{dataset}`"));
+        }
+        let features = match spec {
+            JobSpec::Stats { features, .. } | JobSpec::Kmeans { features, .. } => features.clone(),
+            _ => match segmentation {
+                Some(JobSpec::Kmeans { features, .. }) => features.clone(),
+                _ => Vec::new(),
+            },
+        };
+        if let Some(allowed) = &d.features
+            && let Some(f) = features.iter().find(|f| !allowed.contains(f))
+        {
+            return Err(format!("the policy does not allow feature `{f}` of `{dataset}`"));
+        }
+        if let JobSpec::Kmeans { k, iterations, restarts, labels, .. } = spec {
+            for (what, value, limit) in [
+                ("segments", k, d.max_k),
+                ("iterations", iterations, d.max_iterations),
+                ("restarts", restarts, d.max_restarts),
+            ] {
+                if let Some(limit) = limit
+                    && *value > limit
+                {
+                    return Err(format!(
+                        "the policy allows at most {limit} {what} on `{dataset}`, got {value}"
+                    ));
+                }
+            }
+            if *labels && !d.labels {
+                return Err(format!("the policy does not allow per-record labels on `{dataset}`"));
+            }
+        }
+        if let JobSpec::Fairness { protected, min_cell, .. } = spec {
+            if d.protected.as_ref().is_some_and(|allowed| !allowed.contains(protected)) {
+                return Err(format!(
+                    "the policy does not allow `{protected}` as a protected column of `{dataset}`"
+                ));
+            }
+            if *min_cell < d.min_cell {
+                return Err(format!(
+                    "the policy requires cells of at least {} records on `{dataset}`, the job asks for {min_cell}",
+                    d.min_cell
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::control::{JobId, KmeansInit};
+
+    fn kmeans(features: &[&str], restarts: u32, labels: bool) -> JobSpec {
+        JobSpec::Kmeans {
+            dataset: "customers".into(),
+            features: features.iter().map(|f| f.to_string()).collect(),
+            k: 4,
+            iterations: 10,
+            seed: 1,
+            restarts,
+            init: KmeansInit::PlusPlus,
+            labels,
+        }
+    }
+
+    fn policy(text: &str) -> Policy {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, text).unwrap();
+        Policy::load(&path).unwrap()
+    }
+
+    #[test]
+    fn each_rule_refuses_with_its_reason() {
+        let p = policy(
+            "[[datasets]]\nname = \"customers\"\njobs = [\"kmeans\", \"fairness\"]\nfeatures = [\"age\", \"income\"]\n\
+             protected = [\"gender\"]\nmin_cell = 10\nmax_restarts = 5\nlabels = false\n",
+        );
+        assert_eq!(p.check(&kmeans(&["age"], 5, false), "customers", None), Ok(()));
+        let stats = JobSpec::Stats { dataset: "customers".into(), features: vec!["age".into()] };
+        assert!(p.check(&stats, "customers", None).unwrap_err().contains("stats jobs"));
+        assert!(p.check(&kmeans(&["visits"], 5, false), "customers", None).unwrap_err().contains("`visits`"));
+        assert!(
+            p.check(&kmeans(&["age"], 6, false), "customers", None)
+                .unwrap_err()
+                .contains("at most 5 restarts")
+        );
+        assert!(p.check(&kmeans(&["age"], 5, true), "customers", None).unwrap_err().contains("labels"));
+        assert!(
+            p.check(&kmeans(&["age"], 1, false), "other", None).unwrap_err().contains("no job on `other`")
+        );
+        let fair = |protected: &str, min_cell| JobSpec::Fairness {
+            segments: JobId([1; 16]),
+            protected: protected.into(),
+            min_cell,
+        };
+        let seg = kmeans(&["age"], 1, false);
+        assert_eq!(p.check(&fair("gender", 10), "customers", Some(&seg)), Ok(()));
+        assert!(p.check(&fair("region", 10), "customers", Some(&seg)).unwrap_err().contains("`region`"));
+        assert!(p.check(&fair("gender", 5), "customers", Some(&seg)).unwrap_err().contains("at least 10"));
+        // A fairness job on a segmentation of a forbidden feature is refused too.
+        let wide = kmeans(&["visits"], 1, false);
+        assert!(p.check(&fair("gender", 10), "customers", Some(&wide)).unwrap_err().contains("`visits`"));
+        let bench = JobSpec::Bench { op: "mul".into(), size: 10 };
+        assert_eq!(p.check(&bench, "", None), Ok(()));
+    }
+
+    #[test]
+    fn a_bad_policy_file_is_refused_naming_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, "[[datasets]]\nname = \"c\"\njobs = [\"export\"]\n").unwrap();
+        assert!(Policy::load(&path).unwrap_err().contains("unknown job kind `export`"));
+        std::fs::write(&path, "[[datasets]]\nname = \"c\"\nmax_k = \"many\"\n").unwrap();
+        assert!(Policy::load(&path).unwrap_err().contains("policy.toml"));
+        std::fs::write(&path, "[[datasets]]\nname = \"c\"\ncolour = 1\n").unwrap();
+        assert!(Policy::load(&path).unwrap_err().contains("colour"));
+    }
+}

@@ -1,0 +1,83 @@
+//! Per-node policies over real QUIC: a job outside one node's policy is refused by that node,
+//! with its reason, and never starts; jobs inside every policy run.
+
+mod common;
+
+use std::time::Duration;
+use testnet::sample;
+use wire::control::{JobSpec, KmeansInit};
+
+fn kmeans(features: &[&str], restarts: u32, labels: bool) -> JobSpec {
+    JobSpec::Kmeans {
+        dataset: sample::DATASET.into(),
+        features: features.iter().map(|f| f.to_string()).collect(),
+        k: 3,
+        iterations: 3,
+        seed: 1,
+        restarts,
+        init: KmeansInit::PlusPlus,
+        labels,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason() {
+    let (_dir, mut cluster) = common::cluster(3, 60, 71).await;
+    cluster.ingest_all().await.unwrap();
+    // node-2's company allows only some columns, few restarts, no labels, cells of 10 or more.
+    let files = cluster.generated.nodes[1].clone();
+    std::fs::write(
+        files.dir.join("policy.toml"),
+        "[[datasets]]\nname = \"customers\"\njobs = [\"kmeans\", \"fairness\"]\nfeatures = [\"age\", \"income\", \"visits\"]\n\
+         protected = [\"gender\"]\nmin_cell = 10\nmax_restarts = 3\nlabels = false\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(&files.config).unwrap();
+    std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
+    cluster.restart(1).await.unwrap();
+
+    let refused = |spec: JobSpec| {
+        let client = &cluster.client;
+        async move { client.submit(spec).await.unwrap_err().to_string() }
+    };
+    for (spec, reason) in [
+        (kmeans(&["age", "tenure_months"], 1, false), "does not allow feature `tenure_months`"),
+        (kmeans(&["age"], 5, false), "at most 3 restarts"),
+        (kmeans(&["age"], 1, true), "per-record labels"),
+        (JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] }, "stats jobs"),
+    ] {
+        let err = refused(spec).await;
+        assert!(err.contains("node-2:") && err.contains(reason), "{err}");
+        assert!(!err.contains("node-1:") && !err.contains("node-3:"), "only node-2 refuses: {err}");
+    }
+    // Inside the policy: runs; its fairness by an allowed column with big enough cells runs too.
+    let job = cluster.client.submit(kmeans(&["age", "visits"], 2, false)).await.unwrap();
+    cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
+    let fairness = |protected: &str, min_cell| JobSpec::Fairness {
+        segments: job,
+        protected: protected.into(),
+        min_cell,
+    };
+    let err = refused(fairness("region", 10)).await;
+    assert!(err.contains("node-2:") && err.contains("`region`"), "{err}");
+    let err = refused(fairness("gender", 5)).await;
+    assert!(err.contains("at least 10"), "{err}");
+    let ok = cluster.client.submit(fairness("gender", 10)).await.unwrap();
+    cluster.client.wait(ok, Duration::from_secs(60)).await.unwrap();
+
+    // A broken policy file stops the node with the file and the problem.
+    std::fs::write(
+        files.dir.join("policy.toml"),
+        "[[datasets]]\nname = \"customers\"\njobs = [\"export\"]\n",
+    )
+    .unwrap();
+    cluster.kill(1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-testnet"))
+        .args(["node", "--config"])
+        .arg(&files.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("policy") && err.contains("unknown job kind `export`"), "{err}");
+}
