@@ -36,6 +36,24 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
     cluster.restart(1).await.unwrap();
 
+    // `explain` shows what would be revealed and each node's verdict, and starts nothing.
+    let verdicts = cluster.client.check(&kmeans(&["age"], 5, true)).await;
+    assert!(verdicts[0].is_ok() && verdicts[2].is_ok(), "{verdicts:?}");
+    assert!(verdicts[1].as_ref().unwrap_err().contains("at most 3 restarts"), "{verdicts:?}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-orchestrator"))
+        .args(["job", "explain", "kmeans", "--dataset", "customers", "--features", "age,visits", "--k", "3"])
+        .args(["--restarts", "2", "--labels"])
+        .env("SEGMPC_CLUSTER", &cluster.generated.cluster_file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("to every node: each of `age`, `visits`'s mean and standard deviation"), "{text}");
+    assert!(text.contains("to each owner node: the segment of each of its own records"), "{text}");
+    assert!(text.contains("refuses") && text.contains("per-record labels"), "{text}");
+    let statuses = cluster.client.node_statuses().await;
+    assert!(statuses.iter().all(|s| s.as_ref().unwrap().jobs.is_empty()), "explain started nothing");
+
     let refused = |spec: JobSpec| {
         let client = &cluster.client;
         async move { client.submit(spec).await.unwrap_err().to_string() }

@@ -109,6 +109,11 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             },
         },
         RequestBody::NodeStatus if operator => Response::NodeStatus(node_status(&node).await),
+        RequestBody::CheckJob { spec } if operator => match jobs::dry_run(&node, &spec, fp) {
+            Ok(()) => Response::Vote { accept: true, reason: None },
+            Err(reason) => Response::Vote { accept: false, reason: Some(reason) },
+        },
+        RequestBody::CheckJob { .. } => error(ErrorKind::Forbidden, "only operators check jobs"),
         RequestBody::NodeStatus => error(ErrorKind::Forbidden, "only operators read a node's status"),
     }
 }

@@ -170,6 +170,10 @@ enum JobCommand {
     /// Submit a job; prints its id.
     #[command(subcommand)]
     Submit(SubmitCommand),
+    /// Before anything runs: what a job would reveal and to whom, and whether each node (its
+    /// data and its policy) would take part. Takes the same arguments as `submit`.
+    #[command(subcommand)]
+    Explain(SubmitCommand),
     /// The state of a job on every node.
     Status {
         /// Job id.
@@ -279,6 +283,21 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The job a `submit` (or `explain`) command describes, and whether to wait for it.
+fn spec_of(submit: SubmitCommand) -> (JobSpec, bool) {
+    match submit {
+        SubmitCommand::Stats { dataset, features, wait } => (JobSpec::Stats { dataset, features }, wait),
+        SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
+        SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
+            (JobSpec::Fairness { segments, protected, min_cell }, wait)
+        }
+        SubmitCommand::Kmeans { dataset, kmeans, labels, wait } => {
+            let KmeansArgs { features, k, iterations, seed, restarts, init } = kmeans;
+            (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels }, wait)
+        }
+    }
+}
+
 fn client(cluster: Option<PathBuf>) -> Result<Client> {
     let path =
         cluster.with_context(|| format!("no cluster file: pass --cluster FILE or set {CLUSTER_ENV}"))?;
@@ -318,20 +337,57 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Job(JobCommand::Explain(submit)) => {
+            let (spec, _) = spec_of(submit);
+            let client = client(cli.cluster)?;
+            let verdicts = client.check(&spec).await;
+            let reveals = crate::explain::reveals(&spec, client.operator());
+            let refused = verdicts.iter().any(Result::is_err);
+            match format {
+                Format::Json => {
+                    let nodes: Vec<_> = client
+                        .nodes()
+                        .iter()
+                        .zip(&verdicts)
+                        .map(|(n, v)| serde_json::json!({"node": n.id, "accepts": v.is_ok(), "reason": v.as_ref().err()}))
+                        .collect();
+                    let to: Vec<_> = reveals
+                        .iter()
+                        .map(|(who, what)| serde_json::json!({"to": who, "what": what}))
+                        .collect();
+                    outln!("{}", serde_json::json!({"job": spec.kind(), "reveals": to, "nodes": nodes}));
+                }
+                Format::Table | Format::Csv => {
+                    outln!("a {} job would reveal:", spec.kind());
+                    for (who, what) in &reveals {
+                        outln!("  to {who}: {what}");
+                    }
+                    let rows: Vec<Vec<String>> = client
+                        .nodes()
+                        .iter()
+                        .zip(&verdicts)
+                        .map(|(n, v)| match v {
+                            Ok(()) => vec![n.id.clone(), "takes part".into(), String::new()],
+                            Err(reason) => vec![n.id.clone(), "refuses".into(), reason.clone()],
+                        })
+                        .collect();
+                    out!("{}", render(&["node", "verdict", "reason"], &rows));
+                }
+            }
+            if refused {
+                return Err(ClientError::Refused(
+                    client
+                        .nodes()
+                        .iter()
+                        .zip(&verdicts)
+                        .filter_map(|(n, v)| v.as_ref().err().map(|r| format!("{}: {r}", n.id)))
+                        .collect(),
+                )
+                .into());
+            }
+        }
         Command::Job(JobCommand::Submit(submit)) => {
-            let (spec, wait) = match submit {
-                SubmitCommand::Stats { dataset, features, wait } => {
-                    (JobSpec::Stats { dataset, features }, wait)
-                }
-                SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
-                SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
-                    (JobSpec::Fairness { segments, protected, min_cell }, wait)
-                }
-                SubmitCommand::Kmeans { dataset, kmeans, labels, wait } => {
-                    let KmeansArgs { features, k, iterations, seed, restarts, init } = kmeans;
-                    (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels }, wait)
-                }
-            };
+            let (spec, wait) = spec_of(submit);
             let client = client(cli.cluster)?;
             let job = client.submit(spec).await?;
             outln!("{job}");

@@ -157,6 +157,25 @@ impl Client {
             .collect()
     }
 
+    /// The operator's name in the cluster file.
+    pub fn operator(&self) -> &str {
+        &self.cluster.operator.name
+    }
+
+    /// How every node would vote on `spec` (its data and its policy); nothing starts.
+    pub async fn check(&self, spec: &JobSpec) -> Vec<Result<(), String>> {
+        self.ask_all(RequestBody::CheckJob { spec: spec.clone() })
+            .await
+            .into_iter()
+            .map(|r| match r {
+                Ok(Response::Vote { accept: true, .. }) => Ok(()),
+                Ok(Response::Vote { accept: false, reason }) => Err(reason.unwrap_or_default()),
+                Ok(other) => Err(format!("unexpected answer {other:?}")),
+                Err(e) => Err(e.to_string()),
+            })
+            .collect()
+    }
+
     /// Every node's status (datasets, active jobs, links to the others probed now).
     pub async fn node_statuses(&self) -> Vec<Result<NodeStatus, ClientError>> {
         self.ask_all(RequestBody::NodeStatus)

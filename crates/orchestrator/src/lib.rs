@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod client;
 pub mod cluster;
+pub mod explain;
 pub mod plain;
 pub mod report;
 pub mod table;

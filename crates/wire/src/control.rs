@@ -69,6 +69,12 @@ pub enum RequestBody {
     /// Operators: who the node is, its datasets, the jobs it is running, and its links to
     /// the other nodes (each probed now).
     NodeStatus,
+    /// Operators: would this node take part in `spec`? Answered with a [`Response::Vote`];
+    /// nothing is recorded or started.
+    CheckJob {
+        /// The job.
+        spec: JobSpec,
+    },
 }
 
 /// A node's answer.

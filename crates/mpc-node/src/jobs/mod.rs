@@ -238,6 +238,11 @@ impl Jobs {
     }
 }
 
+/// How this node would vote on `spec` (its data and its policy), without recording anything.
+pub fn dry_run(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
+    check(node, spec, submitter)
+}
+
 /// Checks a job against this node's data before voting. Returns the reason for a refusal.
 fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
     let (dataset, features) = match spec {
