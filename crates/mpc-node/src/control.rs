@@ -85,19 +85,32 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                 error(ErrorKind::Forbidden, "only the operator that submitted a job can read its result")
             }
             Some(r) => match (r.state, r.output) {
-                (JobState::Done, Some(out)) => Response::Result(JobResultShares {
-                    job,
-                    party: node.me as u16,
-                    parties: node.members.len() as u16,
-                    count: out.count,
-                    outputs: out.outputs,
-                    params: out.params,
-                    components: out
+                (JobState::Done, Some(out)) => {
+                    let sent: Vec<u8> = out
                         .components
-                        .into_iter()
-                        .map(|c| WireComponent { id: c.id, values: U64s(c.values) })
-                        .collect(),
-                }),
+                        .iter()
+                        .flat_map(|c| c.values.iter().flat_map(|v| v.to_le_bytes()))
+                        .collect();
+                    node.audit.record(wire::audit::Event::Revealed {
+                        job: job.to_string(),
+                        to: format!("operator {fp}"),
+                        what: format!("this node's components of {}", out.outputs.join(", ")),
+                        digest: wire::audit::digest(&sent),
+                    });
+                    Response::Result(JobResultShares {
+                        job,
+                        party: node.me as u16,
+                        parties: node.members.len() as u16,
+                        count: out.count,
+                        outputs: out.outputs,
+                        params: out.params,
+                        components: out
+                            .components
+                            .into_iter()
+                            .map(|c| WireComponent { id: c.id, values: U64s(c.values) })
+                            .collect(),
+                    })
+                }
                 (state, _) => error(
                     ErrorKind::Failed,
                     format!(
@@ -114,6 +127,12 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             Err(reason) => Response::Vote { accept: false, reason: Some(reason) },
         },
         RequestBody::CheckJob { .. } => error(ErrorKind::Forbidden, "only operators check jobs"),
+        RequestBody::AuditLog { from } if operator => match node.audit.lines(from, wire::control::AUDIT_PAGE)
+        {
+            Ok((lines, more)) => Response::AuditLines { lines, more },
+            Err(e) => error(ErrorKind::Failed, format!("reading the audit log: {e}")),
+        },
+        RequestBody::AuditLog { .. } => error(ErrorKind::Forbidden, "only operators read the audit log"),
         RequestBody::NodeStatus => error(ErrorKind::Forbidden, "only operators read a node's status"),
     }
 }

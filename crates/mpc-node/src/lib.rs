@@ -12,6 +12,7 @@
 //! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves.
 //! - [`jobs`]: job records, checks and the runner.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod control;

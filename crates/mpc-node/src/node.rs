@@ -1,6 +1,7 @@
 //! The running node: its identity, store, mesh and jobs, and the accept loop that routes each
 //! incoming connection by the fingerprint of its certificate.
 
+use crate::audit::AuditLog;
 use crate::config::{Config, ConfigError, Member};
 use crate::jobs::Jobs;
 use crate::jobs::channel::Inbox;
@@ -32,6 +33,9 @@ pub enum StartError {
     /// The listen address is not an address.
     #[error("listen address `{0}` is not ip:port")]
     Listen(String),
+    /// The audit log cannot be opened.
+    #[error("audit log: {0}")]
+    Audit(std::io::Error),
     /// This node's certificate is also listed for a peer or operator.
     #[error("this node's own fingerprint {0} is also listed as a peer or operator")]
     OwnFingerprint(Fingerprint),
@@ -66,6 +70,8 @@ pub struct Node {
     pub inbox: Inbox,
     /// Job records.
     pub jobs: Jobs,
+    /// The audit log.
+    pub audit: AuditLog,
     /// Longest wait for one message during a job.
     pub job_timeout: Duration,
     identity: Identity,
@@ -87,6 +93,7 @@ impl Node {
         let layout = Layout::honest_majority(members.len()).expect("checked with the configuration");
         let store = Store::open(&config.data_dir)?;
         let jobs = Jobs::load(store.jobs_dir())?;
+        let audit = AuditLog::open(&config.data_dir).map_err(StartError::Audit)?;
         let options = NetOptions {
             idle_timeout: Duration::from_secs(config.network.idle_timeout_secs),
             keep_alive: Duration::from_secs(config.network.idle_timeout_secs.div_ceil(4).max(1)),
@@ -116,6 +123,7 @@ impl Node {
             mesh,
             inbox: Inbox::default(),
             jobs,
+            audit,
             job_timeout,
             identity,
             endpoint,

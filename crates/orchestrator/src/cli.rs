@@ -35,6 +35,13 @@ macro_rules! outln {
 pub const EXIT_REFUSED: u8 = 3;
 /// Exit code when a job failed.
 pub const EXIT_FAILED: u8 = 4;
+/// Exit code when an audit log does not verify.
+pub const EXIT_AUDIT: u8 = 5;
+
+/// Some audit logs did not verify.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} problem(s) in the audit logs")]
+struct AuditFailed(usize);
 
 /// Drive the secure segmentation cluster: datasets, jobs, results.
 #[derive(Debug, Parser)]
@@ -81,6 +88,9 @@ enum Command {
     /// Submit jobs and read their results.
     #[command(subcommand)]
     Job(JobCommand),
+    /// The nodes' audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a self-contained HTML report (charts and tables) and the JSON of a finished
     /// `kmeans` job, or of a `fairness` job with its segmentation.
     Report {
@@ -157,6 +167,14 @@ enum PlainCommand {
         #[arg(long, value_name = "FILE.csv")]
         labels_out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Fetch every node's audit log, check each hash chain, and check that the nodes recorded
+    /// the same specification for every job; any edited, deleted or reordered line is
+    /// reported with its position. Exit 5 when something does not verify.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,6 +292,9 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", net::error_chain(e.as_ref()));
+            if e.downcast_ref::<AuditFailed>().is_some() {
+                return ExitCode::from(EXIT_AUDIT);
+            }
             match e.downcast_ref::<ClientError>() {
                 Some(ClientError::Refused(_)) => ExitCode::from(EXIT_REFUSED),
                 Some(ClientError::Failed(_)) => ExitCode::from(EXIT_FAILED),
@@ -450,6 +471,34 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Job(JobCommand::Wait { id, timeout }) => {
             client(cli.cluster)?.wait(id, Duration::from_secs(timeout)).await?;
             outln!("done");
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let client = client(cli.cluster)?;
+            let logs = client.audit_logs().await;
+            let mut problems = Vec::new();
+            let mut verified = Vec::new();
+            for (node, log) in client.nodes().iter().zip(logs) {
+                match log.map_err(|e| e.to_string()).and_then(|text| {
+                    wire::audit::verify(&text).map_err(|(line, why)| format!("line {line}: {why}"))
+                }) {
+                    Ok(entries) => {
+                        outln!("{}: {} entries, chain intact", node.id, entries.len());
+                        verified.push((node.id.clone(), entries));
+                    }
+                    Err(why) => {
+                        outln!("{}: DOES NOT VERIFY: {why}", node.id);
+                        problems.push(format!("{}: {why}", node.id));
+                    }
+                }
+            }
+            for d in wire::audit::disagreements(&verified) {
+                outln!("DISAGREEMENT: {d}");
+                problems.push(d);
+            }
+            if !problems.is_empty() {
+                anyhow::bail!(AuditFailed(problems.len()));
+            }
+            outln!("every log verifies and the nodes agree on every job");
         }
         Command::Report { id, out } => {
             let client = client(cli.cluster)?;

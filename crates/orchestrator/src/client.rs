@@ -157,6 +157,30 @@ impl Client {
             .collect()
     }
 
+    /// Every node's whole audit log, as stored (fetched page by page).
+    pub async fn audit_logs(&self) -> Vec<Result<String, ClientError>> {
+        let fetch = |i: usize| async move {
+            let mut text = String::new();
+            let mut from = 0u64;
+            loop {
+                match self.ask(i, RequestBody::AuditLog { from }).await? {
+                    Response::AuditLines { lines, more } => {
+                        from += lines.len() as u64;
+                        for l in lines {
+                            text.push_str(&l);
+                            text.push('\n');
+                        }
+                        if !more {
+                            return Ok(text);
+                        }
+                    }
+                    other => return Err(self.node_err(i, format!("unexpected answer {other:?}"))),
+                }
+            }
+        };
+        futures_util::future::join_all((0..self.cluster.nodes.len()).map(fetch)).await
+    }
+
     /// The operator's name in the cluster file.
     pub fn operator(&self) -> &str {
         &self.cluster.operator.name

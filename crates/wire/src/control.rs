@@ -75,7 +75,16 @@ pub enum RequestBody {
         /// The job.
         spec: JobSpec,
     },
+    /// Operators: lines of this node's audit log from position `from`, at most
+    /// [`AUDIT_PAGE`] of them.
+    AuditLog {
+        /// The first line wanted (0-based).
+        from: u64,
+    },
 }
+
+/// Most audit lines in one answer.
+pub const AUDIT_PAGE: usize = 200;
 
 /// A node's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +117,13 @@ pub enum Response {
     },
     /// Answer to [`RequestBody::NodeStatus`].
     NodeStatus(NodeStatus),
+    /// Answer to [`RequestBody::AuditLog`]: raw lines, and whether more follow.
+    AuditLines {
+        /// The lines, as stored.
+        lines: Vec<String>,
+        /// Whether the log has more lines after these.
+        more: bool,
+    },
 }
 
 /// Categories of failure, so that clients can map them to exit codes.

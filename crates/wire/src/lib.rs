@@ -6,10 +6,12 @@
 //! [`PROTOCOL_VERSION`] in their first frame so that a node can refuse a peer that speaks
 //! another version with a clear error.
 //!
+//! - [`audit`]: the hash-chained audit log each node keeps, and its verification.
 //! - [`control`]: operator (and owner) requests to a node, and their answers.
 //! - [`mesh`]: node-to-node messages: ingest of shares, job channels.
 //! - [`schema`]: dataset schemas, shared by configuration and messages.
 
+pub mod audit;
 pub mod control;
 pub mod frame;
 pub mod mesh;

@@ -71,6 +71,13 @@ pub async fn run<T: Transport>(
     let shares = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params, &report)
         .await
         .map_err(|e| e.to_string())?;
+    let opened: Vec<u8> = shares.means.iter().chain(&shares.stds).flat_map(|v| v.to_le_bytes()).collect();
+    node.audit.record(wire::audit::Event::Revealed {
+        job: job.to_string(),
+        to: "every node".into(),
+        what: format!("the mean and standard deviation of {}", features.join(", ")),
+        digest: wire::audit::digest(&opened),
+    });
     // The secret segment of every record stays on this node, for the fairness job.
     let segments = Segments {
         dataset: meta.name.clone(),
@@ -109,6 +116,13 @@ async fn give_labels<T: Transport>(
         let slice = protocol::replicated::RepVec {
             comps: assignment.comps.iter().map(|v| v[start * k..(start + rows) * k].to_vec()).collect(),
         };
+        let held: Vec<u8> = slice.comps.iter().flat_map(|c| c.iter().flat_map(|v| v.to_le_bytes())).collect();
+        node.audit.record(wire::audit::Event::Revealed {
+            job: job.to_string(),
+            to: format!("node {}", c.owner),
+            what: format!("the segments of its {rows} records (this node's components)"),
+            digest: wire::audit::digest(&held),
+        });
         if let Some(opened) = engine.open_to(owner, &slice).await.map_err(|e| e.to_string())? {
             mine.extend(protocol::kmeans::labels_from_onehot(&opened, k));
         }

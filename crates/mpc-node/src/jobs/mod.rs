@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use wire::audit::Event;
 use wire::control::{JobId, JobSpec, JobState, JobStatusInfo};
 
 /// What a finished job leaves on this node: its components of the outputs.
@@ -417,6 +418,15 @@ fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: Option<&DatasetMet
 /// Handles a submission: checks the job and records the vote.
 pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) -> Result<(), String> {
     let verdict = check(node, &spec, submitter);
+    let spec_json = serde_json::to_string(&spec).expect("specifications serialise");
+    let submitted = Event::Submitted {
+        job: job.to_string(),
+        spec_digest: wire::audit::digest(spec_json.as_bytes()),
+        spec: spec_json,
+        submitter: submitter.to_string(),
+        accepted: verdict.is_ok(),
+        reason: verdict.as_ref().err().cloned(),
+    };
     let record = JobRecord {
         id: job,
         spec,
@@ -430,6 +440,7 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
         steps: (0, 0),
     };
     node.jobs.insert(record)?;
+    node.audit.record(submitted);
     tracing::info!(%job, accepted = verdict.is_ok(), reason = ?verdict.as_ref().err(), "job submitted");
     verdict
 }
@@ -460,6 +471,7 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
         let failure = outcome.as_ref().err().cloned();
         // Finish first, so that no channel for the job is accepted after the inbox is cleared.
         runner.jobs.finish(job, outcome, traffic, elapsed_ms);
+        record_end(&runner, job);
         // Tell the others why before closing the channels, so that they report the cause
         // (say, the node that was lost) rather than this node's closed channel.
         if let Some(reason) = failure {
@@ -497,7 +509,19 @@ pub fn failed_elsewhere(node: &Node, job: JobId, peer: &str, reason: &str) {
     });
     if stopped {
         node.inbox.clear(job);
+        record_end(node, job);
         tracing::warn!(%job, %peer, %reason, "job failed on another node");
+    }
+}
+
+/// Records in the audit log how `job` ended here.
+fn record_end(node: &Node, job: JobId) {
+    if let Some(r) = node.jobs.get(&job) {
+        node.audit.record(Event::Ended {
+            job: job.to_string(),
+            state: r.state.to_string(),
+            reason: r.reason,
+        });
     }
 }
 
@@ -517,5 +541,6 @@ pub fn abort(node: &Node, job: JobId, reason: &str, requester: Fingerprint) -> R
         }
     });
     node.inbox.clear(job);
+    record_end(node, job);
     Ok(())
 }

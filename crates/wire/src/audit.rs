@@ -1,0 +1,219 @@
+//! The audit log every node keeps: an append-only, hash-chained list of what happened to each
+//! job (the specification and this node's decision, the end, what was revealed and to whom,
+//! with a digest of it). Each line is one JSON [`Line`]: an [`Entry`] and the SHA-256 of the
+//! entry, whose `prev` is the hash of the line before (64 zeros for the first). An edited,
+//! deleted, inserted or reordered line breaks the chain at its position ([`verify`]), and the
+//! nodes' logs can be compared job by job ([`disagreements`]).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Hash of the previous line ([`GENESIS`] for the first).
+    pub prev: String,
+    /// What happened.
+    pub event: Event,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A job was proposed; this node voted.
+    Submitted {
+        /// The job id.
+        job: String,
+        /// SHA-256 of the job specification's JSON.
+        spec_digest: String,
+        /// The specification, as JSON.
+        spec: String,
+        /// Fingerprint of the submitting operator.
+        submitter: String,
+        /// Whether this node took part.
+        accepted: bool,
+        /// Why not (its data or its policy).
+        reason: Option<String>,
+    },
+    /// The job ended on this node.
+    Ended {
+        /// The job id.
+        job: String,
+        /// `done` or `failed`.
+        state: String,
+        /// Why it failed.
+        reason: Option<String>,
+    },
+    /// Values were opened to someone.
+    Revealed {
+        /// The job id.
+        job: String,
+        /// Who received them (an operator's or a node's fingerprint or id).
+        to: String,
+        /// What they are.
+        what: String,
+        /// SHA-256 of what this node sent.
+        digest: String,
+    },
+}
+
+impl Event {
+    /// The job the event is about.
+    pub fn job(&self) -> &str {
+        match self {
+            Event::Submitted { job, .. } | Event::Ended { job, .. } | Event::Revealed { job, .. } => job,
+        }
+    }
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// The entry.
+    pub entry: Entry,
+    /// SHA-256 of the entry's JSON (hex).
+    pub hash: String,
+}
+
+/// SHA-256 of bytes, in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash of an entry: SHA-256 of its JSON.
+pub fn hash(entry: &Entry) -> String {
+    digest(&serde_json::to_vec(entry).expect("entries serialise"))
+}
+
+/// The line that follows `last` (none for the first) with `event` at `time_ms`.
+pub fn next(last: Option<&Line>, time_ms: u64, event: Event) -> Line {
+    let entry = Entry {
+        seq: last.map_or(0, |l| l.entry.seq + 1),
+        time_ms,
+        prev: last.map_or_else(|| GENESIS.to_string(), |l| l.hash.clone()),
+        event,
+    };
+    Line { hash: hash(&entry), entry }
+}
+
+/// Checks a log's text line by line: each line parses, its hash is that of its entry, its
+/// `prev` is the previous line's hash and its `seq` follows. Returns the entries, or the first
+/// broken position (1-based line number) and why.
+pub fn verify(text: &str) -> Result<Vec<Entry>, (usize, String)> {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut prev = GENESIS.to_string();
+    for (i, raw) in text.lines().enumerate() {
+        let at = i + 1;
+        let line: Line = serde_json::from_str(raw).map_err(|e| (at, format!("not an audit line: {e}")))?;
+        if hash(&line.entry) != line.hash {
+            return Err((at, "the entry does not match its hash (edited)".into()));
+        }
+        if line.entry.prev != prev {
+            return Err((
+                at,
+                "does not follow the line before (a line was removed, inserted or moved)".into(),
+            ));
+        }
+        if line.entry.seq != i as u64 {
+            return Err((at, format!("sequence number {} where {i} was expected", line.entry.seq)));
+        }
+        prev = line.hash.clone();
+        entries.push(line.entry);
+    }
+    Ok(entries)
+}
+
+/// Jobs on which nodes' verified logs disagree: the same job submitted with different
+/// specifications. `logs` holds each node's name and entries.
+pub fn disagreements(logs: &[(String, Vec<Entry>)]) -> Vec<String> {
+    let mut seen: Vec<(String, String, String)> = Vec::new(); // job, digest, first node
+    let mut out = Vec::new();
+    for (node, entries) in logs {
+        for e in entries {
+            if let Event::Submitted { job, spec_digest, .. } = &e.event {
+                match seen.iter().find(|(j, _, _)| j == job) {
+                    Some((_, d, first)) if d != spec_digest => out.push(format!(
+                        "job {job}: node {node} recorded another specification than node {first}"
+                    )),
+                    Some(_) => {}
+                    None => seen.push((job.clone(), spec_digest.clone(), node.clone())),
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(n: usize) -> Vec<Line> {
+        let mut lines: Vec<Line> = Vec::new();
+        for i in 0..n {
+            let event = Event::Ended { job: format!("j{i}"), state: "done".into(), reason: None };
+            let line = next(lines.last(), 1000 + i as u64, event);
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn text(lines: &[Line]) -> String {
+        lines.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect()
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify(&text(&log(5))).unwrap().len(), 5);
+        assert_eq!(verify("").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn edits_deletions_and_reorders_are_found_at_their_position() {
+        let lines = log(5);
+        let mut edited = lines.clone();
+        edited[2].entry.event = Event::Ended { job: "j2".into(), state: "failed".into(), reason: None };
+        assert_eq!(verify(&text(&edited)).unwrap_err().0, 3);
+        // Edited and re-hashed: the next line no longer follows it.
+        edited[2].hash = hash(&edited[2].entry);
+        assert_eq!(verify(&text(&edited)).unwrap_err().0, 4);
+        let mut deleted = lines.clone();
+        deleted.remove(1);
+        assert_eq!(verify(&text(&deleted)).unwrap_err().0, 2);
+        let mut swapped = lines.clone();
+        swapped.swap(3, 4);
+        assert_eq!(verify(&text(&swapped)).unwrap_err().0, 4);
+        let mut garbled = text(&lines);
+        garbled.push_str("not json\n");
+        assert_eq!(verify(&garbled).unwrap_err().0, 6);
+    }
+
+    #[test]
+    fn nodes_that_recorded_different_specifications_disagree() {
+        let submitted = |digest: &str| Entry {
+            seq: 0,
+            time_ms: 0,
+            prev: GENESIS.into(),
+            event: Event::Submitted {
+                job: "j".into(),
+                spec_digest: digest.into(),
+                spec: String::new(),
+                submitter: String::new(),
+                accepted: true,
+                reason: None,
+            },
+        };
+        let same = vec![("a".to_string(), vec![submitted("x")]), ("b".to_string(), vec![submitted("x")])];
+        assert!(disagreements(&same).is_empty());
+        let other = vec![("a".to_string(), vec![submitted("x")]), ("b".to_string(), vec![submitted("y")])];
+        assert_eq!(disagreements(&other).len(), 1);
+    }
+}
