@@ -99,3 +99,45 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("policy") && err.contains("unknown job kind `export`"), "{err}");
 }
+
+/// A retention period in one node's policy erases the dataset's shares on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retention_period_erases_the_dataset_everywhere() {
+    let (_dir, mut cluster) = common::cluster(3, 30, 72).await;
+    cluster.ingest_all().await.unwrap();
+    let files = cluster.generated.nodes[1].clone();
+    // About 4 seconds.
+    std::fs::write(
+        files.dir.join("policy.toml"),
+        "[[datasets]]\nname = \"customers\"\nretention_days = 0.00005\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(&files.config).unwrap();
+    std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
+    cluster.restart(1).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let listings = cluster.client.ask_all(wire::control::RequestBody::ListDatasets).await;
+        let empty =
+            listings.iter().all(|l| matches!(l, Ok(wire::control::Response::Datasets(d)) if d.is_empty()));
+        if empty {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not erased everywhere: {listings:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Every node recorded the erasure; no share file is left.
+    for (i, log) in cluster.client.audit_logs().await.into_iter().enumerate() {
+        let entries = wire::audit::verify(&log.unwrap()).unwrap();
+        assert!(
+            entries.iter().any(
+                |e| matches!(&e.event, wire::audit::Event::Erased { dataset, .. } if dataset == "customers")
+            ),
+            "node {i}"
+        );
+        let dir = cluster.generated.nodes[i].dir.join("data/datasets/customers");
+        assert!(!dir.exists(), "{}", dir.display());
+    }
+    let stats = JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] };
+    cluster.client.submit(stats).await.unwrap_err();
+}

@@ -23,4 +23,5 @@ pub mod mesh;
 pub mod node;
 pub mod peer;
 pub mod policy;
+pub mod retention;
 pub mod store;

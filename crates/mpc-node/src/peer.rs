@@ -109,6 +109,10 @@ async fn handle(
             .map_err(|e| e.to_string()),
         MeshRequest::JobChannel { .. } => Err("a job channel cannot be handled here".into()),
         MeshRequest::Ping => Ok(()),
+        MeshRequest::Erase { dataset } => {
+            let reason = format!("the retention period of node {peer}'s policy passed");
+            crate::retention::erase(node, &dataset, &reason).await
+        }
         MeshRequest::JobFailed { job, reason } => {
             crate::jobs::failed_elsewhere(node, job, &peer, &reason);
             Ok(())

@@ -49,6 +49,10 @@ pub struct DatasetPolicy {
     /// Whether owners may receive their records' segments (`--labels`).
     #[serde(default = "yes")]
     pub labels: bool,
+    /// Days after its oldest contribution was committed that the dataset's shares are erased,
+    /// on this node and, at its request, on every other node.
+    #[serde(default)]
+    pub retention_days: Option<f64>,
 }
 
 fn yes() -> bool {
@@ -78,6 +82,16 @@ impl Policy {
             }
         }
         Ok(policy)
+    }
+
+    /// The datasets with a retention period, and that period in milliseconds.
+    pub fn retention(&self) -> Vec<(String, u64)> {
+        self.datasets
+            .iter()
+            .filter_map(|d| {
+                d.retention_days.map(|days| (d.name.clone(), (days.max(0.0) * 86_400_000.0) as u64))
+            })
+            .collect()
     }
 
     /// Checks `spec` on `dataset` (a fairness job's is that of its segmentation, given with

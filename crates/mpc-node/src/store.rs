@@ -103,6 +103,10 @@ pub struct ContributionMeta {
     pub rows: u64,
     /// SHA-256 of its `.shares` file, hex.
     pub sha256: String,
+    /// When it was committed on this node, milliseconds since the Unix epoch (0 when not
+    /// recorded).
+    #[serde(default)]
+    pub committed_ms: u64,
 }
 
 /// The header of a `.shares` file.
@@ -225,6 +229,20 @@ impl Store {
         Ok(self.root.join("staging").join(dataset).join(format!("{contribution}.shares")))
     }
 
+    /// Deletes every share of `dataset` this node holds (committed and staged). Returns
+    /// whether there was anything to delete.
+    pub fn erase(&self, dataset: &str) -> Result<bool, StoreError> {
+        let dir = self.dataset_dir(dataset)?;
+        let staged = self.root.join("staging").join(dataset);
+        let existed = dir.exists();
+        for d in [dir, staged] {
+            if d.exists() {
+                std::fs::remove_dir_all(&d).map_err(io(&d))?;
+            }
+        }
+        Ok(existed)
+    }
+
     /// Every dataset, sorted by name.
     pub fn datasets(&self) -> Result<Vec<DatasetMeta>, StoreError> {
         let mut out = Vec::new();
@@ -332,6 +350,9 @@ impl Store {
             owner: owner.into(),
             rows: h.rows,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            committed_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
         };
         let replaced: Vec<ContributionMeta> =
             meta.contributions.iter().filter(|c| c.owner == owner).cloned().collect();

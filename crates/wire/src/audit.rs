@@ -52,6 +52,13 @@ pub enum Event {
         /// Why it failed.
         reason: Option<String>,
     },
+    /// This node erased its shares of a dataset.
+    Erased {
+        /// The dataset.
+        dataset: String,
+        /// Why (whose retention period passed).
+        reason: String,
+    },
     /// Values were opened to someone.
     Revealed {
         /// The job id.
@@ -66,10 +73,11 @@ pub enum Event {
 }
 
 impl Event {
-    /// The job the event is about.
+    /// The job the event is about (empty for an erasure).
     pub fn job(&self) -> &str {
         match self {
             Event::Submitted { job, .. } | Event::Ended { job, .. } | Event::Revealed { job, .. } => job,
+            Event::Erased { .. } => "",
         }
     }
 }

@@ -53,6 +53,12 @@ pub enum MeshRequest {
     },
     /// Are you there? (a link probe; answered with `Ok`)
     Ping,
+    /// The sender's policy's retention period for `dataset` has passed: erase your shares of
+    /// it.
+    Erase {
+        /// The dataset.
+        dataset: String,
+    },
     /// The sender's part of `job` failed: stop yours, with this reason.
     JobFailed {
         /// The job.
