@@ -141,3 +141,33 @@ async fn a_retention_period_erases_the_dataset_everywhere() {
     let stats = JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] };
     cluster.client.submit(stats).await.unwrap_err();
 }
+
+/// A record whose consent column says no never contributes: the results are the same with and
+/// without it, and differ once it says yes; only its owner learns how many were dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_consenting_record_never_contributes() {
+    let (_dir, cluster) = common::cluster(3, 40, 73).await;
+    cluster.ingest_all().await.unwrap();
+    let features = vec!["age".to_string(), "income".to_string()];
+    let stats = || async {
+        let spec = JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone() };
+        let job = cluster.client.submit(spec).await.unwrap();
+        cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
+        let r = cluster.client.stats_result(job).await.unwrap();
+        r.features.iter().map(|(_, s)| (s.count, s.sum)).collect::<Vec<_>>()
+    };
+    let before = stats().await;
+    let csv = cluster.generated.nodes[0].csv.clone();
+    let original = std::fs::read_to_string(&csv).unwrap();
+    let extreme = |consent: &str| format!("{original}x-1,99,990000,500,9000,150,north,female,{consent}\n");
+    std::fs::write(&csv, extreme("no")).unwrap();
+    let report = cluster.ingest(0, sample::DATASET).await.unwrap();
+    let skipped = report.skipped_no_consent;
+    assert_eq!(stats().await, before, "a record without consent changed the result");
+    std::fs::write(&csv, extreme("yes")).unwrap();
+    let report = cluster.ingest(0, sample::DATASET).await.unwrap();
+    assert_eq!(report.skipped_no_consent, skipped - 1);
+    let after = stats().await;
+    assert_eq!(after[0].0, before[0].0 + 1);
+    assert!((after[1].1 - before[1].1 - 990_000.0).abs() < 1e-3, "{after:?} vs {before:?}");
+}
