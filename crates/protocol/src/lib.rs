@@ -13,6 +13,7 @@
 pub mod agree;
 pub mod bench;
 pub mod clear;
+pub mod dp;
 pub mod engine;
 pub mod fairness;
 pub mod fixed;

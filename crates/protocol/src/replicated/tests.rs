@@ -1018,3 +1018,26 @@ fn wide_declared_ranges_take_the_truncating_paths_with_the_same_result() {
         (0..n).map(|i| (0..2).map(|f| (decode(z[i * 2 + f]) - sums[i % 3][f]).powi(2)).sum::<f64>()).sum();
     assert!((a - plain).abs() <= 1e-3 * plain, "wcss {a} vs plaintext {plain}");
 }
+
+#[tokio::test]
+async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties() {
+    use crate::dp::{distributed_noise, variance};
+    for n in [3usize, 5] {
+        let t = (n - 1) / 2;
+        let (alpha, len) = (0.6, 40_000);
+        let results = run(n, |tr| async move {
+            let mut e = engine(&tr).await;
+            let mut rng = ChaCha20Rng::seed_from_u64(300 + tr.party() as u64);
+            let noise = distributed_noise(&mut e, &mut rng, alpha, len, n, n - t).await.unwrap();
+            e.open(&noise).await.unwrap()
+        })
+        .await;
+        assert!(results.iter().all(|r| r == &results[0]));
+        let values: Vec<f64> = results[0].iter().map(|&v| v as i64 as f64).collect();
+        let mean = values.iter().sum::<f64>() / len as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / len as f64;
+        let want = variance(alpha) * n as f64 / (n - t) as f64;
+        assert!(mean.abs() < 5.0 * (want / len as f64).sqrt(), "n={n}: mean {mean}");
+        assert!((var / want - 1.0).abs() < 0.05, "n={n}: variance {var}, expected {want}");
+    }
+}
