@@ -363,7 +363,12 @@ async fn run(cli: Cli) -> Result<()> {
             let client = client(cli.cluster)?;
             let verdicts = client.check(&spec).await;
             let reveals = crate::explain::reveals(&spec, client.operator());
-            let refused = verdicts.iter().any(Result::is_err);
+            let refusals: Vec<String> = client
+                .nodes()
+                .iter()
+                .zip(&verdicts)
+                .filter_map(|(n, v)| v.as_ref().err().map(|r| format!("{}: {r}", n.id)))
+                .collect();
             match format {
                 Format::Json => {
                     let nodes: Vec<_> = client
@@ -395,16 +400,8 @@ async fn run(cli: Cli) -> Result<()> {
                     out!("{}", render(&["node", "verdict", "reason"], &rows));
                 }
             }
-            if refused {
-                return Err(ClientError::Refused(
-                    client
-                        .nodes()
-                        .iter()
-                        .zip(&verdicts)
-                        .filter_map(|(n, v)| v.as_ref().err().map(|r| format!("{}: {r}", n.id)))
-                        .collect(),
-                )
-                .into());
+            if !refusals.is_empty() {
+                return Err(ClientError::Refused(refusals).into());
             }
         }
         Command::Job(JobCommand::Submit(submit)) => {

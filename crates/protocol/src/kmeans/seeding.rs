@@ -272,16 +272,11 @@ pub async fn plus_plus<E: Engine>(
     let tries = candidates(k);
     let (first, u) = draws(n, k, runs, tries, seed);
     let width = d + 1;
+    let zt = engine.transpose(z, n, d);
     // [z | |z|^2], n x (d + 1): a selector times it gives a centre and its squared norm.
-    let with_norms = {
-        let zt = engine.transpose(z, n, d);
-        engine.transpose(&engine.concat(&[&zt, &norms]), width, n)
-    };
+    let with_norms = engine.transpose(&engine.concat(&[&zt, &norms]), width, n);
     // [z | 1], n x (d + 1): times [-2c ; |c|^2] it gives |c|^2 - 2 z.c.
-    let with_ones = {
-        let zt = engine.transpose(z, n, d);
-        engine.transpose(&engine.concat(&[&zt, &engine.public(&vec![1; n])]), width, n)
-    };
+    let with_ones = engine.transpose(&engine.concat(&[&zt, &engine.public(&vec![1; n])]), width, n);
     let blocks = Blocks::new(engine, &with_norms, n, width);
     let row = |engine: &E, i: usize| engine.split(&with_norms, &[i * width, width])[1].clone();
     let firsts: Vec<E::Share> = first.iter().map(|&i| row(engine, i)).collect();
