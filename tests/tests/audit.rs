@@ -33,6 +33,8 @@ async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
         restarts: 1,
         init: KmeansInit::PlusPlus,
         labels: true,
+        min_segment: 0,
+        epsilon: None,
     };
     let job = cluster.client.submit(kmeans).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
@@ -46,6 +48,8 @@ async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
         restarts: 1,
         init: KmeansInit::PlusPlus,
         labels: false,
+        min_segment: 0,
+        epsilon: None,
     };
     cluster.client.submit(refused).await.unwrap_err();
 
@@ -75,7 +79,8 @@ async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
 
     // A restarted node goes on with its chain.
     cluster.restart(0).await.unwrap();
-    let stats = JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] };
+    let stats =
+        JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
     let again = cluster.client.submit(stats).await.unwrap();
     cluster.client.wait(again, Duration::from_secs(60)).await.unwrap();
     assert_eq!(verify(&cluster).0, Some(0));

@@ -25,6 +25,8 @@ fn long_job() -> JobSpec {
         restarts: 20,
         init: KmeansInit::PlusPlus,
         labels: false,
+        min_segment: 0,
+        epsilon: None,
     }
 }
 
@@ -39,6 +41,8 @@ fn short_job() -> JobSpec {
         restarts: 1,
         init: KmeansInit::PlusPlus,
         labels: false,
+        min_segment: 0,
+        epsilon: None,
     }
 }
 
@@ -63,7 +67,7 @@ async fn short_result(client: &Client) -> (Vec<u64>, f64) {
     let job = client.submit(short_job()).await.unwrap();
     client.wait(job, Duration::from_secs(120)).await.unwrap();
     let r = client.kmeans_result(job).await.unwrap().segments;
-    (r.sizes, r.wcss)
+    (r.sizes, r.wcss.expect("an exact job releases its WCSS"))
 }
 
 fn same(a: &(Vec<u64>, f64), b: &(Vec<u64>, f64)) {
@@ -113,7 +117,7 @@ async fn a_paused_node_fails_the_job_and_a_restarted_cluster_keeps_everything() 
     let reference = cluster.client.submit(short_job()).await.unwrap();
     cluster.client.wait(reference, Duration::from_secs(60)).await.unwrap();
     let r = cluster.client.kmeans_result(reference).await.unwrap().segments;
-    let before = (r.sizes, r.wcss);
+    let before = (r.sizes, r.wcss.expect("WCSS"));
 
     // SIGSTOP a node past the idle timeout, then SIGCONT: the job fails everywhere.
     let job = cluster.client.submit(long_job()).await.unwrap();
@@ -135,7 +139,7 @@ async fn a_paused_node_fails_the_job_and_a_restarted_cluster_keeps_everything() 
     let rows: u64 = cluster.client.datasets().await.unwrap()[0].rows;
     assert!(rows > 0);
     let kept = cluster.client.kmeans_result(reference).await.unwrap().segments;
-    same(&before, &(kept.sizes, kept.wcss));
+    same(&before, &(kept.sizes, kept.wcss.expect("WCSS")));
 }
 
 mod containers {
@@ -224,7 +228,7 @@ mod containers {
         project.compose(&["restart", "node-1", "node-2", "node-3"]).unwrap();
         let client = docker::ready(&project).await.unwrap();
         let kept = client.kmeans_result(reference).await.unwrap().segments;
-        same(&before, &(kept.sizes, kept.wcss));
+        same(&before, &(kept.sizes, kept.wcss.expect("WCSS")));
         drop(cleanup);
     }
 }

@@ -70,7 +70,11 @@ async fn two_jobs_run_at_once_on_the_same_mesh() {
     let second = cluster.client.submit(JobSpec::Bench { op: "mul".into(), size: 200_000 }).await.unwrap();
     let third = cluster
         .client
-        .submit(JobSpec::Stats { dataset: testnet::sample::DATASET.into(), features: vec!["age".into()] })
+        .submit(JobSpec::Stats {
+            dataset: testnet::sample::DATASET.into(),
+            features: vec!["age".into()],
+            epsilon: None,
+        })
         .await
         .unwrap();
     for job in [first, second, third] {

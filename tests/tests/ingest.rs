@@ -62,6 +62,7 @@ async fn a_restarted_node_keeps_its_shares_and_results() {
     let spec = JobSpec::Stats {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "monthly_spend".into()],
+        epsilon: None,
     };
     let first = cluster.client.submit(spec.clone()).await.unwrap();
     cluster.client.wait(first, Duration::from_secs(60)).await.unwrap();
@@ -98,7 +99,8 @@ async fn a_job_with_a_node_down_fails_with_its_name_and_reingest_replaces() {
     assert_eq!(cluster.client.datasets().await.unwrap()[0].rows, rows);
 
     cluster.kill(2);
-    let spec = JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] };
+    let spec =
+        JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
     let err = cluster.client.submit(spec).await.unwrap_err().to_string();
     assert!(err.contains("node-3"), "{err}");
     // Ingest while a node is down fails and stores nothing anywhere.

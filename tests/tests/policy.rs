@@ -17,6 +17,8 @@ fn kmeans(features: &[&str], restarts: u32, labels: bool) -> JobSpec {
         restarts,
         init: KmeansInit::PlusPlus,
         labels,
+        min_segment: 0,
+        epsilon: None,
     }
 }
 
@@ -62,7 +64,10 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
         (kmeans(&["age", "tenure_months"], 1, false), "does not allow feature `tenure_months`"),
         (kmeans(&["age"], 5, false), "at most 3 restarts"),
         (kmeans(&["age"], 1, true), "per-record labels"),
-        (JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] }, "stats jobs"),
+        (
+            JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None },
+            "stats jobs",
+        ),
     ] {
         let err = refused(spec).await;
         assert!(err.contains("node-2:") && err.contains(reason), "{err}");
@@ -75,6 +80,7 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
         segments: job,
         protected: protected.into(),
         min_cell,
+        epsilon: None,
     };
     let err = refused(fairness("region", 10)).await;
     assert!(err.contains("node-2:") && err.contains("`region`"), "{err}");
@@ -138,7 +144,8 @@ async fn a_retention_period_erases_the_dataset_everywhere() {
         let dir = cluster.generated.nodes[i].dir.join("data/datasets/customers");
         assert!(!dir.exists(), "{}", dir.display());
     }
-    let stats = JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] };
+    let stats =
+        JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
     cluster.client.submit(stats).await.unwrap_err();
 }
 
@@ -150,7 +157,8 @@ async fn a_non_consenting_record_never_contributes() {
     cluster.ingest_all().await.unwrap();
     let features = vec!["age".to_string(), "income".to_string()];
     let stats = || async {
-        let spec = JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone() };
+        let spec =
+            JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone(), epsilon: None };
         let job = cluster.client.submit(spec).await.unwrap();
         cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
         let r = cluster.client.stats_result(job).await.unwrap();

@@ -68,7 +68,11 @@ async fn only_the_submitting_operator_reads_a_result_and_only_the_owner_ingests(
     cluster.ingest_all().await.unwrap();
     let job = cluster
         .client
-        .submit(JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()] })
+        .submit(JobSpec::Stats {
+            dataset: sample::DATASET.into(),
+            features: vec!["age".into()],
+            epsilon: None,
+        })
         .await
         .unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();

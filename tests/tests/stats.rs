@@ -22,6 +22,7 @@ async fn stats_matches_plaintext(nodes: usize, records: usize, seed: u64) {
     let spec = JobSpec::Stats {
         dataset: sample::DATASET.into(),
         features: features.iter().map(|s| s.to_string()).collect(),
+        epsilon: None,
     };
     let job = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
@@ -66,7 +67,11 @@ async fn single_record_owners_and_a_job_on_one_feature() {
     cluster.ingest_all().await.unwrap();
     let job = cluster
         .client
-        .submit(JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["income".into()] })
+        .submit(JobSpec::Stats {
+            dataset: sample::DATASET.into(),
+            features: vec!["income".into()],
+            epsilon: None,
+        })
         .await
         .unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
@@ -85,14 +90,18 @@ async fn bad_jobs_are_refused_by_every_node_with_a_reason() {
     cluster.ingest_all().await.unwrap();
     let cases = [
         (
-            JobSpec::Stats { dataset: "nope".into(), features: vec!["age".into()] },
+            JobSpec::Stats { dataset: "nope".into(), features: vec!["age".into()], epsilon: None },
             "dataset `nope` does not exist",
         ),
         (
-            JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["gender".into()] },
+            JobSpec::Stats {
+                dataset: sample::DATASET.into(),
+                features: vec!["gender".into()],
+                epsilon: None,
+            },
             "not a numeric feature",
         ),
-        (JobSpec::Stats { dataset: sample::DATASET.into(), features: vec![] }, "no feature"),
+        (JobSpec::Stats { dataset: sample::DATASET.into(), features: vec![], epsilon: None }, "no feature"),
     ];
     for (spec, reason) in cases {
         let err = cluster.client.submit(spec).await.unwrap_err().to_string();

@@ -134,6 +134,7 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
         },
         RequestBody::AuditLog { .. } => error(ErrorKind::Forbidden, "only operators read the audit log"),
         RequestBody::NodeStatus => error(ErrorKind::Forbidden, "only operators read a node's status"),
+        RequestBody::PrivacyBudget => Response::PrivacyBudget(budgets(&node)),
     }
 }
 
@@ -156,6 +157,28 @@ async fn node_status(node: &Arc<Node>) -> NodeStatus {
         })
         .collect();
     NodeStatus { info: info(node), datasets, jobs: node.jobs.active(), links }
+}
+
+/// This node's ledger: every dataset it holds or has charged, with its policy's budget.
+fn budgets(node: &Node) -> Vec<wire::control::BudgetInfo> {
+    let mut names = node.ledger.datasets();
+    names.extend(node.store.datasets().unwrap_or_default().into_iter().map(|d| d.name));
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|dataset| {
+            let (spent, jobs) = node.ledger.spent(&dataset);
+            let rules = node.config.rules.as_ref();
+            wire::control::BudgetInfo {
+                budget: rules.and_then(|p| p.budget(&dataset)),
+                requires_epsilon: rules.is_some_and(|p| p.requires_epsilon(&dataset)),
+                dataset,
+                spent,
+                jobs,
+            }
+        })
+        .collect()
 }
 
 /// Who the node is.

@@ -25,6 +25,9 @@ pub enum IngestError {
     /// The CSV is invalid.
     #[error(transparent)]
     Csv(#[from] crate::csv_input::CsvError),
+    /// This node's policy does not allow sharing a column of the schema.
+    #[error("this node's policy refuses the ingest, nothing was shared: {0}")]
+    Policy(String),
     /// A node refused or could not store the shares.
     #[error("ingest aborted, nothing was stored: {0}")]
     Aborted(String),
@@ -41,6 +44,10 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
     let config =
         node.config.dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
     node.store.check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
+    // Minimisation: no column leaves this node unless its policy lets jobs use it.
+    if let Some(policy) = &node.config.rules {
+        policy.check_shared(dataset, &config.schema).map_err(IngestError::Policy)?;
+    }
     let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout.clone());
     // Reading, encoding and splitting are CPU and disk work: keep them off the async workers.
     let (table, contribution, shared) = tokio::task::spawn_blocking(move || {

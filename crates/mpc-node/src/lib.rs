@@ -11,6 +11,8 @@
 //! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed.
 //! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves.
 //! - [`jobs`]: job records, checks and the runner.
+//! - [`policy`], [`ledger`], [`audit`], [`retention`]: what each company allows, the privacy
+//!   budget spent, the hash-chained record of what happened, and erasure.
 
 pub mod audit;
 pub mod cli;
@@ -19,6 +21,7 @@ pub mod control;
 pub mod csv_input;
 pub mod ingest;
 pub mod jobs;
+pub mod ledger;
 pub mod mesh;
 pub mod node;
 pub mod peer;

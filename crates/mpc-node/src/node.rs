@@ -5,6 +5,7 @@ use crate::audit::AuditLog;
 use crate::config::{Config, ConfigError, Member};
 use crate::jobs::Jobs;
 use crate::jobs::channel::Inbox;
+use crate::ledger::Ledger;
 use crate::mesh::Mesh;
 use crate::store::{Store, StoreError};
 use net::{Fingerprint, Identity, NetOptions};
@@ -72,6 +73,8 @@ pub struct Node {
     pub jobs: Jobs,
     /// The audit log.
     pub audit: AuditLog,
+    /// The privacy-budget ledger.
+    pub ledger: Ledger,
     /// Longest wait for one message during a job.
     pub job_timeout: Duration,
     identity: Identity,
@@ -94,6 +97,7 @@ impl Node {
         let store = Store::open(&config.data_dir)?;
         let jobs = Jobs::load(store.jobs_dir())?;
         let audit = AuditLog::open(&config.data_dir).map_err(StartError::Audit)?;
+        let ledger = Ledger::open(&config.data_dir)?;
         let options = NetOptions {
             idle_timeout: Duration::from_secs(config.network.idle_timeout_secs),
             keep_alive: Duration::from_secs(config.network.idle_timeout_secs.div_ceil(4).max(1)),
@@ -124,6 +128,7 @@ impl Node {
             inbox: Inbox::default(),
             jobs,
             audit,
+            ledger,
             job_timeout,
             identity,
             endpoint,

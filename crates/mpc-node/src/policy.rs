@@ -3,7 +3,8 @@
 //! policy refuses never starts, and the operator sees that node's reason.
 //!
 //! Without a policy file a node allows every job its data supports. With one, a dataset the
-//! file does not list allows no job at all.
+//! file does not list allows no job at all, and this node shares no column of it: an ingest
+//! shares only the columns the policy lets jobs use (minimisation).
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -27,16 +28,28 @@ pub struct DatasetPolicy {
     /// Job kinds allowed (`stats`, `kmeans`, `fairness`); all when absent.
     #[serde(default)]
     pub jobs: Option<Vec<String>>,
-    /// Numeric features a job may use; all when absent.
+    /// Numeric features a job may use, and the only ones this node's ingest shares; all when
+    /// absent.
     #[serde(default)]
     pub features: Option<Vec<String>>,
-    /// Categorical columns a fairness job may use as the protected attribute; all when
-    /// absent.
+    /// Categorical columns a fairness job may use as the protected attribute, and the only
+    /// ones this node's ingest shares; all when absent.
     #[serde(default)]
     pub protected: Option<Vec<String>>,
     /// Smallest minimum cell count a fairness job may ask for.
     #[serde(default)]
     pub min_cell: u64,
+    /// Smallest minimum segment size a k-means job may ask for.
+    #[serde(default)]
+    pub min_segment: u64,
+    /// The total epsilon that differentially private jobs may spend on the dataset (this
+    /// node's ledger adds them up; a job that would exceed it is refused).
+    #[serde(default)]
+    pub epsilon_budget: Option<f64>,
+    /// Whether every job must release with differential privacy (`--epsilon`); true by
+    /// default when a budget is set.
+    #[serde(default)]
+    pub require_epsilon: Option<bool>,
     /// Largest number of segments.
     #[serde(default)]
     pub max_k: Option<u32>,
@@ -71,6 +84,11 @@ impl Policy {
             if policy.datasets[..i].iter().any(|o| o.name == d.name) {
                 return Err(format!("{}: datasets[{i}]: dataset `{}` appears twice", path.display(), d.name));
             }
+            if let Some(b) = d.epsilon_budget
+                && !(b.is_finite() && b >= 0.0)
+            {
+                return Err(format!("{}: datasets[{i}].epsilon_budget: {b} is not a budget", path.display()));
+            }
             for kind in d.jobs.iter().flatten() {
                 if !KINDS.contains(&kind.as_str()) {
                     return Err(format!(
@@ -82,6 +100,39 @@ impl Policy {
             }
         }
         Ok(policy)
+    }
+
+    fn dataset(&self, name: &str) -> Option<&DatasetPolicy> {
+        self.datasets.iter().find(|d| d.name == name)
+    }
+
+    /// The privacy budget of `dataset`, if the policy sets one.
+    pub fn budget(&self, dataset: &str) -> Option<f64> {
+        self.dataset(dataset).and_then(|d| d.epsilon_budget)
+    }
+
+    /// Whether every job on `dataset` must release with differential privacy.
+    pub fn requires_epsilon(&self, dataset: &str) -> bool {
+        self.dataset(dataset).is_some_and(|d| d.require_epsilon.unwrap_or(d.epsilon_budget.is_some()))
+    }
+
+    /// Checks that this node may share every column of `schema` for `dataset`: the numeric
+    /// features and the categorical columns a job may use. Returns the reason it may not.
+    pub fn check_shared(&self, dataset: &str, schema: &wire::schema::Schema) -> Result<(), String> {
+        let d = self.dataset(dataset).ok_or_else(|| {
+            format!("the policy allows no job on `{dataset}`, so this node shares none of its columns")
+        })?;
+        let numeric = schema.features.iter().map(|f| (&f.name, &d.features, "feature"));
+        let categorical = schema.categorical.iter().map(|c| (&c.name, &d.protected, "protected column"));
+        for (name, allowed, what) in numeric.chain(categorical) {
+            if allowed.as_ref().is_some_and(|a| !a.contains(name)) {
+                return Err(format!(
+                    "the schema of `{dataset}` shares `{name}`, which this node's policy does not allow as a \
+                     {what}; remove it from the dataset's schema or allow it in the policy"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The datasets with a retention period, and that period in milliseconds.
@@ -101,13 +152,14 @@ impl Policy {
         if kind == "bench" {
             return Ok(());
         }
-        let d = self
-            .datasets
-            .iter()
-            .find(|d| d.name == dataset)
-            .ok_or_else(|| format!("the policy allows no job on `{dataset}`"))?;
+        let d = self.dataset(dataset).ok_or_else(|| format!("the policy allows no job on `{dataset}`"))?;
         if d.jobs.as_ref().is_some_and(|jobs| !jobs.iter().any(|j| j == kind)) {
             return Err(format!("the policy does not allow {kind} jobs on `{dataset}`"));
+        }
+        if spec.epsilon().is_none() && self.requires_epsilon(dataset) {
+            return Err(format!(
+                "the policy requires differential privacy on `{dataset}`: submit the job with --epsilon"
+            ));
         }
         let features = match spec {
             JobSpec::Stats { features, .. } | JobSpec::Kmeans { features, .. } => features.clone(),
@@ -121,7 +173,13 @@ impl Policy {
         {
             return Err(format!("the policy does not allow feature `{f}` of `{dataset}`"));
         }
-        if let JobSpec::Kmeans { k, iterations, restarts, labels, .. } = spec {
+        if let JobSpec::Kmeans { k, iterations, restarts, labels, min_segment, .. } = spec {
+            if *min_segment < d.min_segment {
+                return Err(format!(
+                    "the policy requires segments of at least {} records on `{dataset}`, the job asks for {min_segment}",
+                    d.min_segment
+                ));
+            }
             for (what, value, limit) in [
                 ("segments", k, d.max_k),
                 ("iterations", iterations, d.max_iterations),
@@ -171,6 +229,8 @@ mod tests {
             restarts,
             init: KmeansInit::PlusPlus,
             labels,
+            min_segment: 5,
+            epsilon: None,
         }
     }
 
@@ -188,7 +248,8 @@ mod tests {
              protected = [\"gender\"]\nmin_cell = 10\nmax_restarts = 5\nlabels = false\n",
         );
         assert_eq!(p.check(&kmeans(&["age"], 5, false), "customers", None), Ok(()));
-        let stats = JobSpec::Stats { dataset: "customers".into(), features: vec!["age".into()] };
+        let stats =
+            JobSpec::Stats { dataset: "customers".into(), features: vec!["age".into()], epsilon: None };
         assert!(p.check(&stats, "customers", None).unwrap_err().contains("stats jobs"));
         assert!(p.check(&kmeans(&["visits"], 5, false), "customers", None).unwrap_err().contains("`visits`"));
         assert!(
@@ -204,6 +265,7 @@ mod tests {
             segments: JobId([1; 16]),
             protected: protected.into(),
             min_cell,
+            epsilon: None,
         };
         let seg = kmeans(&["age"], 1, false);
         assert_eq!(p.check(&fair("gender", 10), "customers", Some(&seg)), Ok(()));
@@ -217,6 +279,59 @@ mod tests {
     }
 
     #[test]
+    fn budgets_require_differential_privacy_and_minimums_apply() {
+        let p = policy(
+            "[[datasets]]\nname = \"customers\"\nepsilon_budget = 2.0\nmin_segment = 10\n\
+             [[datasets]]\nname = \"open\"\nepsilon_budget = 2.0\nrequire_epsilon = false\n",
+        );
+        assert_eq!(p.budget("customers"), Some(2.0));
+        assert!(p.requires_epsilon("customers") && !p.requires_epsilon("open"));
+        let exact = kmeans(&["age"], 1, false);
+        assert!(p.check(&exact, "customers", None).unwrap_err().contains("--epsilon"));
+        let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels, .. } = exact
+        else {
+            unreachable!()
+        };
+        let private = |min_segment| JobSpec::Kmeans {
+            dataset: dataset.clone(),
+            features: features.clone(),
+            k,
+            iterations,
+            seed,
+            restarts,
+            init,
+            labels,
+            min_segment,
+            epsilon: Some(1.0),
+        };
+        assert!(p.check(&private(5), "customers", None).unwrap_err().contains("at least 10 records"));
+        assert_eq!(p.check(&private(10), "customers", None), Ok(()));
+        assert_eq!(p.check(&private(0), "open", None), Ok(()));
+    }
+
+    #[test]
+    fn only_the_columns_a_policy_allows_are_shared() {
+        use wire::schema::{CategoricalColumn as Categorical, NumericColumn as Feature, Schema};
+        let p =
+            policy("[[datasets]]\nname = \"customers\"\nfeatures = [\"age\"]\nprotected = [\"gender\"]\n");
+        let feature = |name: &str| Feature { name: name.into(), min: None, max: None };
+        let gender = Categorical { name: "gender".into(), levels: vec!["f".into(), "m".into()] };
+        let schema = |features: Vec<Feature>, categorical: Vec<Categorical>| Schema {
+            features,
+            categorical,
+            consent: Some("consent".into()),
+        };
+        assert_eq!(p.check_shared("customers", &schema(vec![feature("age")], vec![gender.clone()])), Ok(()));
+        let err = p
+            .check_shared("customers", &schema(vec![feature("age"), feature("income")], vec![]))
+            .unwrap_err();
+        assert!(err.contains("`income`") && err.contains("feature"), "{err}");
+        let region = Categorical { name: "region".into(), levels: vec!["n".into()] };
+        assert!(p.check_shared("customers", &schema(vec![], vec![region])).unwrap_err().contains("`region`"));
+        assert!(p.check_shared("other", &schema(vec![], vec![])).unwrap_err().contains("no job on `other`"));
+    }
+
+    #[test]
     fn a_bad_policy_file_is_refused_naming_the_problem() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("policy.toml");
@@ -226,5 +341,7 @@ mod tests {
         assert!(Policy::load(&path).unwrap_err().contains("policy.toml"));
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\ncolour = 1\n").unwrap();
         assert!(Policy::load(&path).unwrap_err().contains("colour"));
+        std::fs::write(&path, "[[datasets]]\nname = \"c\"\nepsilon_budget = -1.0\n").unwrap();
+        assert!(Policy::load(&path).unwrap_err().contains("epsilon_budget"));
     }
 }

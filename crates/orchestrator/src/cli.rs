@@ -82,6 +82,9 @@ enum Command {
     },
     /// List datasets: name, owners, columns and record counts (never values).
     Datasets,
+    /// Each node's privacy-budget ledger: the epsilon spent on each dataset, of the budget
+    /// its policy sets.
+    Budget,
     /// Cluster-wide commands.
     #[command(subcommand)]
     Cluster(ClusterCommand),
@@ -115,26 +118,59 @@ struct KmeansArgs {
     /// Number of segments.
     #[arg(long)]
     k: u32,
-    /// Lloyd iterations (public and fixed).
-    #[arg(long, default_value_t = 10)]
-    iterations: u32,
+    /// Lloyd iterations, public and fixed [default: 10; with --epsilon, the number Su et al.
+    /// recommend for the dataset's size, 2 to 7].
+    #[arg(long)]
+    iterations: Option<u32>,
     /// Seed of the starting centroids.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Runs side by side from different starting centroids; the lowest within-cluster sum of
-    /// squares wins.
-    #[arg(long, default_value_t = 5)]
-    restarts: u32,
+    /// squares wins [default: 5; with --epsilon, 1].
+    #[arg(long)]
+    restarts: Option<u32>,
     /// Starting centroids: `kmeans++` (greedy k-means++ seeding on shares) or `random` (points
-    /// in the standardised space).
-    #[arg(long, default_value_t = KmeansInit::PlusPlus)]
-    init: KmeansInit,
+    /// that depend on no record) [default: kmeans++; with --epsilon, random].
+    #[arg(long)]
+    init: Option<KmeansInit>,
+    /// Segments with fewer records are suppressed: their centroid and size are not released.
+    #[arg(long, default_value_t = 5)]
+    min_segment: u64,
+    /// Differentially private k-means (DPLloyd: noisy sums and counts each iteration, noise
+    /// drawn inside the computation) at this privacy budget.
+    #[arg(long)]
+    epsilon: Option<f64>,
 }
 
 impl KmeansArgs {
-    /// The job's parameters for the plaintext mode.
-    fn params(&self) -> protocol::kmeans::Params {
-        crate::plain::params(self.k, self.iterations, self.seed, self.restarts, self.init)
+    /// Iterations, restarts and starting rule, with the defaults of an exact or private job
+    /// over `records` records.
+    fn resolved(&self, records: u64) -> (u32, u32, KmeansInit) {
+        match self.epsilon {
+            Some(e) => (
+                self.iterations.unwrap_or_else(|| {
+                    protocol::kmeans::private::recommended_iterations(
+                        e,
+                        records,
+                        self.features.len(),
+                        self.k as usize,
+                    )
+                }),
+                self.restarts.unwrap_or(1),
+                self.init.unwrap_or(KmeansInit::Random),
+            ),
+            None => (
+                self.iterations.unwrap_or(10),
+                self.restarts.unwrap_or(5),
+                self.init.unwrap_or(KmeansInit::PlusPlus),
+            ),
+        }
+    }
+
+    /// The job's parameters for the plaintext mode over `records` records.
+    fn params(&self, records: u64) -> protocol::kmeans::Params {
+        let (iterations, restarts, init) = self.resolved(records);
+        crate::plain::params(self.k, iterations, self.seed, restarts, init, self.min_segment)
     }
 }
 
@@ -230,12 +266,17 @@ enum SubmitCommand {
         /// Comma-separated numeric features.
         #[arg(long, value_delimiter = ',', required = true)]
         features: Vec<String>,
+        /// Release the sums (and so the means and variances) with differential privacy at
+        /// this budget.
+        #[arg(long)]
+        epsilon: Option<f64>,
         /// Wait for the job and print its result.
         #[arg(long)]
         wait: bool,
     },
     /// Segment the records with k-means on secret shares (standardised features; centroids,
-    /// sizes and the within-cluster sum of squares are revealed).
+    /// sizes and the within-cluster sum of squares are revealed; with --epsilon,
+    /// differentially private centroids and sizes).
     Kmeans {
         /// Dataset name.
         #[arg(long)]
@@ -259,9 +300,14 @@ enum SubmitCommand {
         /// The protected categorical column.
         #[arg(long)]
         protected: String,
-        /// Suppress cells with fewer records than this in the report.
+        /// Withhold cells (and group totals) with fewer records than this; they are never
+        /// opened to you.
         #[arg(long, default_value_t = 5)]
         min_cell: u64,
+        /// Release the table with differential privacy at this budget (needs a segmentation
+        /// run with --epsilon).
+        #[arg(long)]
+        epsilon: Option<f64>,
         /// Wait for the job and print its result.
         #[arg(long)]
         wait: bool,
@@ -304,19 +350,41 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The job a `submit` (or `explain`) command describes, and whether to wait for it.
-fn spec_of(submit: SubmitCommand) -> (JobSpec, bool) {
-    match submit {
-        SubmitCommand::Stats { dataset, features, wait } => (JobSpec::Stats { dataset, features }, wait),
+/// The job a `submit` (or `explain`) command describes, and whether to wait for it. A private
+/// k-means job without --iterations asks the cluster for the dataset's size.
+async fn spec_of(submit: SubmitCommand, client: &Client) -> Result<(JobSpec, bool)> {
+    Ok(match submit {
+        SubmitCommand::Stats { dataset, features, epsilon, wait } => {
+            (JobSpec::Stats { dataset, features, epsilon }, wait)
+        }
         SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
-        SubmitCommand::Fairness { segments, protected, min_cell, wait } => {
-            (JobSpec::Fairness { segments, protected, min_cell }, wait)
+        SubmitCommand::Fairness { segments, protected, min_cell, epsilon, wait } => {
+            (JobSpec::Fairness { segments, protected, min_cell, epsilon }, wait)
         }
         SubmitCommand::Kmeans { dataset, kmeans, labels, wait } => {
-            let KmeansArgs { features, k, iterations, seed, restarts, init } = kmeans;
-            (JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels }, wait)
+            let records = if kmeans.epsilon.is_some() && kmeans.iterations.is_none() {
+                let list = client.datasets().await?;
+                list.iter().find(|d| d.name == dataset).map_or(0, |d| d.rows)
+            } else {
+                0
+            };
+            let (iterations, restarts, init) = kmeans.resolved(records);
+            let KmeansArgs { features, k, seed, min_segment, epsilon, .. } = kmeans;
+            let spec = JobSpec::Kmeans {
+                dataset,
+                features,
+                k,
+                iterations,
+                seed,
+                restarts,
+                init,
+                labels,
+                min_segment,
+                epsilon,
+            };
+            (spec, wait)
         }
-    }
+    })
 }
 
 fn client(cluster: Option<PathBuf>) -> Result<Client> {
@@ -358,11 +426,36 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Job(JobCommand::Explain(submit)) => {
-            let (spec, _) = spec_of(submit);
+        Command::Budget => {
             let client = client(cli.cluster)?;
+            let ledgers = client.budgets().await;
+            match format {
+                Format::Json => {
+                    let v: Vec<_> = client
+                        .nodes()
+                        .iter()
+                        .zip(&ledgers)
+                        .map(|(n, l)| match l {
+                            Ok(l) => serde_json::json!({"node": n.id, "datasets": l}),
+                            Err(e) => serde_json::json!({"node": n.id, "error": e.to_string()}),
+                        })
+                        .collect();
+                    outln!("{}", serde_json::Value::Array(v));
+                }
+                Format::Csv => {
+                    out!("{}", crate::table::csv(&crate::table::budget_grid(client.nodes(), &ledgers)))
+                }
+                Format::Table => {
+                    out!("{}", crate::table::text(&crate::table::budget_grid(client.nodes(), &ledgers)))
+                }
+            }
+        }
+        Command::Job(JobCommand::Explain(submit)) => {
+            let client = client(cli.cluster)?;
+            let (spec, _) = spec_of(submit, &client).await?;
             let verdicts = client.check(&spec).await;
             let reveals = crate::explain::reveals(&spec, client.operator());
+            let spending = budget_of(&client, &spec).await;
             let refusals: Vec<String> = client
                 .nodes()
                 .iter()
@@ -381,7 +474,19 @@ async fn run(cli: Cli) -> Result<()> {
                         .iter()
                         .map(|(who, what)| serde_json::json!({"to": who, "what": what}))
                         .collect();
-                    outln!("{}", serde_json::json!({"job": spec.kind(), "reveals": to, "nodes": nodes}));
+                    let budget = spending.as_ref().map(|(dataset, epsilon, ledgers)| {
+                        let per_node: Vec<_> = client
+                            .nodes()
+                            .iter()
+                            .zip(ledgers)
+                            .map(|(n, b)| serde_json::json!({"node": n.id, "ledger": b}))
+                            .collect();
+                        serde_json::json!({"dataset": dataset, "epsilon": epsilon, "nodes": per_node})
+                    });
+                    outln!(
+                        "{}",
+                        serde_json::json!({"job": spec.kind(), "reveals": to, "nodes": nodes, "budget": budget})
+                    );
                 }
                 Format::Table | Format::Csv => {
                     outln!("a {} job would reveal:", spec.kind());
@@ -398,6 +503,26 @@ async fn run(cli: Cli) -> Result<()> {
                         })
                         .collect();
                     out!("{}", render(&["node", "verdict", "reason"], &rows));
+                    if let Some((dataset, epsilon, ledgers)) = &spending {
+                        outln!("privacy budget of `{dataset}` (this job spends epsilon {epsilon}):");
+                        let rows: Vec<Vec<String>> = client
+                            .nodes()
+                            .iter()
+                            .zip(ledgers)
+                            .map(|(n, b)| match b {
+                                Some(b) => vec![
+                                    n.id.clone(),
+                                    format!("{}", b.spent),
+                                    b.budget.map_or("none".into(), |v| format!("{v}")),
+                                    b.budget.map_or("-".into(), |v| {
+                                        format!("{}", (v - b.spent - epsilon).max(0.0))
+                                    }),
+                                ],
+                                None => vec![n.id.clone(), "?".into(), "?".into(), "?".into()],
+                            })
+                            .collect();
+                        out!("{}", render(&["node", "spent", "budget", "left after this job"], &rows));
+                    }
                 }
             }
             if !refusals.is_empty() {
@@ -405,8 +530,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Job(JobCommand::Submit(submit)) => {
-            let (spec, wait) = spec_of(submit);
             let client = client(cli.cluster)?;
+            let (spec, wait) = spec_of(submit, &client).await?;
             let job = client.submit(spec).await?;
             outln!("{job}");
             if wait {
@@ -536,9 +661,23 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let records = crate::plain::read(&paths, &columns)?;
             let bounds = crate::plain::bounds(schema.as_ref(), features, &records.rows);
-            let (result, labels) = crate::plain::kmeans(&records, features, &bounds, kmeans.params())?;
+            let n = records.rows.len() as u64;
+            let (result, labels) = match kmeans.epsilon {
+                Some(epsilon) => {
+                    let (iterations, _, _) = kmeans.resolved(n);
+                    let p = protocol::kmeans::private::PrivateParams {
+                        k: kmeans.k as usize,
+                        iterations: iterations as usize,
+                        seed: kmeans.seed,
+                        epsilon,
+                        min_segment: kmeans.min_segment,
+                    };
+                    crate::plain::kmeans_private(&records, features, &bounds, p)?
+                }
+                None => crate::plain::kmeans(&records, features, &bounds, kmeans.params(n))?,
+            };
             let fairness =
-                protected.map(|p| crate::plain::fairness(&records, &labels, kmeans.k as usize, &p, min_cell));
+                protected.map(|p| crate::plain::fairness(&records, &labels, &result, &p, min_cell));
             if let Some(out) = labels_out {
                 std::fs::write(&out, crate::plain::labels_csv(&paths, &records, &labels))
                     .with_context(|| format!("writing {}", out.display()))?;
@@ -618,6 +757,36 @@ fn print_datasets(list: &[DatasetView], format: Format) {
     }
 }
 
+/// For a private job: its dataset, its epsilon, and each node's ledger line for the dataset
+/// (`None` where a node does not answer).
+async fn budget_of(
+    client: &Client,
+    spec: &JobSpec,
+) -> Option<(String, f64, Vec<Option<wire::control::BudgetInfo>>)> {
+    let epsilon = spec.epsilon()?;
+    let dataset = match spec {
+        JobSpec::Fairness { segments, .. } => {
+            let statuses = client.status(*segments).await;
+            statuses.into_iter().flatten().find_map(|s| s.spec.dataset().map(str::to_string))?
+        }
+        other => other.dataset()?.to_string(),
+    };
+    let ledgers = client
+        .budgets()
+        .await
+        .into_iter()
+        .map(|l| l.ok().and_then(|list| list.into_iter().find(|b| b.dataset == dataset)))
+        .collect();
+    Some((dataset, epsilon, ledgers))
+}
+
+/// How a result's heading says that its figures carry differential-privacy noise.
+fn private_note(epsilon: Option<f64>) -> String {
+    epsilon.map_or_else(String::new, |e| {
+        format!(", differentially private at epsilon {e}: every figure carries noise that no node drew alone")
+    })
+}
+
 fn print_result(result: &JobResult, format: Format) {
     match (format, result) {
         (Format::Json, r) => outln!("{}", serde_json::to_string(r).expect("result serialises")),
@@ -632,22 +801,38 @@ fn print_result(result: &JobResult, format: Format) {
             out!("{}", crate::table::csv(&crate::table::traffic_grid(&r.nodes)))
         }
         (Format::Table, JobResult::Stats(r)) => {
-            outln!("stats of `{}` over {} records (job {})", r.dataset, r.count, r.job);
+            outln!(
+                "stats of `{}` over {} records (job {}){}",
+                r.dataset,
+                r.count,
+                r.job,
+                private_note(r.epsilon)
+            );
             out!("{}", crate::table::stats(r));
         }
         (Format::Table, JobResult::Kmeans(r)) => {
+            let quality = match r.segments.wcss {
+                Some(w) => format!("; within-cluster sum of squares {w:.2} (standardised)"),
+                None => String::new(),
+            };
             outln!(
-                "{} segments of `{}` over {} records (job {}); within-cluster sum of squares {:.2} (standardised)",
+                "{} segments of `{}` over {} records (job {}){quality}{}",
                 r.segments.k,
                 r.dataset,
                 r.count,
                 r.job,
-                r.segments.wcss
+                private_note(r.epsilon)
             );
             out!("{}", crate::table::segments(r));
         }
         (Format::Table, JobResult::Fairness(r)) => {
-            outln!("fairness of the segments of job {} by `{}` (job {})", r.segments_job, r.protected, r.job);
+            outln!(
+                "fairness of the segments of job {} by `{}` (job {}){}",
+                r.segments_job,
+                r.protected,
+                r.job,
+                private_note(r.epsilon)
+            );
             out!("{}", crate::table::fairness(r));
         }
         (Format::Table, JobResult::Bench(r)) => {

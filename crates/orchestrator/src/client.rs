@@ -8,14 +8,14 @@ use crate::cluster::{ClusterFile, NodeEntry};
 use net::{Identity, NetOptions};
 use protocol::bench::BenchOp;
 use protocol::sharing::{Component, Layout, reconstruct};
-use protocol::stats::{FeatureSummary, summarise};
+use protocol::stats::{FeatureSummary, summarise, summarise_private};
 use serde::Serialize;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
 use wire::control::{
-    DatasetInfo, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo, NodeInfo, NodeStatus, Request,
-    RequestBody, Response,
+    BudgetInfo, DatasetInfo, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo, NodeInfo, NodeStatus,
+    Request, RequestBody, Response,
 };
 
 /// What went wrong talking to the cluster.
@@ -79,6 +79,8 @@ pub struct StatsResult {
     pub dataset: String,
     /// Records covered.
     pub count: u64,
+    /// The differential-privacy budget of the release (the figures are noisy), if any.
+    pub epsilon: Option<f64>,
     /// One summary per feature.
     pub features: Vec<(String, FeatureSummary)>,
 }
@@ -196,6 +198,19 @@ impl Client {
                 Ok(Response::Vote { accept: false, reason }) => Err(reason.unwrap_or_default()),
                 Ok(other) => Err(format!("unexpected answer {other:?}")),
                 Err(e) => Err(e.to_string()),
+            })
+            .collect()
+    }
+
+    /// Every node's privacy-budget ledger.
+    pub async fn budgets(&self) -> Vec<Result<Vec<BudgetInfo>, ClientError>> {
+        self.ask_all(RequestBody::PrivacyBudget)
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| match r? {
+                Response::PrivacyBudget(list) => Ok(list),
+                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
             })
             .collect()
     }
@@ -451,12 +466,14 @@ pub struct FairnessResult {
     pub segments_job: String,
     /// The protected column.
     pub protected: String,
+    /// The differential-privacy budget of the table (its cells are noisy), if any.
+    pub epsilon: Option<f64>,
     /// The segment-by-group table and the metrics.
     pub report: protocol::fairness::Report,
 }
 
 fn interpret_fairness(opened: Opened) -> Result<FairnessResult, ClientError> {
-    let JobSpec::Fairness { segments, protected, min_cell } = &opened.spec else {
+    let JobSpec::Fairness { segments, protected, min_cell, epsilon } = &opened.spec else {
         return Err(ClientError::Setup(format!(
             "job {} is a {} job, not fairness",
             opened.job,
@@ -465,17 +482,21 @@ fn interpret_fairness(opened: Opened) -> Result<FairnessResult, ClientError> {
     };
     let bad = || ClientError::Inconsistent("the opened fairness table has the wrong shape".into());
     let (k, g) = match opened.params[..] {
-        [k, g] => (k as usize, g as usize),
+        [k, g, ..] => (k as usize, g as usize),
         _ => return Err(bad()),
     };
-    if opened.values.len() != k * g || opened.outputs.len() != g {
+    let withheld: Vec<bool> = opened.params[2..].iter().map(|&w| w != 0).collect();
+    if opened.outputs.len() != g {
         return Err(bad());
     }
+    let released =
+        protocol::fairness::Released::from_opened(&opened.values, &withheld, k, g).ok_or_else(bad)?;
     Ok(FairnessResult {
         job: opened.job.to_string(),
         segments_job: segments.to_string(),
         protected: protected.clone(),
-        report: protocol::fairness::report(&opened.values, k, g, &opened.outputs, *min_cell),
+        epsilon: *epsilon,
+        report: protocol::fairness::report(&released, &opened.outputs, *min_cell),
     })
 }
 
@@ -490,12 +511,16 @@ pub struct KmeansResult {
     pub count: u64,
     /// Features, in centroid order.
     pub features: Vec<String>,
-    /// Centroids, sizes, WCSS, means and deviations.
+    /// The differential-privacy budget of the job (DPLloyd), if any.
+    pub epsilon: Option<f64>,
+    /// Segments below this size are suppressed.
+    pub min_segment: u64,
+    /// Centroids, sizes, WCSS, the scaling, and the suppressed segments.
     pub segments: protocol::kmeans::Outcome,
 }
 
 fn interpret_kmeans(opened: Opened) -> Result<KmeansResult, ClientError> {
-    let JobSpec::Kmeans { dataset, features, .. } = &opened.spec else {
+    let JobSpec::Kmeans { dataset, features, epsilon, min_segment, .. } = &opened.spec else {
         return Err(ClientError::Setup(format!(
             "job {} is a {} job, not kmeans",
             opened.job,
@@ -504,43 +529,43 @@ fn interpret_kmeans(opened: Opened) -> Result<KmeansResult, ClientError> {
     };
     let d = features.len();
     let bad = || ClientError::Inconsistent("the opened k-means result has the wrong shape".into());
-    let k = *opened.params.first().ok_or_else(bad)? as usize;
-    if opened.params.len() != 1 + 2 * d {
-        return Err(bad());
-    }
-    let floats: Vec<f64> = opened.params[1..].iter().map(|b| f64::from_bits(*b)).collect();
-    let segments =
-        protocol::kmeans::outcome(k, d, &opened.values, floats[..d].to_vec(), floats[d..].to_vec())
-            .ok_or_else(bad)?;
+    let (k, published) = protocol::kmeans::Published::decode(&opened.params, d).ok_or_else(bad)?;
+    let segments = protocol::kmeans::outcome(k, d, &opened.values, &published).ok_or_else(bad)?;
     Ok(KmeansResult {
         job: opened.job.to_string(),
         dataset: dataset.clone(),
         count: opened.count,
         features: features.clone(),
+        epsilon: *epsilon,
+        min_segment: *min_segment,
         segments,
     })
 }
 
 fn interpret_stats(opened: Opened) -> Result<StatsResult, ClientError> {
     let job = opened.job;
-    let JobSpec::Stats { dataset, .. } = &opened.spec else {
+    let JobSpec::Stats { dataset, epsilon, .. } = &opened.spec else {
         return Err(ClientError::Setup(format!("job {job} is a {} job, not stats", opened.spec.kind())));
     };
     let f = opened.outputs.len();
-    if opened.values.len() != 3 * f || opened.params.len() != f {
+    let per_feature = if epsilon.is_some() { 2 } else { 3 };
+    if opened.values.len() != per_feature * f || opened.params.len() != f {
         return Err(ClientError::Inconsistent("the opened result has the wrong length".into()));
     }
     let scales: Vec<u32> = opened.params.iter().map(|&s| s as u32).collect();
-    let (sums, moments) = opened.values.split_at(f);
+    let summaries = match epsilon {
+        Some(_) => summarise_private(opened.count, &opened.values, &scales),
+        None => {
+            let (sums, moments) = opened.values.split_at(f);
+            summarise(opened.count, sums, Some((moments, &scales)))
+        }
+    };
     Ok(StatsResult {
         job: job.to_string(),
         dataset: dataset.clone(),
         count: opened.count,
-        features: opened
-            .outputs
-            .into_iter()
-            .zip(summarise(opened.count, sums, Some((moments, &scales))))
-            .collect(),
+        epsilon: *epsilon,
+        features: opened.outputs.into_iter().zip(summaries).collect(),
     })
 }
 

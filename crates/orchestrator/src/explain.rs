@@ -8,37 +8,87 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
     let nodes = "every node".to_string();
     let secret = "nobody".to_string();
     match spec {
-        JobSpec::Stats { dataset, features } => vec![
+        JobSpec::Stats { dataset, features, epsilon } => vec![
             (
                 you,
-                format!(
-                    "for {} of `{dataset}`: the record count, and each feature's sum, mean, variance and \
-                     standard deviation over all owners' consenting records",
-                    list(features)
-                ),
+                match epsilon {
+                    None => format!(
+                        "for {} of `{dataset}`: the record count, and each feature's sum, mean, variance and \
+                         standard deviation over all owners' consenting records",
+                        list(features)
+                    ),
+                    Some(e) => format!(
+                        "for {} of `{dataset}`: the record count, and each feature's sum and sum of squares with \
+                         discrete Laplace noise that no node knows (epsilon {e} in all, {} per release, noise \
+                         scaled to each feature's declared range), and the mean, variance and deviation computed \
+                         from them",
+                        list(features),
+                        e / (2 * features.len()).max(1) as f64
+                    ),
+                },
             ),
             (nodes, "nothing beyond the dataset's public metadata (owners and record counts)".into()),
             (secret, "every record and every per-owner figure".into()),
         ],
-        JobSpec::Kmeans { dataset, features, k, iterations, restarts, labels, .. } => {
-            let mut lines = vec![
-                (
-                    you,
-                    format!(
-                        "{k} segments of `{dataset}` on {}: each segment's centroid (in standardised and \
-                         in the features' own units) and size, and the within-cluster sum of squares of \
-                         the best of {restarts} run(s) after {iterations} iterations",
-                        list(features)
+        JobSpec::Kmeans {
+            dataset, features, k, iterations, restarts, labels, min_segment, epsilon, ..
+        } => {
+            let small = if *min_segment > 1 {
+                format!(
+                    "; a segment of fewer than {min_segment} records is listed without its centroid and size"
+                )
+            } else {
+                String::new()
+            };
+            let mut lines = match epsilon {
+                None => vec![
+                    (
+                        you,
+                        format!(
+                            "{k} segments of `{dataset}` on {}: each segment's centroid (in standardised and in \
+                             the features' own units) and size, and the within-cluster sum of squares of the \
+                             best of {restarts} run(s) after {iterations} iterations{small}",
+                            list(features)
+                        ),
                     ),
-                ),
-                (
-                    nodes,
-                    format!(
-                        "each of {}'s mean and standard deviation (to standardise on shares)",
-                        list(features)
+                    (
+                        nodes,
+                        format!(
+                            "each of {}'s mean and standard deviation (to standardise on shares){}",
+                            list(features),
+                            if *min_segment > 1 {
+                                format!(", and which segments have fewer than {min_segment} records")
+                            } else {
+                                String::new()
+                            }
+                        ),
                     ),
-                ),
-            ];
+                ],
+                Some(e) => {
+                    let (per_sum, per_count) =
+                        protocol::kmeans::private::split(*e, *iterations as usize, features.len());
+                    vec![
+                        (
+                            you,
+                            format!(
+                                "{k} differentially private segments of `{dataset}` on {} (DPLloyd, epsilon {e} \
+                                 in all): each segment's final centroid and noisy size; no within-cluster sum \
+                                 of squares{small}",
+                                list(features)
+                            ),
+                        ),
+                        (
+                            nodes,
+                            format!(
+                                "after each of the {iterations} iterations, every segment's sum of records \
+                                 (scaled by the declared ranges) and count, with discrete Laplace noise that no \
+                                 node knows: epsilon {per_sum:.4} for each feature's sums and {per_count:.4} for \
+                                 the counts, per iteration"
+                            ),
+                        ),
+                    ]
+                }
+            };
             if *labels {
                 lines.push((
                     "each owner node".into(),
@@ -46,28 +96,55 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
                         .into(),
                 ));
             }
+            let hidden = match epsilon {
+                None => {
+                    "records, distances, starting and intermediate centroids, which run won, and every \
+                         record's segment"
+                }
+                Some(_) => "records, the exact sums and counts, and every record's segment",
+            };
             lines.push((
                 secret,
                 format!(
-                    "records, distances, starting and intermediate centroids, which run won, and every \
-                     record's segment{} (kept as shares on the nodes for a later fairness job)",
+                    "{hidden}{} (kept as shares on the nodes for a later fairness job)",
                     if *labels { " except to its owner" } else { "" }
                 ),
             ));
             lines
         }
-        JobSpec::Fairness { segments, protected, min_cell } => vec![
-            (
-                you,
-                format!(
-                    "the table of records per segment of job {segments} and per level of `{protected}`, \
-                     and the fairness figures computed from it; the printed report hides cells below \
-                     {min_cell} records, but the whole table is opened to you"
-                ),
-            ),
-            (nodes, "nothing".into()),
-            (secret, format!("every record's segment and `{protected}` level")),
-        ],
+        JobSpec::Fairness { segments, protected, min_cell, epsilon } => {
+            let table =
+                format!("the table of records per segment of job {segments} and per level of `{protected}`");
+            match epsilon {
+                None => vec![
+                    (
+                        you,
+                        format!(
+                            "{table}, each group's total, and the fairness figures computed from them; values \
+                             below {min_cell} records, and values that would give one away by subtraction, are \
+                             withheld and never opened"
+                        ),
+                    ),
+                    (
+                        nodes,
+                        format!("which values of the table are below {min_cell} records (not the values)"),
+                    ),
+                    (secret, format!("every record's segment and `{protected}` level")),
+                ],
+                Some(e) => vec![
+                    (
+                        you,
+                        format!(
+                            "{table} with discrete Laplace noise on every cell (epsilon {e}), the group totals \
+                             summed from it, and the fairness figures computed from them; noisy values below \
+                             {min_cell} are withheld"
+                        ),
+                    ),
+                    (nodes, format!("the noisy table (to withhold its values below {min_cell})")),
+                    (secret, format!("the exact table, every record's segment and `{protected}` level")),
+                ],
+            }
+        }
         JobSpec::Bench { op, size } => vec![
             (you, format!("the time, bytes and rounds of {op} of size {size} on random secret inputs")),
             (nodes, "nothing about any dataset".into()),

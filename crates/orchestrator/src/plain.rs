@@ -172,12 +172,26 @@ pub fn bounds(schema: Option<&Schema>, features: &[String], rows: &[Vec<f64>]) -
 }
 
 /// A k-means job's parameters as the protocol takes them.
-pub fn params(k: u32, iterations: u32, seed: u64, restarts: u32, init: wire::control::KmeansInit) -> Params {
+pub fn params(
+    k: u32,
+    iterations: u32,
+    seed: u64,
+    restarts: u32,
+    init: wire::control::KmeansInit,
+    min_segment: u64,
+) -> Params {
     let init = match init {
         wire::control::KmeansInit::PlusPlus => protocol::kmeans::Init::PlusPlus,
         wire::control::KmeansInit::Random => protocol::kmeans::Init::Random,
     };
-    Params { k: k as usize, iterations: iterations as usize, seed, restarts: restarts as usize, init }
+    Params {
+        k: k as usize,
+        iterations: iterations as usize,
+        seed,
+        restarts: restarts as usize,
+        init,
+        min_segment,
+    }
 }
 
 /// The k-means job in the plaintext mode: the outcome as the cluster would reveal it, and the
@@ -193,34 +207,72 @@ pub fn kmeans(
     }
     let (segments, labels): (Outcome, Vec<usize>) =
         protocol::kmeans::plain_job(&records.rows, bounds, p).map_err(|e| PlainError::Job(e.to_string()))?;
-    let result = KmeansResult {
+    Ok((result(records, features, None, p.min_segment, segments), labels))
+}
+
+/// The private k-means job (DPLloyd) in the plaintext mode, with central noise from the
+/// operating system's generator: what accuracy to expect of the cluster at this epsilon.
+pub fn kmeans_private(
+    records: &Records,
+    features: &[String],
+    bounds: &[(f64, f64)],
+    p: protocol::kmeans::private::PrivateParams,
+) -> Result<(KmeansResult, Vec<usize>), PlainError> {
+    use rand::SeedableRng;
+    if p.k == 0 || p.k > records.rows.len() {
+        return Err(PlainError::Job(format!("k = {} does not fit {} records", p.k, records.rows.len())));
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
+        .map_err(|e| PlainError::Job(format!("no OS randomness: {e}")))?;
+    let (segments, labels) = protocol::kmeans::plain_private_job(&records.rows, bounds, p, &mut rng)
+        .map_err(|e| PlainError::Job(e.to_string()))?;
+    Ok((result(records, features, Some(p.epsilon), p.min_segment, segments), labels))
+}
+
+fn result(
+    records: &Records,
+    features: &[String],
+    epsilon: Option<f64>,
+    min_segment: u64,
+    segments: Outcome,
+) -> KmeansResult {
+    KmeansResult {
         job: "plaintext".into(),
         dataset: "local files".into(),
         count: records.rows.len() as u64,
         features: features.to_vec(),
+        epsilon,
+        min_segment,
         segments,
-    };
-    Ok((result, labels))
+    }
 }
 
-/// The fairness report of plaintext segments against the records' groups.
+/// The exact fairness report of plaintext segments against the records' groups, with the
+/// cells the cluster would withhold withheld (the segmentation's suppressed segments whole).
 pub fn fairness(
     records: &Records,
     labels: &[usize],
-    k: usize,
+    segmentation: &KmeansResult,
     protected: &str,
     min_cell: u64,
 ) -> FairnessResult {
-    let g = records.levels.len();
+    let (k, g) = (segmentation.segments.k, records.levels.len());
     let mut table = vec![0u64; k * g];
     for (&l, &group) in labels.iter().zip(&records.groups) {
         table[l * g + group] += 1;
     }
+    let s = &segmentation.segments;
+    let mut hidden = vec![false; k];
+    for (&id, &suppressed) in s.ids.iter().zip(&s.suppressed) {
+        hidden[id] = suppressed;
+    }
+    let released = protocol::fairness::Released::exact(&table, k, g, min_cell, &hidden);
     FairnessResult {
         job: "plaintext".into(),
         segments_job: "plaintext".into(),
         protected: protected.to_string(),
-        report: protocol::fairness::report(&table, k, g, &records.levels, min_cell),
+        epsilon: None,
+        report: protocol::fairness::report(&released, &records.levels, min_cell),
     }
 }
 

@@ -207,18 +207,27 @@ fn html_table(headers: &[String], rows: &[Vec<String>]) -> String {
 pub fn html(k: &KmeansResult, fairness: Option<&FairnessResult>) -> Result<String, ReportError> {
     let s = &k.segments;
     let (seg_headers, seg_rows) = crate::table::segments_grid(k);
+    let how = match (k.epsilon, s.wcss) {
+        (Some(e), _) => format!(
+            "Differentially private (DPLloyd at epsilon {e}): the features were scaled by their declared \
+             ranges, and every iteration's sums and counts carry noise that no node drew alone; \
+             the sizes are noisy and no within-cluster sum of squares is released."
+        ),
+        (None, Some(w)) => format!(
+            "Within-cluster sum of squares {w:.2} in standardised units. Computed on secret shares: only \
+             these aggregates were opened, to the operator who submitted the job; the feature means and \
+             standard deviations were opened to the nodes."
+        ),
+        (None, None) => String::new(),
+    };
     let mut body = format!(
         "<h1>Segmentation of <code>{}</code></h1>\
-         <p>k-means job <code>{}</code>: {} segments of {} records on {} features; within-cluster \
-         sum of squares {:.2} in standardised units. Computed on secret shares: only these \
-         aggregates were opened, to the operator who submitted the job; the feature means and \
-         standard deviations were opened to the nodes.</p>",
+         <p>k-means job <code>{}</code>: {} segments of {} records on {} features. {how}</p>",
         escape(&k.dataset),
         escape(&k.job),
         s.k,
         k.count,
         s.d,
-        s.wcss
     );
     body.push_str(&sizes_chart(k)?);
     body.push_str(&profiles_chart(k)?);
@@ -226,21 +235,12 @@ pub fn html(k: &KmeansResult, fairness: Option<&FairnessResult>) -> Result<Strin
     body.push_str(&html_table(&seg_headers, &seg_rows));
     if let Some(f) = fairness {
         let r = &f.report;
+        let noise = f.epsilon.map_or(String::new(), |e| format!(" Differentially private at epsilon {e}."));
         body.push_str(&format!(
-            "<h2>Fairness by <code>{}</code></h2><p>Fairness job <code>{}</code>. Chi-square {:.3} \
-             ({} degrees of freedom), p = {:.4}; Cramer's V {:.3}; balance {:.3}.{}</p>",
+            "<h2>Fairness by <code>{}</code></h2><p>Fairness job <code>{}</code>.{noise} {}.</p>",
             escape(&f.protected),
             escape(&f.job),
-            r.chi_square,
-            r.degrees_of_freedom,
-            r.p_value,
-            r.cramers_v,
-            r.balance,
-            if r.suppressed_cells > 0 {
-                format!(" {} cells below {} records are suppressed.", r.suppressed_cells, r.min_cell)
-            } else {
-                String::new()
-            }
+            escape(&crate::table::fairness_summary(r)),
         ));
         body.push_str(&groups_chart(f)?);
         let (headers, rows) = crate::table::fairness_grid(f);
@@ -278,12 +278,18 @@ mod tests {
     use super::*;
 
     fn results() -> (KmeansResult, FairnessResult) {
+        let published = protocol::kmeans::Published {
+            scaling: protocol::kmeans::Scaling::Standardised,
+            centres: vec![10.0, 100.0],
+            scales: vec![2.0, 50.0],
+            suppressed: vec![false, false],
+            wcss: true,
+        };
         let outcome = protocol::kmeans::outcome(
             2,
             2,
             &[65536, 0, 0, (-65536i64) as u64, 30, 12, 65536 * 5],
-            vec![10.0, 100.0],
-            vec![2.0, 50.0],
+            &published,
         )
         .unwrap();
         let kmeans = KmeansResult {
@@ -291,13 +297,17 @@ mod tests {
             dataset: "<customers>".into(),
             count: 42,
             features: vec!["age".into(), "income".into()],
+            epsilon: None,
+            min_segment: 5,
             segments: outcome,
         };
-        let report = protocol::fairness::report(&[20, 10, 2, 10], 2, 2, &["a".into(), "b".into()], 5);
+        let released = protocol::fairness::Released::exact(&[20, 10, 2, 10], 2, 2, 5, &[false, false]);
+        let report = protocol::fairness::report(&released, &["a".into(), "b".into()], 5);
         let fairness = FairnessResult {
             job: "j2".into(),
             segments_job: "j1".into(),
             protected: "gender".into(),
+            epsilon: None,
             report,
         };
         (kmeans, fairness)
@@ -317,7 +327,7 @@ mod tests {
                 || html.matches("http://").count()
                     == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
         );
-        assert!(html.contains("cells below 5 records are suppressed"));
+        assert!(html.contains("4 values are withheld (below 5 records"), "{html}");
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
         assert_eq!(json["kmeans"]["segments"]["sizes"], serde_json::json!([30, 12]));

@@ -83,6 +83,11 @@ pub fn segments_grid(result: &crate::KmeansResult) -> Grid {
     names.extend(result.features.iter().cloned());
     let rows: Vec<Vec<String>> = (0..s.k)
         .map(|j| {
+            if s.suppressed[j] {
+                let mut row = vec![s.ids[j].to_string(), format!("<{}", result.min_segment)];
+                row.extend((0..s.d).map(|_| "-".to_string()));
+                return row;
+            }
             let mut row = vec![s.ids[j].to_string(), s.sizes[j].to_string()];
             row.extend((0..s.d).map(|f| format!("{:.2}", s.centroids[j * s.d + f])));
             row
@@ -107,37 +112,94 @@ pub fn fairness_grid(result: &crate::FairnessResult) -> Grid {
         names.push(format!("{g} rate"));
     }
     names.extend(["parity diff".into(), "parity ratio".into(), "4/5 rule".into()]);
+    let figure = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
     let rows: Vec<Vec<String>> = r
         .segments
         .iter()
         .map(|s| {
-            let mut row = vec![s.id.to_string(), s.size.to_string()];
+            let mut row = vec![s.id.to_string(), s.size.map_or("-".into(), |n| n.to_string())];
             for l in 0..r.groups.len() {
-                row.push(s.counts[l].map_or(format!("<{}", r.min_cell), |c| c.to_string()));
-                row.push(s.shares[l].map_or("-".into(), |v| format!("{v:.3}")));
-                row.push(s.rates[l].map_or("-".into(), |v| format!("{v:.3}")));
+                row.push(s.counts[l].map_or("withheld".into(), |c| c.to_string()));
+                row.push(figure(s.shares[l]));
+                row.push(figure(s.rates[l]));
             }
-            row.push(format!("{:.3}", s.parity_difference));
-            row.push(format!("{:.3}", s.parity_ratio));
-            row.push(if s.four_fifths_violated { "violated".into() } else { "ok".into() });
+            row.push(figure(s.parity_difference));
+            row.push(figure(s.parity_ratio));
+            row.push(match s.four_fifths_violated {
+                Some(true) => "violated".into(),
+                Some(false) => "ok".into(),
+                None => "-".into(),
+            });
             row
         })
         .collect();
     (names, rows)
 }
 
+/// The whole-segmentation figures of a fairness report, or why they are not shown.
+pub fn fairness_summary(r: &protocol::fairness::Report) -> String {
+    let mut out = match (r.chi_square, r.p_value, r.cramers_v, r.balance) {
+        (Some(chi), Some(p), Some(v), Some(b)) => format!(
+            "chi-square {chi:.3} ({} degrees of freedom), p = {p:.4}; Cramer's V {v:.3}; balance {b:.3}",
+            r.degrees_of_freedom
+        ),
+        _ => "chi-square, Cramer's V and balance need every cell: not shown".into(),
+    };
+    if r.suppressed_cells > 0 {
+        out.push_str(&format!(
+            "; {} values are withheld (below {} records, or revealing one that is by subtraction)",
+            r.suppressed_cells, r.min_cell
+        ));
+    }
+    out
+}
+
 /// The fairness report as text, with the whole-segmentation statistics below the table.
 pub fn fairness(result: &crate::FairnessResult) -> String {
     let r = &result.report;
     let mut out = text(&fairness_grid(result));
-    out.push_str(&format!(
-        "chi-square {:.3} ({} degrees of freedom), p = {:.4}; Cramer's V {:.3}; balance {:.3}\n",
-        r.chi_square, r.degrees_of_freedom, r.p_value, r.cramers_v, r.balance
-    ));
-    if r.suppressed_cells > 0 {
-        out.push_str(&format!("{} cells below {} records are suppressed\n", r.suppressed_cells, r.min_cell));
-    }
+    let totals: Vec<String> = r
+        .groups
+        .iter()
+        .zip(&r.group_totals)
+        .map(|(g, t)| format!("{g} {}", t.map_or("withheld".into(), |t| t.to_string())))
+        .collect();
+    out.push_str(&format!("group totals: {}\n{}\n", totals.join(", "), fairness_summary(r)));
     out
+}
+
+/// Each node's privacy-budget ledger: one row per node and dataset.
+pub fn budget_grid(
+    nodes: &[crate::NodeEntry],
+    ledgers: &[Result<Vec<wire::control::BudgetInfo>, crate::ClientError>],
+) -> Grid {
+    let mut rows = Vec::new();
+    for (n, l) in nodes.iter().zip(ledgers) {
+        match l {
+            Ok(list) if list.is_empty() => {
+                rows.push(vec![n.id.clone(), "-".into(), "0".into(), "-".into(), "-".into(), "0".into()])
+            }
+            Ok(list) => rows.extend(list.iter().map(|b| {
+                vec![
+                    n.id.clone(),
+                    b.dataset.clone(),
+                    format!("{}", b.spent),
+                    b.budget.map_or("none".into(), |v| format!("{v}")),
+                    b.budget.map_or("-".into(), |v| format!("{}", (v - b.spent).max(0.0))),
+                    b.jobs.to_string(),
+                ]
+            })),
+            Err(e) => rows.push(vec![
+                n.id.clone(),
+                format!("unreachable: {e}"),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ]),
+        }
+    }
+    (headers(&["node", "dataset", "epsilon spent", "budget", "left", "jobs"]), rows)
 }
 
 /// The cluster as its nodes report it: each node's state, party, version, datasets, active

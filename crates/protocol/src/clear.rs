@@ -58,6 +58,21 @@ pub(crate) fn prefix_sums(values: &[u64], len: usize) -> Vec<u64> {
     out
 }
 
+/// The ring product of `x` (`rows x inner`) and `y` (`inner x cols`), row-major (wrapping).
+pub(crate) fn matmul(x: &[u64], y: &[u64], rows: usize, inner: usize, cols: usize) -> Vec<u64> {
+    let mut out = vec![0u64; rows * cols];
+    for i in 0..rows {
+        let row = &x[i * inner..(i + 1) * inner];
+        let acc = &mut out[i * cols..(i + 1) * cols];
+        for (l, &a) in row.iter().enumerate() {
+            for (o, &b) in acc.iter_mut().zip(&y[l * cols..(l + 1) * cols]) {
+                *o = o.wrapping_add(a.wrapping_mul(b));
+            }
+        }
+    }
+    out
+}
+
 /// `x / 2^s` rounded to the nearest (halves up), as a signed value.
 fn round_shift(x: u64, s: u32) -> u64 {
     if s == 0 {
@@ -150,6 +165,9 @@ impl Engine for Clear {
     fn prefix_sums(&self, a: &Vec<u64>, len: usize) -> Vec<u64> {
         prefix_sums(a, len)
     }
+    fn matmul_public(&self, x: &Vec<u64>, y: &[u64], rows: usize, inner: usize, cols: usize) -> Vec<u64> {
+        matmul(x, y, rows, inner, cols)
+    }
     async fn input(&mut self, _: usize, values: Option<&[u64]>, len: usize) -> Result<Vec<u64>, EngineError> {
         let values =
             values.ok_or_else(|| EngineError::Shape("the plaintext engine owns every input".into()))?;
@@ -183,17 +201,7 @@ impl Engine for Clear {
     ) -> Result<Vec<u64>, EngineError> {
         check_len("left matrix", x.len(), rows * inner)?;
         check_len("right matrix", y.len(), inner * cols)?;
-        let mut out = vec![0u64; rows * cols];
-        for i in 0..rows {
-            let row = &x[i * inner..(i + 1) * inner];
-            let acc = &mut out[i * cols..(i + 1) * cols];
-            for (l, &a) in row.iter().enumerate() {
-                for (o, &b) in acc.iter_mut().zip(&y[l * cols..(l + 1) * cols]) {
-                    *o = o.wrapping_add(a.wrapping_mul(b));
-                }
-            }
-        }
-        Ok(out)
+        Ok(matmul(x, y, rows, inner, cols))
     }
     async fn trunc(&mut self, x: &Vec<u64>, f: u32) -> Result<Vec<u64>, EngineError> {
         Ok(x.iter().map(|v| round_shift(*v, f)).collect())

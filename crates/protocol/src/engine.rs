@@ -40,6 +40,16 @@ pub trait Engine: Send {
     fn transpose(&self, a: &Self::Share, rows: usize, cols: usize) -> Self::Share;
     /// Running sums of consecutive groups of `len` secrets (local).
     fn prefix_sums(&self, a: &Self::Share, len: usize) -> Self::Share;
+    /// Matrix product of the secret `x` (`rows x inner`) by the public `y` (`inner x cols`),
+    /// both row-major (local: the product is linear in `x`).
+    fn matmul_public(
+        &self,
+        x: &Self::Share,
+        y: &[u64],
+        rows: usize,
+        inner: usize,
+        cols: usize,
+    ) -> Self::Share;
 
     /// Secret-shares `values`, known to party `owner` (the others pass `None` and the length).
     fn input(
@@ -160,6 +170,9 @@ impl<T: Transport> Engine for Replicated<'_, T> {
     }
     fn prefix_sums(&self, a: &RepVec, len: usize) -> RepVec {
         RepVec { comps: a.comps.iter().map(|c| crate::clear::prefix_sums(c, len)).collect() }
+    }
+    fn matmul_public(&self, x: &RepVec, y: &[u64], rows: usize, inner: usize, cols: usize) -> RepVec {
+        RepVec { comps: x.comps.iter().map(|c| crate::clear::matmul(c, y, rows, inner, cols)).collect() }
     }
     async fn input(
         &mut self,

@@ -36,25 +36,165 @@ pub async fn contingency<E: Engine>(
     engine.matmul(&at, &groups, k, n, g).await
 }
 
+/// Cells below a minimum count and how they are kept from the operator.
+///
+/// A cell (or a group total) below `min_cell` records is withheld: its value is never opened
+/// to the operator. Which cells are small is computed on shares and opened to the parties
+/// (the pattern, not the counts), and the withheld values are multiplied by 0 before the
+/// outputs are stored. Because the segment sizes and the group totals are released, a line
+/// (a segment's row, a group's column, the list of group totals, whose sum is the public
+/// record count) with exactly one withheld value would give it away by subtraction: a second
+/// value of that line is withheld too, the first released one in order (a choice that depends
+/// on no count), until no line has exactly one (secondary suppression, as statistical
+/// agencies do it). The rows of segments that the segmentation itself suppressed are withheld
+/// whole.
+pub fn withheld(small: &[bool], hidden_rows: &[bool], k: usize, g: usize) -> Vec<bool> {
+    let mut w = small.to_vec();
+    for (j, &hidden) in hidden_rows.iter().enumerate().take(k) {
+        if hidden {
+            w[j * g..(j + 1) * g].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    // Lines: each row, each column whose total is released, and the totals.
+    let mut lines: Vec<Vec<usize>> = (0..k).map(|j| (0..g).map(|l| j * g + l).collect()).collect();
+    lines.extend((0..g).map(|l| (0..k).map(|j| j * g + l).collect()));
+    lines.push((0..g).map(|l| k * g + l).collect());
+    loop {
+        let mut changed = false;
+        for (i, line) in lines.iter().enumerate() {
+            let column = i >= k && i < k + g;
+            if line.len() < 2 || (column && w[k * g + (i - k)]) {
+                continue;
+            }
+            if line.iter().filter(|&&c| w[c]).count() == 1
+                && let Some(&next) = line.iter().find(|&&c| !w[c])
+            {
+                w[next] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return w;
+        }
+    }
+}
+
+/// What a fairness job released: each cell of the `k x g` table and each group's total, or
+/// `None` where withheld.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Released {
+    /// Segments.
+    pub k: usize,
+    /// Groups.
+    pub g: usize,
+    /// The table, row-major.
+    pub cells: Vec<Option<u64>>,
+    /// The groups' totals.
+    pub totals: Vec<Option<u64>>,
+}
+
+impl Released {
+    /// From opened values `[cells (k g), totals (g)]` and the withheld pattern of
+    /// [`withheld`]; noisy values below 0 (from a private job) read as 0.
+    pub fn from_opened(values: &[u64], withheld: &[bool], k: usize, g: usize) -> Option<Released> {
+        if values.len() != k * g + g || withheld.len() != values.len() {
+            return None;
+        }
+        let read = |i: usize| (!withheld[i]).then(|| (values[i] as i64).max(0) as u64);
+        Some(Released {
+            k,
+            g,
+            cells: (0..k * g).map(read).collect(),
+            totals: (k * g..k * g + g).map(read).collect(),
+        })
+    }
+
+    /// The plaintext release of `table` (`k x g`): the same pattern as the secure job's.
+    pub fn exact(table: &[u64], k: usize, g: usize, min_cell: u64, hidden_rows: &[bool]) -> Released {
+        let mut values = table.to_vec();
+        values.extend((0..g).map(|l| (0..k).map(|j| table[j * g + l]).sum::<u64>()));
+        let small: Vec<bool> = values.iter().map(|&v| v < min_cell).collect();
+        let w = withheld(&small, hidden_rows, k, g);
+        Released::from_opened(&values, &w, k, g).expect("consistent lengths")
+    }
+}
+
+/// The outputs a fairness job stores for the operator, on shares: the table and the group
+/// totals (column sums, local), `k g + g` values.
+pub fn with_totals<E: Engine>(engine: &E, table: &E::Share, k: usize, g: usize) -> E::Share {
+    let columns = engine.split(&engine.transpose(table, k, g), &vec![k; g]);
+    let totals: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
+    let mut parts = vec![table];
+    parts.extend(totals.iter());
+    engine.concat(&parts)
+}
+
+/// The discrete Laplace parameter of every cell of a private fairness job's table:
+/// neighbouring datasets differ in one record's values, which moves it from one cell to
+/// another (L1 sensitivity 2), so each cell gets `DL(exp(-eps / 2))` and the whole table is
+/// `eps`-differentially private given the (public, private) centroids that define the
+/// segments. The group totals are sums of the noisy cells.
+pub fn dp_alpha(epsilon: f64) -> f64 {
+    crate::dp::alpha(epsilon, 2.0)
+}
+
+/// What a fairness job stores for the operator, on shares (`[cells (k g), totals (g)]` with
+/// the withheld values at 0), the withheld pattern, and what was opened to every party (the
+/// small-value flags, or the noisy values). With
+/// `private = Some((eps, who))` every cell gets distributed noise ([`dp_alpha`]) and the noisy
+/// table is opened to the parties, which withhold its small values as post-processing;
+/// otherwise the small values are found on shares and only the pattern is opened.
+pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
+    engine: &mut E,
+    rng: &mut R,
+    table: &E::Share,
+    (k, g): (usize, usize),
+    min_cell: u64,
+    hidden_rows: &[bool],
+    private: Option<(f64, crate::dp::NoiseParties)>,
+) -> Result<(E::Share, Vec<bool>, Vec<u64>), EngineError> {
+    let (values, opened, small) = match private {
+        Some((epsilon, who)) => {
+            let noisy =
+                crate::dp::add_noise(engine, rng, table, &vec![dp_alpha(epsilon); k * g], who).await?;
+            let values = with_totals(engine, &noisy, k, g);
+            let opened = engine.open(&values).await?;
+            let small = opened.iter().map(|&v| (v as i64) < min_cell as i64).collect();
+            (values, opened, small)
+        }
+        None if min_cell == 0 => (with_totals(engine, table, k, g), Vec::new(), vec![false; k * g + g]),
+        None => {
+            let values = with_totals(engine, table, k, g);
+            let flags = engine.less_than(&values, &engine.public(&vec![min_cell; k * g + g])).await?;
+            let opened = engine.open(&flags).await?;
+            let small = opened.iter().map(|&v| v == 1).collect();
+            (values, opened, small)
+        }
+    };
+    let w = withheld(&small, hidden_rows, k, g);
+    let keep: Vec<u64> = w.iter().map(|&x| u64::from(!x)).collect();
+    Ok((engine.mul_public(&values, &keep), w, opened))
+}
+
 /// One segment's row of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentFairness {
     /// The segmentation's own number of the segment (as in the k-means result and labels).
     pub id: usize,
-    /// Records in the segment.
-    pub size: u64,
-    /// Count of each group (`None` where suppressed: below the minimum cell size).
+    /// Records in the segment (`None` when one of its cells is withheld).
+    pub size: Option<u64>,
+    /// Count of each group (`None` where withheld).
     pub counts: Vec<Option<u64>>,
     /// Each group's share of the segment.
     pub shares: Vec<Option<f64>>,
     /// Each group's rate of landing in the segment.
     pub rates: Vec<Option<f64>>,
-    /// Largest minus smallest rate.
-    pub parity_difference: f64,
+    /// Largest minus smallest rate (when every rate of the row is known).
+    pub parity_difference: Option<f64>,
     /// Smallest over largest rate.
-    pub parity_ratio: f64,
+    pub parity_ratio: Option<f64>,
     /// Whether the ratio is below four fifths.
-    pub four_fifths_violated: bool,
+    pub four_fifths_violated: Option<bool>,
 }
 
 /// The fairness report of a segmentation.
@@ -62,65 +202,106 @@ pub struct SegmentFairness {
 pub struct Report {
     /// Group names.
     pub groups: Vec<String>,
-    /// Records of each group.
-    pub group_totals: Vec<u64>,
+    /// Records of each group (`None` where withheld).
+    pub group_totals: Vec<Option<u64>>,
     /// One entry per segment.
     pub segments: Vec<SegmentFairness>,
-    /// Pearson's chi-square statistic of independence.
-    pub chi_square: f64,
+    /// Pearson's chi-square statistic of independence (when no cell is withheld).
+    pub chi_square: Option<f64>,
     /// Its degrees of freedom.
     pub degrees_of_freedom: u64,
     /// Its p-value.
-    pub p_value: f64,
+    pub p_value: Option<f64>,
     /// Cramer's V.
-    pub cramers_v: f64,
+    pub cramers_v: Option<f64>,
     /// The balance of the segmentation.
-    pub balance: f64,
-    /// Cells below this count are not shown.
+    pub balance: Option<f64>,
+    /// Cells below this count are withheld.
     pub min_cell: u64,
-    /// How many cells were suppressed.
+    /// How many cells and totals were withheld.
     pub suppressed_cells: usize,
 }
 
-/// Reads an opened contingency table (`k x g`, row-major) into a report. Segments are listed by
-/// size, largest first, as the k-means result lists them. Metrics use every count; cells below
-/// `min_cell` are left out of the per-cell figures shown.
-pub fn report(table: &[u64], k: usize, g: usize, groups: &[String], min_cell: u64) -> Report {
-    let size_of = |j: usize| table[j * g..(j + 1) * g].iter().sum::<u64>();
+/// Reads a release into a report. Segments are listed by size, largest first (a row with a
+/// withheld cell by the sum of what it shows). The whole-table figures need every cell; a
+/// row's parity figures need every cell of the row and every group total.
+pub fn report(released: &Released, groups: &[String], min_cell: u64) -> Report {
+    let (k, g) = (released.k, released.g);
+    let row = |j: usize| &released.cells[j * g..(j + 1) * g];
+    let shown = |j: usize| row(j).iter().flatten().sum::<u64>();
     let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by_key(|&j| std::cmp::Reverse(size_of(j)));
-    let table: Vec<u64> = order.iter().flat_map(|&j| table[j * g..(j + 1) * g].to_vec()).collect();
-    let cell = |j: usize, l: usize| table[j * g + l];
-    let total: u64 = table.iter().sum();
-    let group_totals: Vec<u64> = (0..g).map(|l| (0..k).map(|j| cell(j, l)).sum()).collect();
-    let sizes: Vec<u64> = (0..k).map(|j| (0..g).map(|l| cell(j, l)).sum()).collect();
-    let mut suppressed = 0;
-    let segments = (0..k)
-        .map(|j| {
-            let rates: Vec<f64> = (0..g)
-                .map(|l| if group_totals[l] > 0 { cell(j, l) as f64 / group_totals[l] as f64 } else { 0.0 })
+    order.sort_by_key(|&j| std::cmp::Reverse(shown(j)));
+    let totals = &released.totals;
+    let segments: Vec<SegmentFairness> = order
+        .iter()
+        .map(|&j| {
+            let counts = row(j).to_vec();
+            let size: Option<u64> = counts.iter().copied().sum();
+            let rates: Vec<Option<f64>> = (0..g)
+                .map(|l| match (counts[l], totals[l]) {
+                    (Some(c), Some(t)) if t > 0 => Some(c as f64 / t as f64),
+                    (Some(_), Some(_)) => Some(0.0),
+                    _ => None,
+                })
                 .collect();
-            let present: Vec<f64> = (0..g).filter(|&l| group_totals[l] > 0).map(|l| rates[l]).collect();
-            let max = present.iter().copied().fold(0.0, f64::max);
-            let min = present.iter().copied().fold(f64::INFINITY, f64::min);
-            let ratio = if max > 0.0 { min / max } else { 1.0 };
-            let shown = |l: usize| cell(j, l) >= min_cell;
-            suppressed += (0..g).filter(|&l| !shown(l)).count();
+            let present: Option<Vec<f64>> =
+                (0..g).filter(|&l| totals[l] != Some(0)).map(|l| rates[l]).collect();
+            let (difference, ratio) = match present {
+                Some(p) if !p.is_empty() => {
+                    let max = p.iter().copied().fold(0.0, f64::max);
+                    let min = p.iter().copied().fold(f64::INFINITY, f64::min);
+                    (Some(max - min), Some(if max > 0.0 { min / max } else { 1.0 }))
+                }
+                Some(_) => (Some(0.0), Some(1.0)),
+                None => (None, None),
+            };
             SegmentFairness {
-                id: order[j],
-                size: sizes[j],
-                counts: (0..g).map(|l| shown(l).then_some(cell(j, l))).collect(),
-                shares: (0..g)
-                    .map(|l| (shown(l) && sizes[j] > 0).then(|| cell(j, l) as f64 / sizes[j] as f64))
+                id: j,
+                size,
+                shares: counts
+                    .iter()
+                    .map(|c| match (c, size) {
+                        (Some(c), Some(s)) if s > 0 => Some(*c as f64 / s as f64),
+                        _ => None,
+                    })
                     .collect(),
-                rates: (0..g).map(|l| shown(l).then_some(rates[l])).collect(),
-                parity_difference: if present.is_empty() { 0.0 } else { max - min },
+                counts,
+                rates,
+                parity_difference: difference,
                 parity_ratio: ratio,
-                four_fifths_violated: ratio < 0.8,
+                four_fifths_violated: ratio.map(|r| r < 0.8),
             }
         })
         .collect();
-    // Chi-square over the rows and columns that have records.
+    let whole: Option<Vec<u64>> = released.cells.iter().copied().collect();
+    let (chi_square, dof, p_value, cramers_v, balance) = match whole {
+        Some(table) => {
+            let w = whole_table(&table, k, g);
+            (Some(w.0), w.1, Some(w.2), Some(w.3), Some(w.4))
+        }
+        None => (None, (k.saturating_sub(1) * g.saturating_sub(1)) as u64, None, None, None),
+    };
+    Report {
+        groups: groups.to_vec(),
+        group_totals: totals.clone(),
+        segments,
+        chi_square,
+        degrees_of_freedom: dof,
+        p_value,
+        cramers_v,
+        balance,
+        min_cell,
+        suppressed_cells: released.cells.iter().chain(totals).filter(|c| c.is_none()).count(),
+    }
+}
+
+/// Chi-square, its degrees of freedom and p-value, Cramer's V and the balance of a whole
+/// table (`k x g`), over the rows and columns that have records.
+fn whole_table(table: &[u64], k: usize, g: usize) -> (f64, u64, f64, f64, f64) {
+    let cell = |j: usize, l: usize| table[j * g + l];
+    let total: u64 = table.iter().sum();
+    let sizes: Vec<u64> = (0..k).map(|j| (0..g).map(|l| cell(j, l)).sum()).collect();
+    let group_totals: Vec<u64> = (0..g).map(|l| (0..k).map(|j| cell(j, l)).sum()).collect();
     let rows: Vec<usize> = (0..k).filter(|&j| sizes[j] > 0).collect();
     let cols: Vec<usize> = (0..g).filter(|&l| group_totals[l] > 0).collect();
     let mut chi_square = 0.0;
@@ -138,27 +319,16 @@ pub fn report(table: &[u64], k: usize, g: usize, groups: &[String], min_cell: u6
     } else {
         0.0
     };
-    let balance = (0..k)
-        .filter(|&j| sizes[j] > 0)
-        .map(|j| {
+    let balance = rows
+        .iter()
+        .map(|&j| {
             let counts: Vec<u64> = cols.iter().map(|&l| cell(j, l)).collect();
             let max = counts.iter().copied().max().unwrap_or(0);
             let min = counts.iter().copied().min().unwrap_or(0);
             if max > 0 { min as f64 / max as f64 } else { 0.0 }
         })
         .fold(1.0, f64::min);
-    Report {
-        groups: groups.to_vec(),
-        group_totals,
-        segments,
-        chi_square,
-        degrees_of_freedom: dof,
-        p_value,
-        cramers_v,
-        balance,
-        min_cell,
-        suppressed_cells: suppressed,
-    }
+    (chi_square, dof, p_value, cramers_v, balance)
 }
 
 /// The survival function of the chi-square distribution: `Q(dof / 2, x / 2)`, the regularised
@@ -254,28 +424,66 @@ mod tests {
         assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
     }
 
+    fn exact(table: &[u64], min_cell: u64) -> Report {
+        let groups = vec!["a".to_string(), "b".to_string()];
+        report(&Released::exact(table, 2, 2, min_cell, &[false, false]), &groups, min_cell)
+    }
+
     #[test]
     fn report_of_an_independent_and_of_a_segregated_table() {
-        let groups = vec!["a".to_string(), "b".to_string()];
         // Independent: every segment has the same mix.
-        let even = report(&[10, 20, 30, 60], 2, 2, &groups, 0);
-        assert!(even.chi_square.abs() < 1e-12);
-        assert!((even.p_value - 1.0).abs() < 1e-12);
-        assert!((even.balance - 0.5).abs() < 1e-12);
-        assert!((even.segments[0].parity_difference).abs() < 1e-12);
-        assert!(!even.segments[0].four_fifths_violated);
+        let even = exact(&[10, 20, 30, 60], 0);
+        assert!(even.chi_square.unwrap().abs() < 1e-12);
+        assert!((even.p_value.unwrap() - 1.0).abs() < 1e-12);
+        assert!((even.balance.unwrap() - 0.5).abs() < 1e-12);
+        assert!(even.segments[0].parity_difference.unwrap().abs() < 1e-12);
+        assert_eq!(even.segments[0].four_fifths_violated, Some(false));
         // Segregated: each segment holds one group only.
-        let split = report(&[50, 0, 0, 50], 2, 2, &groups, 0);
-        assert!((split.cramers_v - 1.0).abs() < 1e-12);
-        assert!(split.p_value < 1e-20);
-        assert_eq!(split.balance, 0.0);
-        assert!(split.segments[0].four_fifths_violated);
-        assert!((split.segments[0].parity_difference - 1.0).abs() < 1e-12);
-        // Small cells are suppressed from what is shown.
-        let small = report(&[3, 40, 30, 60], 2, 2, &groups, 5);
-        // Listed by size: the segment of 90 first.
-        assert_eq!(small.segments[0].size, 90);
-        assert_eq!(small.segments[1].counts, vec![None, Some(40)]);
-        assert_eq!(small.suppressed_cells, 1);
+        let split = exact(&[50, 0, 0, 50], 0);
+        assert!((split.cramers_v.unwrap() - 1.0).abs() < 1e-12);
+        assert!(split.p_value.unwrap() < 1e-20);
+        assert_eq!(split.balance, Some(0.0));
+        assert_eq!(split.segments[0].four_fifths_violated, Some(true));
+        assert!((split.segments[0].parity_difference.unwrap() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_small_cell_takes_a_second_cell_of_its_row_and_column_with_it() {
+        // 3 is below 5: its row (segment 0: 3, 40) and column (group a: 3, 30) would give it
+        // away from the released sizes and totals, so 40 and 30 go too, and then 60 (the last
+        // of group b's column and of segment 1's row).
+        let small = exact(&[3, 40, 30, 60], 5);
+        assert_eq!(small.suppressed_cells, 4);
+        assert!(small.segments.iter().all(|s| s.counts.iter().all(Option::is_none)));
+        assert_eq!(small.group_totals, vec![Some(33), Some(100)]);
+        assert_eq!(small.chi_square, None);
+        // Without a small cell everything is shown.
+        let shown = exact(&[13, 40, 30, 60], 5);
+        assert_eq!(shown.suppressed_cells, 0);
+        assert_eq!(shown.segments[0].counts, vec![Some(30), Some(60)]);
+        assert!(shown.chi_square.is_some());
+    }
+
+    #[test]
+    fn withheld_lines_never_hold_exactly_one_withheld_value() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        for _ in 0..500 {
+            let (k, g) = (rng.random_range(1..6usize), rng.random_range(1..5usize));
+            let small: Vec<bool> = (0..k * g + g).map(|_| rng.random_bool(0.2)).collect();
+            let hidden: Vec<bool> = (0..k).map(|_| rng.random_bool(0.1)).collect();
+            let w = withheld(&small, &hidden, k, g);
+            assert!(small.iter().zip(&w).all(|(s, w)| !s || *w), "a small value is shown");
+            for j in 0..k {
+                let n = (0..g).filter(|&l| w[j * g + l]).count();
+                assert!(n != 1 || g == 1, "row {j} of {k}x{g}: {w:?}");
+                assert!(!hidden[j] || n == g);
+            }
+            for l in 0..g {
+                let n = (0..k).filter(|&j| w[j * g + l]).count();
+                assert!(n != 1 || k == 1 || w[k * g + l], "column {l} of {k}x{g}: {w:?}");
+            }
+            assert!(w[k * g..].iter().filter(|&&x| x).count() != 1 || g == 1);
+        }
     }
 }

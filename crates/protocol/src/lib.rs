@@ -23,5 +23,8 @@ pub mod sharing;
 pub mod stats;
 pub mod transport;
 
+#[cfg(test)]
+mod private_tests;
+
 pub use engine::Engine;
 pub use transport::{Counted, Traffic, Transport, TransportError};

@@ -144,20 +144,83 @@ pub fn summarise(count: u64, sums: &[u64], moments: Option<(&[u64], &[u32])>) ->
     sums.iter()
         .enumerate()
         .map(|(j, &s)| {
-            let sum = fixed::decode(s);
-            let n = count as f64;
-            let variance = moments.filter(|_| count > 0).map(|(m, scales)| {
-                let (s1, s2) = (fixed::decode(m[j]), fixed::decode(m[f + j]));
-                let scale = (2f64).powi(2 * scales[j] as i32);
-                ((s2 / n - (s1 / n) * (s1 / n)) * scale).max(0.0)
-            });
-            FeatureSummary {
-                count,
-                sum,
-                mean: (count > 0).then(|| sum / n),
-                variance,
-                std_dev: variance.map(f64::sqrt),
-            }
+            let scaled = moments.map(|(m, scales)| (fixed::decode(m[j]), fixed::decode(m[f + j]), scales[j]));
+            summary(count, fixed::decode(s), scaled)
+        })
+        .collect()
+}
+
+/// One feature's summary from its sum and, when known, the sum of its values scaled down by
+/// `2^s` and the sum of their squares.
+fn summary(count: u64, sum: f64, scaled: Option<(f64, f64, u32)>) -> FeatureSummary {
+    let n = count as f64;
+    let variance = scaled.filter(|_| count > 0).map(|(s1, s2, s)| {
+        let scale = (2f64).powi(2 * s as i32);
+        ((s2 / n - (s1 / n) * (s1 / n)) * scale).max(0.0)
+    });
+    FeatureSummary {
+        count,
+        sum,
+        mean: (count > 0).then(|| sum / n),
+        variance,
+        std_dev: variance.map(f64::sqrt),
+    }
+}
+
+/// The discrete Laplace parameters of a private `stats` job's `2 F` releases (the `F` sums,
+/// then the `F` sums of squares of the scaled values, as [`private_moments`] lays them out),
+/// for features whose values lie in `ranges` and were scaled down by `2^scales[j]`.
+///
+/// Neighbouring datasets differ in one record's values (the record count is public). Each
+/// release gets `epsilon / (2 F)` (sequential composition). Sensitivities, in `2^-16` units:
+/// a sum, `(hi - lo) 2^16` plus one unit for the rounding of the encoding; a sum of squares,
+/// the spread of `x'^2` over `[lo', hi']` (the scaled range widened by the one unit the
+/// scaling's rounding can add) plus two units for the truncations of the squares.
+pub fn dp_alphas(epsilon: f64, ranges: &[(f64, f64)], scales: &[u32]) -> Vec<f64> {
+    let each = epsilon / (2 * ranges.len()).max(1) as f64;
+    let unit = 1.0 / fixed::SCALE;
+    let sums = ranges.iter().map(|&(lo, hi)| crate::dp::sum_sensitivity(lo, hi, 1.0));
+    let squares = ranges.iter().zip(scales).map(|(&(lo, hi), &s)| {
+        let (lo, hi) = (lo / (1u64 << s) as f64 - unit, hi / (1u64 << s) as f64 + unit);
+        let top = lo.powi(2).max(hi.powi(2));
+        let bottom = if lo <= 0.0 && hi >= 0.0 { 0.0 } else { lo.powi(2).min(hi.powi(2)) };
+        crate::dp::sum_sensitivity(bottom, top, 2.0)
+    });
+    sums.chain(squares).map(|d| crate::dp::alpha(each, d)).collect()
+}
+
+/// The private releases of a `stats` job, on shares: each feature's sum and the sum of the
+/// squares of its scaled values ([`scaled_moments`]), `2 F` values, each with distributed
+/// discrete Laplace noise ([`dp_alphas`]). Returns them and each feature's scale exponent.
+pub async fn private_moments<E: Engine, R: rand::Rng + ?Sized>(
+    engine: &mut E,
+    rng: &mut R,
+    columns: &[E::Share],
+    ranges: &[(f64, f64)],
+    epsilon: f64,
+    who: crate::dp::NoiseParties,
+) -> Result<(E::Share, Vec<u32>), EngineError> {
+    let f = columns.len();
+    let magnitudes: Vec<f64> = ranges.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
+    let (moments, scales) = scaled_moments(engine, columns, &magnitudes).await?;
+    let squares = engine.split(&moments, &[f, f]).remove(1);
+    let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
+    let mut parts: Vec<&E::Share> = sums.iter().collect();
+    parts.push(&squares);
+    let exact = engine.concat(&parts);
+    let noisy = crate::dp::add_noise(engine, rng, &exact, &dp_alphas(epsilon, ranges, &scales), who).await?;
+    Ok((noisy, scales))
+}
+
+/// Summaries from the opened releases of [`private_moments`]: means from the noisy sums,
+/// variances from the noisy sums and sums of squares (never below 0).
+pub fn summarise_private(count: u64, released: &[u64], scales: &[u32]) -> Vec<FeatureSummary> {
+    let f = scales.len();
+    (0..f)
+        .map(|j| {
+            let sum = fixed::decode(released[j]);
+            let scaled = sum / (1u64 << scales[j]) as f64;
+            summary(count, sum, Some((scaled, fixed::decode(released[f + j]), scales[j])))
         })
         .collect()
 }

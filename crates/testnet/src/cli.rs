@@ -383,7 +383,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     let t = Instant::now();
     let job = cluster
         .client
-        .submit(JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone() })
+        .submit(JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone(), epsilon: None })
         .await?;
     cluster.client.wait(job, Duration::from_secs(120)).await?;
     let result = cluster.client.stats_result(job).await?;
@@ -447,6 +447,8 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         restarts,
         init: wire::control::KmeansInit::PlusPlus,
         labels: false,
+        min_segment: 5,
+        epsilon: None,
     };
     let job = cluster.client.submit(spec).await?;
     cluster.client.wait(job, Duration::from_secs(600)).await?;
@@ -456,7 +458,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
          within-cluster sum of squares {:.2} (standardised)",
         segments.count,
         t.elapsed().as_secs_f64() * 1e3,
-        segments.segments.wcss
+        segments.segments.wcss.unwrap_or(f64::NAN)
     );
     print!("{}", orchestrator::table::segments(&segments));
     let rows = plain::rows(&csvs, &sample::schema(), &names)?;
@@ -464,7 +466,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     let (reference, _) = protocol::kmeans::plain_job(
         &rows,
         &bounds,
-        orchestrator::plain::params(k, iterations, seed, restarts, KmeansInit::PlusPlus),
+        orchestrator::plain::params(k, iterations, seed, restarts, KmeansInit::PlusPlus, 5),
     )?;
     let worst_centroid = segments
         .segments
@@ -480,7 +482,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
 
     // Fairness: how the protected attribute spreads over the segments, on shares.
     let t = Instant::now();
-    let spec = JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 5 };
+    let spec = JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 5, epsilon: None };
     let fairness_job = cluster.client.submit(spec).await?;
     cluster.client.wait(fairness_job, Duration::from_secs(600)).await?;
     let fairness = cluster.client.fairness_result(fairness_job).await?;

@@ -81,6 +81,8 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
             restarts: b.restarts,
             init: b.init,
             labels: false,
+            min_segment: 0,
+            epsilon: None,
         };
         eprintln!("{n} records: running the secure job");
         let t = Instant::now();
@@ -95,7 +97,7 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
         let columns = orchestrator::plain::Columns { features: &names, ..Default::default() };
         let records = orchestrator::plain::read(&csvs, &columns)?;
         let bounds = orchestrator::plain::bounds(Some(&schema), &names, &records.rows);
-        let params = orchestrator::plain::params(b.k, b.iterations, b.seed, b.restarts, b.init);
+        let params = orchestrator::plain::params(b.k, b.iterations, b.seed, b.restarts, b.init, 0);
         let t = Instant::now();
         let (plain, _) = orchestrator::plain::kmeans(&records, &names, &bounds, params)?;
         let plaintext_s = t.elapsed().as_secs_f64();
@@ -107,8 +109,8 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
             bytes_per_node: statuses.iter().map(|s| s.bytes_sent).max().unwrap_or(0),
             rounds: statuses.iter().map(|s| s.rounds).max().unwrap_or(0),
             plaintext_s,
-            wcss: result.segments.wcss,
-            plaintext_wcss: plain.segments.wcss,
+            wcss: result.segments.wcss.unwrap_or(f64::NAN),
+            plaintext_wcss: plain.segments.wcss.unwrap_or(f64::NAN),
             sizes_equal: result.segments.sizes == plain.segments.sizes,
             data,
         });

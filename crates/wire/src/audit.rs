@@ -59,6 +59,19 @@ pub enum Event {
         /// Why (whose retention period passed).
         reason: String,
     },
+    /// A job spent privacy budget on a dataset (recorded before anything is released).
+    Spent {
+        /// The job id.
+        job: String,
+        /// The dataset.
+        dataset: String,
+        /// The epsilon of the job.
+        epsilon: f64,
+        /// The dataset's total spent on this node, this job included.
+        spent: f64,
+        /// This node's budget for the dataset, if its policy sets one.
+        budget: Option<f64>,
+    },
     /// Values were opened to someone.
     Revealed {
         /// The job id.
@@ -76,7 +89,10 @@ impl Event {
     /// The job the event is about (empty for an erasure).
     pub fn job(&self) -> &str {
         match self {
-            Event::Submitted { job, .. } | Event::Ended { job, .. } | Event::Revealed { job, .. } => job,
+            Event::Submitted { job, .. }
+            | Event::Ended { job, .. }
+            | Event::Revealed { job, .. }
+            | Event::Spent { job, .. } => job,
             Event::Erased { .. } => "",
         }
     }
@@ -139,20 +155,39 @@ pub fn verify(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     Ok(entries)
 }
 
-/// Jobs on which nodes' verified logs disagree: the same job submitted with different
-/// specifications. `logs` holds each node's name and entries.
+/// Where nodes' verified logs disagree about a job: the same job submitted with different
+/// specifications, charged with a different epsilon, or different values opened to every
+/// node under the same description (every node opens the same values, so their digests
+/// match). `logs` holds each node's name and entries.
 pub fn disagreements(logs: &[(String, Vec<Entry>)]) -> Vec<String> {
-    let mut seen: Vec<(String, String, String)> = Vec::new(); // job, digest, first node
+    // (what, job, description) -> (value, first node)
+    let mut seen: std::collections::HashMap<(&str, &str, &str), (String, &str)> = Default::default();
     let mut out = Vec::new();
     for (node, entries) in logs {
         for e in entries {
-            if let Event::Submitted { job, spec_digest, .. } = &e.event {
-                match seen.iter().find(|(j, _, _)| j == job) {
-                    Some((_, d, first)) if d != spec_digest => out.push(format!(
-                        "job {job}: node {node} recorded another specification than node {first}"
-                    )),
-                    Some(_) => {}
-                    None => seen.push((job.clone(), spec_digest.clone(), node.clone())),
+            let (what, key, value) = match &e.event {
+                Event::Submitted { job, spec_digest, .. } => {
+                    ("specification", (job, ""), spec_digest.clone())
+                }
+                Event::Spent { job, dataset, epsilon, .. } => {
+                    ("epsilon", (job, dataset.as_str()), epsilon.to_string())
+                }
+                Event::Revealed { job, to, what, digest } if to == "every node" => {
+                    ("opened values", (job, what.as_str()), digest.clone())
+                }
+                _ => continue,
+            };
+            match seen.get(&(what, key.0.as_str(), key.1)) {
+                Some((v, first)) if *v != value => {
+                    let about = if key.1.is_empty() { String::new() } else { format!(" ({})", key.1) };
+                    out.push(format!(
+                        "job {}: node {node} recorded another {what}{about} than node {first}",
+                        key.0
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert((what, key.0.as_str(), key.1), (value, node.as_str()));
                 }
             }
         }
@@ -223,5 +258,34 @@ mod tests {
         assert!(disagreements(&same).is_empty());
         let other = vec![("a".to_string(), vec![submitted("x")]), ("b".to_string(), vec![submitted("y")])];
         assert_eq!(disagreements(&other).len(), 1);
+    }
+
+    #[test]
+    fn nodes_that_charged_or_opened_differently_disagree() {
+        let entry = |event| Entry { seq: 0, time_ms: 0, prev: GENESIS.into(), event };
+        let spent = |epsilon| {
+            entry(Event::Spent {
+                job: "j".into(),
+                dataset: "d".into(),
+                epsilon,
+                spent: epsilon,
+                budget: None,
+            })
+        };
+        let opened = |to: &str, digest: &str| {
+            entry(Event::Revealed { job: "j".into(), to: to.into(), what: "w".into(), digest: digest.into() })
+        };
+        let logs = |a: Vec<Entry>, b: Vec<Entry>| vec![("a".to_string(), a), ("b".to_string(), b)];
+        assert!(disagreements(&logs(vec![spent(1.0)], vec![spent(1.0)])).is_empty());
+        let d = disagreements(&logs(vec![spent(1.0)], vec![spent(2.0)]));
+        assert!(d.len() == 1 && d[0].contains("epsilon (d)"), "{d:?}");
+        assert_eq!(
+            disagreements(&logs(vec![opened("every node", "x")], vec![opened("every node", "y")])).len(),
+            1
+        );
+        // Each node sends the operator its own components: their digests differ.
+        assert!(
+            disagreements(&logs(vec![opened("operator o", "x")], vec![opened("operator o", "y")])).is_empty()
+        );
     }
 }

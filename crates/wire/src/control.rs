@@ -81,6 +81,8 @@ pub enum RequestBody {
         /// The first line wanted (0-based).
         from: u64,
     },
+    /// Operators: this node's privacy-budget ledger, per dataset.
+    PrivacyBudget,
 }
 
 /// Most audit lines in one answer.
@@ -124,6 +126,23 @@ pub enum Response {
         /// Whether the log has more lines after these.
         more: bool,
     },
+    /// Answer to [`RequestBody::PrivacyBudget`].
+    PrivacyBudget(Vec<BudgetInfo>),
+}
+
+/// One dataset's line of a node's privacy-budget ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetInfo {
+    /// The dataset.
+    pub dataset: String,
+    /// The epsilon the jobs on it have spent (sequential composition: the sum).
+    pub spent: f64,
+    /// The budget this node's policy sets for it, if any.
+    pub budget: Option<f64>,
+    /// Whether this node's policy refuses jobs on it without differential privacy.
+    pub requires_epsilon: bool,
+    /// The jobs that spent it.
+    pub jobs: u64,
 }
 
 /// Categories of failure, so that clients can map them to exit codes.
@@ -325,6 +344,10 @@ pub enum JobSpec {
         dataset: String,
         /// Numeric features to summarise.
         features: Vec<String>,
+        /// Release every sum with differential privacy at this budget (noise drawn inside
+        /// the computation); exact values when absent.
+        #[serde(default)]
+        epsilon: Option<f64>,
     },
     /// Secure k-means segmentation of standardised features.
     Kmeans {
@@ -345,6 +368,14 @@ pub enum JobSpec {
         init: KmeansInit,
         /// Give each owner node, and only it, the segment of each of its own records.
         labels: bool,
+        /// Segments with fewer records are suppressed: their centroid and size are not
+        /// released.
+        #[serde(default)]
+        min_segment: u64,
+        /// Run differentially private k-means (DPLloyd, noisy sums and counts each iteration)
+        /// at this budget; the exact job when absent.
+        #[serde(default)]
+        epsilon: Option<f64>,
     },
     /// Fairness statistics of a finished `kmeans` job's segments against a protected
     /// categorical column: the segment-by-group table is computed on shares and opened.
@@ -353,8 +384,11 @@ pub enum JobSpec {
         segments: JobId,
         /// The protected categorical column.
         protected: String,
-        /// Cells below this count are suppressed in the report.
+        /// Cells (and group totals) below this count are withheld from the operator.
         min_cell: u64,
+        /// Release the table with differential privacy at this budget; exact when absent.
+        #[serde(default)]
+        epsilon: Option<f64>,
     },
     /// A benchmark of the engine on random secret inputs (no dataset is read); opens a few
     /// samples so that the result can be checked.
@@ -374,6 +408,16 @@ impl JobSpec {
             JobSpec::Bench { .. } => "bench",
             JobSpec::Kmeans { .. } => "kmeans",
             JobSpec::Fairness { .. } => "fairness",
+        }
+    }
+
+    /// The privacy budget the job spends, if it releases with differential privacy.
+    pub fn epsilon(&self) -> Option<f64> {
+        match self {
+            JobSpec::Stats { epsilon, .. }
+            | JobSpec::Kmeans { epsilon, .. }
+            | JobSpec::Fairness { epsilon, .. } => *epsilon,
+            JobSpec::Bench { .. } => None,
         }
     }
 
@@ -495,7 +539,7 @@ mod tests {
 
     #[test]
     fn request_known_answer() {
-        // Version 1 (varint 0x01), variant 0 (Ping).
-        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![1, 0]);
+        // Version 2 (varint 0x02), variant 0 (Ping).
+        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![2, 0]);
     }
 }

@@ -1,19 +1,25 @@
 //! Running a `fairness` job on this node: the segments a `kmeans` job left here (secret), the
-//! protected column's level codes (secret), and `protocol::fairness::contingency`.
+//! protected column's level codes (secret), `protocol::fairness::contingency`, and
+//! `protocol::fairness::release` (small cells withheld, or noise with an epsilon).
 
 use super::{JobOutput, dataset_meta, own_components, start_engine, stored_columns};
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use net::Fingerprint;
 use protocol::Transport;
-use protocol::fairness::contingency;
+use protocol::fairness::{contingency, release};
 use protocol::replicated::RepVec;
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec, JobState};
 
 /// What a fairness job reads, once checked.
 pub struct Inputs {
-    meta: DatasetMeta,
+    /// The dataset of the segmentation.
+    pub meta: DatasetMeta,
+    /// The segmentation's job.
+    pub segmentation: JobSpec,
+    /// The segments the segmentation suppressed (their rows are withheld whole).
+    pub hidden: Vec<bool>,
     segments: Segments,
     column: usize,
     levels: Vec<String>,
@@ -35,7 +41,7 @@ pub fn check(
     if record.submitter != submitter {
         return Err(format!("job {segments_job} was submitted by another operator"));
     }
-    let JobSpec::Kmeans { dataset, .. } = &record.spec else {
+    let JobSpec::Kmeans { dataset, features, .. } = &record.spec else {
         return Err(format!("job {segments_job} is a {} job, not kmeans", record.spec.kind()));
     };
     if record.state != JobState::Done {
@@ -58,7 +64,20 @@ pub fn check(
         ));
     };
     let levels = meta.schema.categorical[c].levels.clone();
-    Ok(Inputs { column: meta.schema.features.len() + c, meta, segments, levels })
+    let k = segments.k as usize;
+    let hidden = record
+        .output
+        .as_ref()
+        .and_then(|o| protocol::kmeans::Published::decode(&o.params, features.len()))
+        .map_or(vec![false; k], |(_, p)| p.suppressed);
+    Ok(Inputs {
+        column: meta.schema.features.len() + c,
+        meta,
+        segmentation: record.spec.clone(),
+        hidden,
+        segments,
+        levels,
+    })
 }
 
 /// Runs the job and returns this node's components of the table.
@@ -68,7 +87,9 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Fairness { segments, protected, .. } = spec else { return Err("not a fairness job".into()) };
+    let JobSpec::Fairness { segments, protected, min_cell, epsilon } = spec else {
+        return Err("not a fairness job".into());
+    };
     let submitter = node.jobs.get(&job).map(|r| r.submitter).ok_or("the job vanished")?;
     let inputs = check(&node, *segments, protected, submitter)?;
     let mut engine = start_engine(&node, job, spec, Some(&inputs.meta), channel).await?;
@@ -79,11 +100,34 @@ pub async fn run<T: Transport>(
     let assignment = RepVec { comps: comps.into_iter().map(|c| c.values).collect() };
     let (k, g) = (inputs.segments.k as usize, inputs.levels.len());
     let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(|e| e.to_string())?;
-    let components = own_components(&node, table);
+    let mut rng = super::noise_rng()?;
+    let who = protocol::dp::NoiseParties::cluster(node.members.len());
+    let privacy = epsilon.map(|e| (e, who));
+    let (values, withheld, opened) =
+        release(&mut engine, &mut rng, &table, (k, g), *min_cell, &inputs.hidden, privacy)
+            .await
+            .map_err(|e| e.to_string())?;
+    if !opened.is_empty() {
+        let bytes: Vec<u8> = opened.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let what = match epsilon {
+            Some(e) => {
+                format!("the noisy table and group totals (epsilon {e}), to withhold those below {min_cell}")
+            }
+            None => format!("which cells of the table and group totals are below {min_cell} records"),
+        };
+        node.audit.record(wire::audit::Event::Revealed {
+            job: job.to_string(),
+            to: "every node".into(),
+            what,
+            digest: wire::audit::digest(&bytes),
+        });
+    }
+    let mut params = vec![k as u64, g as u64];
+    params.extend(withheld.iter().map(|&w| u64::from(w)));
     Ok(JobOutput {
         count: inputs.meta.rows(),
         outputs: inputs.levels,
-        params: vec![k as u64, g as u64],
-        components,
+        params,
+        components: own_components(&node, values),
     })
 }

@@ -1,11 +1,13 @@
 //! Running a `kmeans` job on this node: agree, set up the engine, load the features, and run
-//! `protocol::kmeans::secure_job`; the means and deviations it opens to the nodes travel with
-//! the output as public parameters.
+//! `protocol::kmeans::secure_job` (or, with an epsilon, the differentially private
+//! `protocol::kmeans::private::private_job`); the scaling and the suppressed segments travel
+//! with the output as public parameters.
 
 use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_components, start_engine};
 use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
+use protocol::kmeans::private::{PrivateParams, private_job};
 use protocol::kmeans::{Init, Params, secure_job};
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec, KmeansInit};
@@ -42,7 +44,19 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels } = spec else {
+    let JobSpec::Kmeans {
+        dataset,
+        features,
+        k,
+        iterations,
+        seed,
+        restarts,
+        init,
+        labels,
+        min_segment,
+        epsilon,
+    } = spec
+    else {
         return Err("not a kmeans job".into());
     };
     let meta = dataset_meta(&node, dataset)?;
@@ -51,50 +65,99 @@ pub async fn run<T: Transport>(
     super::check_stats(&meta, features)?;
     check(&meta, *k, *iterations, *restarts)?;
     let columns = feature_columns(&node, &meta, features).await?;
-    node.jobs.progress(
-        job,
-        &format!("standardising, seeding ({init}) and running {iterations} iterations on shares"),
-    );
-    let params = Params {
-        k: *k as usize,
-        iterations: *iterations as usize,
-        seed: *seed,
-        restarts: *restarts as usize,
-        init: match init {
-            KmeansInit::PlusPlus => Init::PlusPlus,
-            KmeansInit::Random => Init::Random,
-        },
-    };
+    let bounds = feature_bounds(&meta, features);
     let report = |done: usize, total: usize| {
         node.jobs.steps(job, done, total, &format!("iteration {done} of {total} on shares"));
     };
-    let shares = secure_job(&mut engine, &columns, &feature_bounds(&meta, features), params, &report)
-        .await
-        .map_err(|e| e.to_string())?;
-    let opened: Vec<u8> = shares.means.iter().chain(&shares.stds).flat_map(|v| v.to_le_bytes()).collect();
-    node.audit.record(wire::audit::Event::Revealed {
-        job: job.to_string(),
-        to: "every node".into(),
-        what: format!("the mean and standard deviation of {}", features.join(", ")),
-        digest: wire::audit::digest(&opened),
-    });
+    let (outputs, published, assignment) = match epsilon {
+        Some(epsilon) => {
+            node.jobs
+                .progress(job, &format!("differentially private k-means: {iterations} noisy iterations"));
+            let p = PrivateParams {
+                k: *k as usize,
+                iterations: *iterations as usize,
+                seed: *seed,
+                epsilon: *epsilon,
+                min_segment: *min_segment,
+            };
+            let mut rng = super::noise_rng()?;
+            let who = protocol::dp::NoiseParties::cluster(node.members.len());
+            let out = private_job(&mut engine, &mut rng, &columns, &bounds, p, who, &report)
+                .await
+                .map_err(|e| e.to_string())?;
+            for (t, r) in out.releases.iter().enumerate() {
+                let bytes: Vec<u8> = r
+                    .sums
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .chain(r.counts.iter().flat_map(|c| c.to_le_bytes()))
+                    .collect();
+                node.audit.record(wire::audit::Event::Revealed {
+                    job: job.to_string(),
+                    to: "every node".into(),
+                    what: format!(
+                        "iteration {} of {iterations}: each segment's noisy sum and count (epsilon {epsilon} in all)",
+                        t + 1
+                    ),
+                    digest: wire::audit::digest(&bytes),
+                });
+            }
+            (out.outputs, out.published, out.assignment)
+        }
+        None => {
+            node.jobs.progress(
+                job,
+                &format!("standardising, seeding ({init}) and running {iterations} iterations on shares"),
+            );
+            let params = Params {
+                k: *k as usize,
+                iterations: *iterations as usize,
+                seed: *seed,
+                restarts: *restarts as usize,
+                init: match init {
+                    KmeansInit::PlusPlus => Init::PlusPlus,
+                    KmeansInit::Random => Init::Random,
+                },
+                min_segment: *min_segment,
+            };
+            let shares = secure_job(&mut engine, &columns, &bounds, params, &report)
+                .await
+                .map_err(|e| e.to_string())?;
+            let p = &shares.published;
+            let opened: Vec<u8> = p.centres.iter().chain(&p.scales).flat_map(|v| v.to_le_bytes()).collect();
+            node.audit.record(wire::audit::Event::Revealed {
+                job: job.to_string(),
+                to: "every node".into(),
+                what: format!("the mean and standard deviation of {}", features.join(", ")),
+                digest: wire::audit::digest(&opened),
+            });
+            if *min_segment > 1 {
+                let flags: Vec<u8> = p.suppressed.iter().map(|&s| u8::from(s)).collect();
+                node.audit.record(wire::audit::Event::Revealed {
+                    job: job.to_string(),
+                    to: "every node".into(),
+                    what: format!("which segments have fewer than {min_segment} records"),
+                    digest: wire::audit::digest(&flags),
+                });
+            }
+            (shares.outputs, shares.published, shares.assignment)
+        }
+    };
     // The secret segment of every record stays on this node, for the fairness job.
     let segments = Segments {
         dataset: meta.name.clone(),
         contributions: meta.version(),
         k: u64::from(*k),
-        components: own_components(&node, shares.assignment.clone()),
+        components: own_components(&node, assignment.clone()),
     };
     let id = job.to_string();
     node.with_store(move |store| store.save_segments(&id, &segments)).await.map_err(|e| e.to_string())?;
     if *labels {
         node.jobs.progress(job, "giving each owner the segments of its own records");
-        give_labels(&node, job, &meta, &engine, &shares.assignment, *k as usize).await?;
+        give_labels(&node, job, &meta, &engine, &assignment, *k as usize).await?;
     }
-    let components = own_components(&node, shares.outputs);
-    let mut public = vec![u64::from(*k)];
-    public.extend(shares.means.iter().chain(&shares.stds).map(|v| v.to_bits()));
-    Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: public, components })
+    let components = own_components(&node, outputs);
+    Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: published.encode(), components })
 }
 
 /// Opens each owner's rows of the assignment to that owner alone; an owner writes

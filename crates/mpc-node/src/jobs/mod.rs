@@ -246,24 +246,93 @@ pub fn dry_run(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<()
 
 /// Checks a job against this node's data before voting. Returns the reason for a refusal.
 fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
+    if let Some(epsilon) = spec.epsilon()
+        && !(epsilon.is_finite() && epsilon > 0.0)
+    {
+        return Err(format!("epsilon must be a positive number, got {epsilon}"));
+    }
     let (dataset, features) = match spec {
-        JobSpec::Stats { dataset, features } | JobSpec::Kmeans { dataset, features, .. } => {
+        JobSpec::Stats { dataset, features, .. } | JobSpec::Kmeans { dataset, features, .. } => {
             (dataset, features)
         }
         JobSpec::Bench { op, size } => return bench::check(op, *size),
-        JobSpec::Fairness { segments, protected, .. } => {
-            fairness::check(node, *segments, protected, submitter)?;
-            let segmentation = node.jobs.get(segments).map(|r| r.spec);
-            let dataset = segmentation.as_ref().and_then(JobSpec::dataset).unwrap_or_default().to_string();
-            return check_policy(node, spec, &dataset, segmentation.as_ref());
+        JobSpec::Fairness { segments, protected, epsilon, .. } => {
+            let inputs = fairness::check(node, *segments, protected, submitter)?;
+            if epsilon.is_some() && inputs.segmentation.epsilon().is_none() {
+                return Err(format!(
+                    "job {segments} is an exact segmentation: a differentially private fairness job needs \
+                     segments from a k-means job run with --epsilon"
+                ));
+            }
+            check_policy(node, spec, &inputs.meta.name, Some(&inputs.segmentation))?;
+            return check_budget(node, spec, &inputs.meta.name);
         }
     };
     let meta = dataset_meta(node, dataset)?;
     check_stats(&meta, features)?;
-    if let JobSpec::Kmeans { k, iterations, restarts, .. } = spec {
-        kmeans::check(&meta, *k, *iterations, *restarts)?;
+    if spec.epsilon().is_some() {
+        check_declared_ranges(&meta, features)?;
     }
-    check_policy(node, spec, dataset, None)
+    if let JobSpec::Kmeans { k, iterations, restarts, init, epsilon, .. } = spec {
+        kmeans::check(&meta, *k, *iterations, *restarts)?;
+        if epsilon.is_some() && (*restarts != 1 || *init != wire::control::KmeansInit::Random) {
+            return Err(
+                "a differentially private k-means job runs once from starting centroids that depend on \
+                        no record: use --restarts 1 --init random"
+                    .into(),
+            );
+        }
+    }
+    check_policy(node, spec, dataset, None)?;
+    check_budget(node, spec, dataset)
+}
+
+/// A differentially private release's noise is scaled to the features' declared ranges:
+/// every feature must declare both ends.
+fn check_declared_ranges(meta: &DatasetMeta, features: &[String]) -> Result<(), String> {
+    for f in features {
+        let column = meta.schema.features.iter().find(|c| &c.name == f);
+        if column.is_none_or(|c| c.min.is_none() || c.max.is_none()) {
+            return Err(format!(
+                "`{f}` of `{}` has no declared min and max; differential privacy scales its noise to the \
+                 declared range, so declare both in the schema",
+                meta.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether this node's ledger can pay for the job's epsilon on `dataset`.
+fn check_budget(node: &Node, spec: &JobSpec, dataset: &str) -> Result<(), String> {
+    let Some(epsilon) = spec.epsilon() else { return Ok(()) };
+    node.ledger.check(dataset, epsilon, budget(node, dataset)).map_err(|e| e.to_string())
+}
+
+/// This node's budget for `dataset`.
+fn budget(node: &Node, dataset: &str) -> Option<f64> {
+    node.config.rules.as_ref().and_then(|p| p.budget(dataset))
+}
+
+/// The dataset a job reads: its own, or its segmentation's for a fairness job.
+fn job_dataset(node: &Node, spec: &JobSpec) -> Option<String> {
+    match spec {
+        JobSpec::Fairness { segments, .. } => {
+            node.jobs.get(segments).and_then(|r| r.spec.dataset().map(str::to_string))
+        }
+        other => other.dataset().map(str::to_string),
+    }
+}
+
+/// Charges a private job's epsilon to this node's ledger before it computes anything, and
+/// records the charge in the audit log.
+fn charge(node: &Node, job: JobId, spec: &JobSpec) -> Result<(), String> {
+    let Some(epsilon) = spec.epsilon() else { return Ok(()) };
+    let dataset = job_dataset(node, spec).ok_or("the job reads no dataset")?;
+    let budget = budget(node, &dataset);
+    let spent = node.ledger.charge(&dataset, &job.to_string(), epsilon, budget).map_err(|e| e.to_string())?;
+    node.audit.record(Event::Spent { job: job.to_string(), dataset, epsilon, spent, budget });
+    Ok(())
 }
 
 /// Checks a job against this node's policy, if it has one.
@@ -313,6 +382,14 @@ async fn start_engine<'t, T: protocol::Transport>(
     let mut rng = rand_chacha::ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
         .map_err(|e| format!("no OS randomness: {e}"))?;
     protocol::replicated::Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())
+}
+
+/// A fresh generator for this node's part of a job's noise, seeded by the operating system:
+/// nobody else, the operator included, can reproduce it.
+fn noise_rng() -> Result<rand_chacha::ChaCha20Rng, String> {
+    use rand::SeedableRng;
+    rand_chacha::ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
+        .map_err(|e| format!("no OS randomness: {e}"))
 }
 
 /// Loads the committed contributions of a dataset and returns, for each named feature, this
@@ -445,9 +522,15 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
     verdict
 }
 
-/// Starts a submitted job in the background.
+/// Starts a submitted job in the background, once its epsilon (if any) is charged.
 pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), String> {
     let record = node.jobs.begin(job, requester)?;
+    if let Err(reason) = charge(&node, job, &record.spec) {
+        let reason = format!("refused by node {}: {reason}", node.config.node_id);
+        node.jobs.finish(job, Err(reason.clone()), Traffic::default(), 0);
+        record_end(&node, job);
+        return Err(reason);
+    }
     let runner = node.clone();
     let handle = tokio::spawn(async move {
         let started = std::time::Instant::now();

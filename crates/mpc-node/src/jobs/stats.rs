@@ -1,12 +1,13 @@
 //! Running a `stats` job on this node: agree with the others, add up the components this node
-//! holds (sums), and compute the scaled sums of squares on shares with the engine (variance).
+//! holds (sums), and compute the scaled sums of squares on shares with the engine (variance);
+//! with an epsilon, the sums and sums of squares get noise that every node draws a part of.
 //! The mathematics is in `protocol::stats`.
 
 use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_components, start_engine};
 use crate::node::Node;
 use protocol::Engine;
 use protocol::Transport;
-use protocol::stats::scaled_moments;
+use protocol::stats::{private_moments, scaled_moments};
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -17,26 +18,39 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Stats { dataset, features } = spec else { return Err("not a stats job".into()) };
+    let JobSpec::Stats { dataset, features, epsilon } = spec else { return Err("not a stats job".into()) };
     let meta = dataset_meta(&node, dataset)?;
     let mut engine = start_engine(&node, job, spec, Some(&meta), channel).await?;
     // The dataset may have grown since the vote: check the bounds on what was agreed.
     super::check_stats(&meta, features)?;
-    node.jobs.progress(job, "summing shares and computing variances on shares");
     let columns = feature_columns(&node, &meta, features).await?;
     let count = meta.rows();
-    let magnitudes: Vec<f64> =
-        feature_bounds(&meta, features).iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
-    // Sums are local; the scaled sums and sums of squares need the engine.
-    let sums: Vec<_> = columns.iter().map(|c| engine.sum(c)).collect();
-    let (moments, scales) =
-        scaled_moments(&mut engine, &columns, &magnitudes).await.map_err(|e| e.to_string())?;
-    let mut parts: Vec<_> = sums.iter().collect();
-    parts.push(&moments);
+    let ranges = feature_bounds(&meta, features);
+    let (released, scales) = match epsilon {
+        Some(epsilon) => {
+            node.jobs.progress(job, "summing shares, with noise drawn by every node");
+            let mut rng = super::noise_rng()?;
+            let who = protocol::dp::NoiseParties::cluster(node.members.len());
+            private_moments(&mut engine, &mut rng, &columns, &ranges, *epsilon, who)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        None => {
+            node.jobs.progress(job, "summing shares and computing variances on shares");
+            let magnitudes: Vec<f64> = ranges.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
+            // Sums are local; the scaled sums and sums of squares need the engine.
+            let sums: Vec<_> = columns.iter().map(|c| engine.sum(c)).collect();
+            let (moments, scales) =
+                scaled_moments(&mut engine, &columns, &magnitudes).await.map_err(|e| e.to_string())?;
+            let mut parts: Vec<_> = sums.iter().collect();
+            parts.push(&moments);
+            (engine.concat(&parts), scales)
+        }
+    };
     Ok(JobOutput {
         count,
         outputs: features.clone(),
         params: scales.into_iter().map(u64::from).collect(),
-        components: own_components(&node, engine.concat(&parts)),
+        components: own_components(&node, released),
     })
 }

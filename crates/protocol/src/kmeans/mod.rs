@@ -20,11 +20,14 @@ use crate::engine::Engine;
 use crate::fixed::FRAC_BITS;
 use crate::replicated::EngineError;
 
+pub mod private;
 mod reference;
 mod seeding;
+mod suppress;
 
-pub use reference::{float_job, lloyd_plain, plain_job};
+pub use reference::{float_job, lloyd_plain, plain_job, plain_private_job};
 pub use seeding::{Init, candidates, max_squared_distance, plus_plus, random_centroids, seeding_shift};
+pub use suppress::{Published, Scaling, suppress_small};
 
 /// Shape and length of a k-means run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,29 +282,34 @@ pub fn standardised_bound(min: f64, max: f64, mean: f64, std: f64) -> f64 {
 /// sums and divisions stay in range below it).
 pub const MAX_STANDARDISED: f64 = 128.0;
 
-/// What a k-means job computes: everything here but the standardisation is opened only to
-/// the operator; the means and deviations are opened to the nodes too (they standardise with
-/// them) and are listed in the threat model.
+/// What a k-means job computes: everything here but the scaling is opened only to the
+/// operator; the exact job's means and deviations are opened to the nodes too (they
+/// standardise with them) and are listed in the threat model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     /// Clusters.
     pub k: usize,
     /// Features.
     pub d: usize,
-    /// Centroids in standardised units, `k x d`.
+    /// Centroids in scaled units (`(x - centre) / scale`), `k x d`.
     pub centroids_std: Vec<f64>,
     /// Centroids in the features' own units, `k x d`.
     pub centroids: Vec<f64>,
-    /// Records per cluster.
+    /// Records per cluster (noisy for a private job; 0 where suppressed).
     pub sizes: Vec<u64>,
-    /// Within-cluster sum of squares, in standardised units.
-    pub wcss: f64,
-    /// Feature means.
-    pub means: Vec<f64>,
-    /// Feature standard deviations (population).
-    pub stds: Vec<f64>,
+    /// Within-cluster sum of squares, in scaled units (not released by a private job).
+    pub wcss: Option<f64>,
+    /// How the features were scaled.
+    pub scaling: Scaling,
+    /// Each feature's centre: its mean (standardised) or its range's midpoint (range).
+    pub centres: Vec<f64>,
+    /// Each feature's scale: its population standard deviation or its range's half-width.
+    pub scales: Vec<f64>,
     /// The job's own number of each listed segment (per-record labels use these numbers).
     pub ids: Vec<usize>,
+    /// Whether each listed segment is suppressed (fewer records than the job's minimum): its
+    /// size and centroid are not released.
+    pub suppressed: Vec<bool>,
 }
 
 /// Why a k-means job cannot run.
@@ -329,12 +337,12 @@ pub enum KmeansError {
 /// One party's result of [`secure_job`].
 #[derive(Debug, Clone)]
 pub struct JobShares<S> {
-    /// Share of `[centroids (k d), sizes (k), wcss (1)]`, to open for the operator.
+    /// Share of `[centroids (k d), sizes (k), wcss (1)]`, to open for the operator, with the
+    /// suppressed segments' centroids and sizes set to 0.
     pub outputs: S,
-    /// Feature means (opened to the parties).
-    pub means: Vec<f64>,
-    /// Feature standard deviations (opened to the parties).
-    pub stds: Vec<f64>,
+    /// What the operator needs beside the outputs to read them: the means and deviations
+    /// (opened to the parties) and the suppressed segments (opened to the parties).
+    pub published: Published,
     /// Share of each record's one-hot segment, `n x k` (kept secret).
     pub assignment: S,
 }
@@ -352,6 +360,8 @@ pub struct Params {
     pub restarts: usize,
     /// How the starting centroids are chosen.
     pub init: Init,
+    /// Segments with fewer records are suppressed: their size and centroid are not opened.
+    pub min_segment: u64,
 }
 
 /// The secure job on one party: standardise (opening means and deviations to the parties),
@@ -399,7 +409,10 @@ pub async fn secure_job<E: Engine>(
     let clusters = lloyd_runs(engine, &z, &init, shape, runs, p.iterations, progress).await?;
     let best = best_run(engine, &z, &clusters, shape, runs, &z_bounds).await?;
     let outputs = engine.concat(&[&best.centroids, &best.sizes, &best.wcss]);
-    Ok(JobShares { outputs, means, stds, assignment: best.assignment })
+    let (outputs, suppressed) = suppress_small(engine, &outputs, p.k, d, p.min_segment).await?;
+    let published =
+        Published { scaling: Scaling::Standardised, centres: means, scales: stds, suppressed, wcss: true };
+    Ok(JobShares { outputs, published, assignment: best.assignment })
 }
 
 impl Outcome {
@@ -420,6 +433,7 @@ impl Outcome {
         let centroids = pick(&self.centroids);
         self.sizes = order.iter().map(|&j| self.sizes[j]).collect();
         self.ids = order.iter().map(|&j| self.ids[j]).collect();
+        self.suppressed = order.iter().map(|&j| self.suppressed[j]).collect();
         self.centroids_std = centroids_std;
         self.centroids = centroids;
         self
@@ -440,14 +454,21 @@ pub fn labels_from_onehot(rows: &[u64], k: usize) -> Vec<usize> {
     rows.chunks(k.max(1)).map(|r| r.iter().position(|&v| v == 1).unwrap_or(0)).collect()
 }
 
-/// Reads opened outputs of [`secure_job`], segments ordered by [`Outcome::sorted`].
-pub fn outcome(k: usize, d: usize, opened: &[u64], means: Vec<f64>, stds: Vec<f64>) -> Option<Outcome> {
-    if opened.len() != k * d + k + 1 || means.len() != d || stds.len() != d {
+/// Reads opened outputs of [`secure_job`] (or of [`private::private_job`]) with what the job
+/// published, segments ordered by [`Outcome::sorted`].
+pub fn outcome(k: usize, d: usize, opened: &[u64], published: &Published) -> Option<Outcome> {
+    let Published { scaling, centres, scales, suppressed, wcss } = published.clone();
+    if opened.len() != k * d + k + 1 || centres.len() != d || scales.len() != d || suppressed.len() != k {
         return None;
     }
     let centroids_std: Vec<f64> = opened[..k * d].iter().map(|v| crate::fixed::decode(*v)).collect();
-    let centroids = centroids_std.iter().enumerate().map(|(i, z)| means[i % d] + stds[i % d] * z).collect();
+    let centroids =
+        centroids_std.iter().enumerate().map(|(i, z)| centres[i % d] + scales[i % d] * z).collect();
     let sizes = opened[k * d..k * d + k].to_vec();
-    let wcss = crate::fixed::decode(opened[k * d + k]);
-    Some(Outcome { k, d, centroids_std, centroids, sizes, wcss, means, stds, ids: (0..k).collect() }.sorted())
+    let wcss = wcss.then(|| crate::fixed::decode(opened[k * d + k]));
+    let ids = (0..k).collect();
+    Some(
+        Outcome { k, d, centroids_std, centroids, sizes, wcss, scaling, centres, scales, ids, suppressed }
+            .sorted(),
+    )
 }

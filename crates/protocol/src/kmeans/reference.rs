@@ -23,7 +23,34 @@ pub fn plain_job(
     let mut engine = Clear::new();
     let shares = clear::run(secure_job(&mut engine, &columns, bounds, p, &|_, _| {}))?;
     let labels = labels_from_onehot(&shares.assignment, p.k);
-    let outcome = outcome(p.k, d, &shares.outputs, shares.means, shares.stds).ok_or_else(|| {
+    let outcome = outcome(p.k, d, &shares.outputs, &shares.published).ok_or_else(|| {
+        KmeansError::Engine(crate::replicated::EngineError::Shape("k-means outputs".into()))
+    })?;
+    Ok((outcome, labels))
+}
+
+/// The private job in the plaintext mode: [`super::private::private_job`] on [`Clear`], with
+/// the whole noise drawn centrally from `rng` (central differential privacy, `DL(a)` per
+/// value; the cluster's noise is the sum of every node's part, a little wider).
+pub fn plain_private_job<R: rand::Rng + ?Sized>(
+    rows: &[Vec<f64>],
+    bounds: &[(f64, f64)],
+    p: super::private::PrivateParams,
+    rng: &mut R,
+) -> Result<(Outcome, Vec<usize>), KmeansError> {
+    let d = bounds.len();
+    let mut columns = vec![Vec::with_capacity(rows.len()); d];
+    for row in rows {
+        for (column, v) in columns.iter_mut().zip(row) {
+            column.push(crate::fixed::encode(*v)?);
+        }
+    }
+    let mut engine = Clear::new();
+    let who = crate::dp::NoiseParties::central();
+    let shares =
+        clear::run(super::private::private_job(&mut engine, rng, &columns, bounds, p, who, &|_, _| {}))?;
+    let labels = labels_from_onehot(&shares.assignment, p.k);
+    let outcome = outcome(p.k, d, &shares.outputs, &shares.published).ok_or_else(|| {
         KmeansError::Engine(crate::replicated::EngineError::Shape("k-means outputs".into()))
     })?;
     Ok((outcome, labels))
@@ -106,7 +133,18 @@ pub fn float_job(rows: &[Vec<f64>], p: Params) -> (Outcome, Vec<usize>) {
     }
     let ((centroids_std, sizes, labels), wcss) = best.expect("at least one run");
     let centroids = centroids_std.iter().enumerate().map(|(i, c)| means[i % d] + stds[i % d] * c).collect();
-    let outcome =
-        Outcome { k: p.k, d, centroids_std, centroids, sizes, wcss, means, stds, ids: (0..p.k).collect() };
+    let outcome = Outcome {
+        k: p.k,
+        d,
+        centroids_std,
+        centroids,
+        sizes,
+        wcss: Some(wcss),
+        scaling: super::Scaling::Standardised,
+        centres: means,
+        scales: stds,
+        ids: (0..p.k).collect(),
+        suppressed: vec![false; p.k],
+    };
     (outcome.sorted(), labels)
 }

@@ -470,4 +470,4 @@ impl<'t, T: Transport> Replicated<'t, T> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha20Rng;
 use std::future::Future;
 
 /// Runs `f` on every party of an in-memory mesh of `n` and collects the results by party.
-async fn run<F, Fut, O>(n: usize, f: F) -> Vec<O>
+pub(crate) async fn run<F, Fut, O>(n: usize, f: F) -> Vec<O>
 where
     F: Fn(MemoryTransport) -> Fut,
     Fut: Future<Output = O> + Send + 'static,
@@ -24,7 +24,7 @@ where
 }
 
 /// Each party's share of `values`, dealt with a seeded generator.
-fn deal(n: usize, values: &[u64], seed: u64) -> Vec<RepVec> {
+pub(crate) fn deal(n: usize, values: &[u64], seed: u64) -> Vec<RepVec> {
     let layout = Layout::honest_majority(n).unwrap();
     let comps = split_values(values, &layout, &mut ChaCha20Rng::seed_from_u64(seed));
     (0..n)
@@ -46,7 +46,7 @@ fn inputs(len: usize, seed: u64) -> Vec<u64> {
     v
 }
 
-async fn engine(t: &MemoryTransport) -> Replicated<'_, MemoryTransport> {
+pub(crate) async fn engine(t: &MemoryTransport) -> Replicated<'_, MemoryTransport> {
     let mut rng = ChaCha20Rng::seed_from_u64(1000 + t.party() as u64);
     Replicated::setup(t, &mut rng).await.unwrap()
 }
@@ -805,12 +805,12 @@ async fn secure_kmeans(
             let shares = secure_job(&mut e, &cols, &bounds, p, &|_, _| {}).await.unwrap();
             let opened = e.open(&shares.outputs).await.unwrap();
             let assignment = e.open(&shares.assignment).await.unwrap();
-            (opened, assignment, shares.means, shares.stds)
+            (opened, assignment, shares.published)
         }
     })
     .await;
-    let (opened, assignment, means, stds) = results[0].clone();
-    (outcome(p.k, d, &opened, means, stds).unwrap(), labels_from_onehot(&assignment, p.k))
+    let (opened, assignment, published) = results[0].clone();
+    (outcome(p.k, d, &opened, &published).unwrap(), labels_from_onehot(&assignment, p.k))
 }
 
 #[tokio::test]
@@ -824,7 +824,7 @@ async fn the_kmeans_job_equals_its_plaintext_mode_record_for_record() {
         (4, 1, Init::PlusPlus, 1),
     ] {
         let rows = planted_rows(n, 170 + n as u64);
-        let p = Params { k, iterations: 6, seed: 5, restarts: 3, init };
+        let p = Params { k, iterations: 6, seed: 5, restarts: 3, init, min_segment: 0 };
         let (plain, plain_labels) = plain_job(&rows, &bounds, p).unwrap();
         let (secure, labels) = secure_kmeans(parties, &rows, &bounds, p, 171).await;
         let what = format!("parties={parties} n={n} {init:?}");
@@ -835,10 +835,11 @@ async fn the_kmeans_job_equals_its_plaintext_mode_record_for_record() {
         for (a, b) in secure.centroids_std.iter().zip(&plain.centroids_std) {
             assert!((a - b).abs() < 1e-3, "{what}: standardised centroid {a} vs {b}");
         }
-        for (a, b) in secure.means.iter().zip(&plain.means) {
+        for (a, b) in secure.centres.iter().zip(&plain.centres) {
             assert!((a - b).abs() < 1e-4, "{what}");
         }
-        assert!((secure.wcss - plain.wcss).abs() <= 1e-3 * plain.wcss.max(1.0), "{what}");
+        let (a, b) = (secure.wcss.unwrap(), plain.wcss.unwrap());
+        assert!((a - b).abs() <= 1e-3 * b.max(1.0), "{what}");
     }
 }
 
@@ -847,7 +848,7 @@ fn the_plaintext_mode_matches_floating_point() {
     use crate::kmeans::{Init, Params, float_job, plain_job};
     let bounds = vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)];
     let rows = planted_rows(300, 175);
-    let p = Params { k: 4, iterations: 8, seed: 3, restarts: 4, init: Init::Random };
+    let p = Params { k: 4, iterations: 8, seed: 3, restarts: 4, init: Init::Random, min_segment: 0 };
     let (fixed, fixed_labels) = plain_job(&rows, &bounds, p).unwrap();
     let (float, float_labels) = float_job(&rows, p);
     assert_eq!(fixed_labels, float_labels);
@@ -855,7 +856,8 @@ fn the_plaintext_mode_matches_floating_point() {
     for (a, b) in fixed.centroids.iter().zip(&float.centroids) {
         assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "centroid {a} vs {b}");
     }
-    assert!((fixed.wcss - float.wcss).abs() <= 1e-3 * float.wcss);
+    let (a, b) = (fixed.wcss.unwrap(), float.wcss.unwrap());
+    assert!((a - b).abs() <= 1e-3 * b);
 }
 
 #[test]
@@ -1021,14 +1023,15 @@ fn wide_declared_ranges_take_the_truncating_paths_with_the_same_result() {
 
 #[tokio::test]
 async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties() {
-    use crate::dp::{distributed_noise, variance};
+    use crate::dp::{NoiseParties, distributed_noise};
     for n in [3usize, 5] {
-        let t = (n - 1) / 2;
         let (alpha, len) = (0.6, 40_000);
         let results = run(n, |tr| async move {
             let mut e = engine(&tr).await;
             let mut rng = ChaCha20Rng::seed_from_u64(300 + tr.party() as u64);
-            let noise = distributed_noise(&mut e, &mut rng, alpha, len, n, n - t).await.unwrap();
+            let noise = distributed_noise(&mut e, &mut rng, &vec![alpha; len], NoiseParties::cluster(n))
+                .await
+                .unwrap();
             e.open(&noise).await.unwrap()
         })
         .await;
@@ -1036,7 +1039,7 @@ async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties(
         let values: Vec<f64> = results[0].iter().map(|&v| v as i64 as f64).collect();
         let mean = values.iter().sum::<f64>() / len as f64;
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / len as f64;
-        let want = variance(alpha) * n as f64 / (n - t) as f64;
+        let want = NoiseParties::cluster(n).total_variance(alpha);
         assert!(mean.abs() < 5.0 * (want / len as f64).sqrt(), "n={n}: mean {mean}");
         assert!((var / want - 1.0).abs() < 0.05, "n={n}: variance {var}, expected {want}");
     }

@@ -1,0 +1,229 @@
+//! Differentially private k-means on shares: DPLloyd (Su, Cao, Li, Bertino and Jin,
+//! "Differentially private k-means clustering", CODASPY 2016), with the noise drawn inside the
+//! computation ([`crate::dp`]).
+//!
+//! 1. Every feature is scaled into `[-1, 1]` by its declared range, `z = (x - mid) / half`
+//!    (public constants: no statistic of the data is opened, unlike the standardisation of
+//!    the exact job).
+//! 2. The starting centroids depend on no record: points drawn with the job's seed, spread
+//!    apart ([`starting_centroids`]).
+//! 3. Each of the `T` iterations assigns every record to its nearest public centroid (the
+//!    distances are local, since the centroids are public; the argmin is on shares), sums the
+//!    records of each cluster and counts them on shares, adds distributed discrete Laplace
+//!    noise to the `k d` sums and the `k` counts, and opens the noisy values to every node.
+//!    The next centroids are `noisy sum / noisy count`, clamped into `[-1, 1]`; a cluster whose
+//!    noisy count is below 1 keeps its centroid. Every node computes them in the clear.
+//! 4. The result is the last iteration's centroids and noisy counts. Every record's segment
+//!    (its nearest final centroid) stays secret, for per-record labels and the fairness job.
+//!
+//! Privacy: neighbouring datasets differ in one record's values (the record count is public).
+//! Moving one record changes each coordinate's sums over the clusters by at most `|z| + |z'| <=
+//! 2` in L1 (plus two units of `2^-16` for the rounding of `z`) and the counts by 2. The budget
+//! is split evenly over the iterations, and within an iteration as Su et al. do: each of the
+//! `d` coordinates' sums gets `e`, the counts get `e (4 d rho^2)^(1/3)` with `rho = 0.225`, and
+//! `d e + e (4 d rho^2)^(1/3) = eps / T` ([`split`]). Sequential composition over the `T (d +
+//! 1)` releases gives `eps`. The noisy sums and counts of every iteration are revealed to every
+//! node and the final ones to the operator; all of them are differentially private.
+
+use super::suppress::mask;
+use super::{KmeansError, Progress, Published, Scaling, Shape, standardise};
+use crate::dp::{NoiseParties, add_noise, alpha};
+use crate::engine::Engine;
+use crate::fixed::{SCALE, decode, encode};
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+/// Su et al.'s normalisation constant of the split between sums and counts.
+const RHO: f64 = 0.225;
+
+/// The parameters of a private k-means job.
+#[derive(Debug, Clone, Copy)]
+pub struct PrivateParams {
+    /// Clusters.
+    pub k: usize,
+    /// Lloyd iterations (each releases noisy sums and counts).
+    pub iterations: usize,
+    /// Seed of the starting centroids.
+    pub seed: u64,
+    /// The privacy budget of the whole job.
+    pub epsilon: f64,
+    /// Segments whose noisy size is below this are suppressed (post-processing).
+    pub min_segment: u64,
+}
+
+/// The budget of one iteration's releases: `(eps_sum, eps_count)`, for each coordinate's sums
+/// and for the counts, with `d eps_sum + eps_count = epsilon / iterations`.
+pub fn split(epsilon: f64, iterations: usize, d: usize) -> (f64, f64) {
+    let ratio = (4.0 * d as f64 * RHO * RHO).cbrt();
+    let per = epsilon / iterations.max(1) as f64 / (d as f64 + ratio);
+    (per, per * ratio)
+}
+
+/// The number of iterations Su et al. recommend for `n` records in `d` dimensions and `k`
+/// clusters at `epsilon`: `eps / eps_m` with `eps_m = sqrt(500 k^3 / n^2 (d + (4 d rho^2)^(1/3))^3)`,
+/// kept between 2 and 7.
+pub fn recommended_iterations(epsilon: f64, n: u64, d: usize, k: usize) -> u32 {
+    let n = n.max(1) as f64;
+    let spread = d as f64 + (4.0 * d as f64 * RHO * RHO).cbrt();
+    let eps_m = (500.0 * (k as f64).powi(3) / (n * n) * spread.powi(3)).sqrt();
+    (epsilon / eps_m).clamp(2.0, 7.0) as u32
+}
+
+/// Sensitivity of one coordinate's sums over the clusters, in `2^-16` units: a record of
+/// `|z| <= 1` leaves one cluster and one joins another, plus two units of rounding.
+pub fn sum_sensitivity() -> f64 {
+    2.0 * SCALE + 2.0
+}
+
+/// Sensitivity of the counts: one record leaves a cluster and joins another.
+pub const COUNT_SENSITIVITY: f64 = 2.0;
+
+/// The discrete Laplace parameters of one iteration's release: `k d` sums, then `k` counts.
+pub fn alphas(p: &PrivateParams, d: usize) -> Vec<f64> {
+    let (eps_sum, eps_count) = split(p.epsilon, p.iterations, d);
+    let mut out = vec![alpha(eps_sum, sum_sensitivity()); p.k * d];
+    out.extend(std::iter::repeat_n(alpha(eps_count, COUNT_SENSITIVITY), p.k));
+    out
+}
+
+/// `k` starting centroids in `[-1, 1]^d` that depend on no record: drawn with the job's seed
+/// from `[-1 + r, 1 - r]^d`, each at least `2r` from the others, with `r` halved from 1/2
+/// until `k` fit (100 tries per centroid), as diffprivlib's DPLloyd seeds them.
+pub fn starting_centroids(k: usize, d: usize, seed: u64) -> Vec<f64> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x6470_6c6c_6f79_6421);
+    let mut r = 0.5;
+    loop {
+        let mut chosen: Vec<Vec<f64>> = Vec::with_capacity(k);
+        let mut tries = 0;
+        while chosen.len() < k && tries < 100 {
+            let point: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0 + r..=1.0 - r)).collect();
+            let far = chosen
+                .iter()
+                .all(|c| c.iter().zip(&point).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt() >= 2.0 * r);
+            if far {
+                chosen.push(point);
+                tries = 0;
+            } else {
+                tries += 1;
+            }
+        }
+        if chosen.len() == k || r < 1e-6 {
+            chosen.resize(k, vec![0.0; d]);
+            return chosen.concat().into_iter().map(|v| decode(encode(v).expect("in [-1, 1]"))).collect();
+        }
+        r /= 2.0;
+    }
+}
+
+/// One iteration's release, as every node opened it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    /// The noisy sum of each cluster's scaled records, `k x d`.
+    pub sums: Vec<f64>,
+    /// The noisy count of each cluster.
+    pub counts: Vec<i64>,
+}
+
+/// One party's result of [`private_job`].
+#[derive(Debug, Clone)]
+pub struct PrivateShares<S> {
+    /// A sharing of the public `[centroids (k d), sizes (k), 0]`, laid out as the exact job's
+    /// outputs (no within-cluster sum of squares is released), suppressed segments at 0.
+    pub outputs: S,
+    /// The scaling (range midpoints and half-widths) and the suppressed segments.
+    pub published: Published,
+    /// Each iteration's release.
+    pub releases: Vec<Release>,
+    /// Share of each record's one-hot segment under the final centroids, `n x k` (secret).
+    pub assignment: S,
+}
+
+/// Squared distances (less `|z|^2`) of every record to public centroids, and the secret one-hot
+/// of the nearest (ties to the lowest), `n x k`.
+async fn assign<E: Engine>(
+    engine: &mut E,
+    z: &E::Share,
+    centroids: &[f64],
+    s: Shape,
+) -> Result<E::Share, KmeansError> {
+    let c: Vec<u64> = centroids.iter().map(|v| encode(*v)).collect::<Result<_, _>>()?;
+    // |c_j|^2 and -2 c_j^T, at 2f fractional bits: the distance is |c_j|^2 - 2 z . c_j.
+    let norms: Vec<u64> = c
+        .chunks(s.d)
+        .map(|row| row.iter().fold(0u64, |acc, v| acc.wrapping_add(v.wrapping_mul(*v))))
+        .collect();
+    let c = &c;
+    let minus_two_ct: Vec<u64> =
+        (0..s.d).flat_map(|l| (0..s.k).map(move |j| c[j * s.d + l].wrapping_mul(2).wrapping_neg())).collect();
+    let cross = engine.matmul_public(z, &minus_two_ct, s.n, s.d, s.k);
+    let rows: Vec<u64> = (0..s.n).flat_map(|_| norms.iter().copied()).collect();
+    let dist = engine.add(&cross, &engine.public(&rows));
+    Ok(engine.argmin(&dist, s.k).await?.1)
+}
+
+/// The next centroids from a release: `sum / count` clamped into `[-1, 1]`, or the previous
+/// centroid where the noisy count is below 1.
+pub fn next_centroids(previous: &[f64], release: &Release, d: usize) -> Vec<f64> {
+    let mut out = previous.to_vec();
+    for (j, &count) in release.counts.iter().enumerate() {
+        if count >= 1 {
+            for l in 0..d {
+                let v = release.sums[j * d + l] / count as f64;
+                out[j * d + l] = decode(encode(v.clamp(-1.0, 1.0)).expect("in [-1, 1]"));
+            }
+        }
+    }
+    out
+}
+
+/// The private job on one party: scale every feature into `[-1, 1]` by its declared range
+/// (`bounds`), run `p.iterations` DPLloyd iterations from [`starting_centroids`], each opening
+/// noisy sums and counts to every party, and assign every record to its nearest final
+/// centroid (secret). `rng` draws this party's part of the noise; `who` says who draws.
+pub async fn private_job<E: Engine, R: Rng + ?Sized>(
+    engine: &mut E,
+    rng: &mut R,
+    columns: &[E::Share],
+    bounds: &[(f64, f64)],
+    p: PrivateParams,
+    who: NoiseParties,
+    progress: Progress<'_>,
+) -> Result<PrivateShares<E::Share>, KmeansError> {
+    let n = columns.first().map_or(0, E::len);
+    let d = columns.len();
+    let s = Shape { n, d, k: p.k };
+    let centres: Vec<f64> = bounds.iter().map(|(lo, hi)| (lo + hi) / 2.0).collect();
+    let scales: Vec<f64> = bounds.iter().map(|(lo, hi)| (hi - lo).max(0.0) / 2.0).collect();
+    let z = standardise(engine, columns, &centres, &scales).await?;
+    let alphas = alphas(&p, d);
+    let mut centroids = starting_centroids(p.k, d, p.seed);
+    let mut releases = Vec::with_capacity(p.iterations);
+    for done in 1..=p.iterations.max(1) {
+        let onehot = assign(engine, &z, &centroids, s).await?;
+        let at = engine.transpose(&onehot, n, p.k);
+        let sums = engine.matmul(&at, &z, p.k, n, d).await?;
+        let counts: Vec<E::Share> = engine.split(&at, &vec![n; p.k]).iter().map(|c| engine.sum(c)).collect();
+        let mut parts = vec![&sums];
+        parts.extend(counts.iter());
+        let exact = engine.concat(&parts);
+        let noisy = add_noise(engine, rng, &exact, &alphas, who).await?;
+        let opened = engine.open(&noisy).await?;
+        let release = Release {
+            sums: opened[..p.k * d].iter().map(|v| decode(*v)).collect(),
+            counts: opened[p.k * d..].iter().map(|v| *v as i64).collect(),
+        };
+        centroids = next_centroids(&centroids, &release, d);
+        releases.push(release);
+        progress(done, p.iterations.max(1));
+    }
+    let assignment = assign(engine, &z, &centroids, s).await?;
+    let sizes: Vec<u64> =
+        releases.last().map_or(vec![0; p.k], |r| r.counts.iter().map(|&c| c.max(0) as u64).collect());
+    let suppressed: Vec<bool> = sizes.iter().map(|&c| p.min_segment > 1 && c < p.min_segment).collect();
+    let mut public: Vec<u64> = centroids.iter().map(|v| encode(*v)).collect::<Result<_, _>>()?;
+    public.extend(&sizes);
+    public.push(0);
+    let outputs = mask(engine, &engine.public(&public), &suppressed, d);
+    let published = Published { scaling: Scaling::Range, centres, scales, suppressed, wcss: false };
+    Ok(PrivateShares { outputs, published, releases, assignment })
+}

@@ -1,0 +1,113 @@
+//! Small segments and what a k-means job publishes beside its opened outputs.
+//!
+//! A segment of very few records would give away something close to those records (a segment
+//! of one has that record as its centroid). With a minimum `m`, the flags `[size_j < m]` are
+//! computed on shares and opened to the parties (which segments are small, not their sizes),
+//! and the small segments' centroids and sizes are multiplied by 0 before the outputs are
+//! stored: the operator never receives them.
+
+use crate::engine::Engine;
+use crate::replicated::EngineError;
+use serde::{Deserialize, Serialize};
+
+/// How a job scaled the features before clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    /// `(x - mean) / std`, with the mean and deviation computed on shares and opened to the
+    /// parties (the exact job).
+    #[default]
+    Standardised,
+    /// `(x - mid) / half` from the declared range: nothing about the data is opened (the
+    /// private job).
+    Range,
+}
+
+/// What the parties publish with a k-means job's outputs, to read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// How the features were scaled.
+    pub scaling: Scaling,
+    /// Each feature's centre (mean, or range midpoint).
+    pub centres: Vec<f64>,
+    /// Each feature's scale (standard deviation, or range half-width).
+    pub scales: Vec<f64>,
+    /// Whether each segment (in the job's own numbering) is suppressed.
+    pub suppressed: Vec<bool>,
+    /// Whether the outputs carry the within-cluster sum of squares.
+    pub wcss: bool,
+}
+
+impl Published {
+    /// As public parameters: `[k, scaling, wcss, centres (d, f64 bits), scales (d), suppressed
+    /// (k)]`.
+    pub fn encode(&self) -> Vec<u64> {
+        let mut out = vec![self.suppressed.len() as u64, self.scaling as u64, u64::from(self.wcss)];
+        out.extend(self.centres.iter().chain(&self.scales).map(|v| v.to_bits()));
+        out.extend(self.suppressed.iter().map(|&s| u64::from(s)));
+        out
+    }
+
+    /// Reads [`Published::encode`] for `d` features (and the earlier layout `[k, means,
+    /// stds]`); returns `k` too.
+    pub fn decode(params: &[u64], d: usize) -> Option<(usize, Published)> {
+        let k = *params.first()? as usize;
+        let floats = |from: usize| params[from..from + d].iter().map(|b| f64::from_bits(*b)).collect();
+        if params.len() == 1 + 2 * d {
+            let published = Published {
+                scaling: Scaling::Standardised,
+                centres: floats(1),
+                scales: floats(1 + d),
+                suppressed: vec![false; k],
+                wcss: true,
+            };
+            return Some((k, published));
+        }
+        if params.len() != 3 + 2 * d + k {
+            return None;
+        }
+        let scaling = match params[1] {
+            0 => Scaling::Standardised,
+            1 => Scaling::Range,
+            _ => return None,
+        };
+        let suppressed = params[3 + 2 * d..].iter().map(|&s| s != 0).collect();
+        let published = Published {
+            scaling,
+            centres: floats(3),
+            scales: floats(3 + d),
+            suppressed,
+            wcss: params[2] != 0,
+        };
+        Some((k, published))
+    }
+}
+
+/// Suppresses the segments of fewer than `min` records from `outputs` (`[centroids (k d),
+/// sizes (k), wcss]`): the flags `[size < min]` are computed on shares and opened to every
+/// party, and the flagged segments' centroids and sizes become 0. Nothing happens when `min`
+/// is 0 or 1.
+pub async fn suppress_small<E: Engine>(
+    engine: &mut E,
+    outputs: &E::Share,
+    k: usize,
+    d: usize,
+    min: u64,
+) -> Result<(E::Share, Vec<bool>), EngineError> {
+    if min <= 1 {
+        return Ok((outputs.clone(), vec![false; k]));
+    }
+    let sizes = engine.split(outputs, &[k * d, k, 1]).remove(1);
+    let small = engine.less_than(&sizes, &engine.public(&vec![min; k])).await?;
+    let flags: Vec<bool> = engine.open(&small).await?.iter().map(|&v| v == 1).collect();
+    Ok((mask(engine, outputs, &flags, d), flags))
+}
+
+/// `outputs` with the centroids and sizes of the flagged segments set to 0 (local).
+pub fn mask<E: Engine>(engine: &E, outputs: &E::Share, flags: &[bool], d: usize) -> E::Share {
+    let keep = |j: usize| u64::from(!flags[j]);
+    let mut m: Vec<u64> = (0..flags.len() * d).map(|i| keep(i / d)).collect();
+    m.extend((0..flags.len()).map(keep));
+    m.push(1);
+    engine.mul_public(outputs, &m)
+}
