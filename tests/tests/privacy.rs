@@ -19,10 +19,6 @@ fn features() -> Vec<String> {
     sample::FEATURES.iter().map(|f| f.0.to_string()).collect()
 }
 
-fn ranges() -> Vec<(f64, f64)> {
-    sample::FEATURES.iter().map(|f| (f.1, f.2)).collect()
-}
-
 fn stats(epsilon: Option<f64>) -> JobSpec {
     JobSpec::Stats { dataset: sample::DATASET.into(), features: features(), epsilon }
 }
@@ -312,12 +308,13 @@ async fn private_kmeans_and_fairness_compute_what_the_plaintext_computes() {
     let job = run(&cluster, kmeans(3, 5, 1, KmeansInit::Random, 0, Some(200.0))).await;
     let result = cluster.client.kmeans_result(job).await.unwrap();
     let s = &result.segments;
-    assert_eq!(s.scaling, protocol::kmeans::Scaling::Range);
+    assert_eq!(s.scaling, protocol::kmeans::Scaling::Clipped);
     assert_eq!(s.wcss, None, "a private job releases no WCSS");
     assert!(s.centroids_std.iter().all(|c| c.abs() <= 1.0), "{s:?}");
     let total: u64 = s.sizes.iter().sum();
     assert!(total.abs_diff(result.count) <= 3, "noisy sizes {:?} of {} records", s.sizes, result.count);
-    // Every owner's labels are its records' nearest released centroids, in the scaled space.
+    // Every owner's labels are its records' nearest released centroids, in the job's scaled
+    // and clipped space.
     let names = features();
     let rows = plain::rows(
         &csvs(&cluster),
@@ -332,8 +329,11 @@ async fn private_kmeans_and_fairness_compute_what_the_plaintext_computes() {
         centroid_of[id] = s.centroids_std[j * d..(j + 1) * d].to_vec();
     }
     for (row, &label) in rows.iter().zip(&labels) {
-        let z: Vec<f64> =
-            row.iter().zip(ranges()).map(|(x, (lo, hi))| (x - (lo + hi) / 2.0) / ((hi - lo) / 2.0)).collect();
+        let z: Vec<f64> = row
+            .iter()
+            .enumerate()
+            .map(|(j, x)| ((x - s.centres[j]) / s.scales[j]).clamp(-1.0, 1.0))
+            .collect();
         let dist = |c: &[f64]| c.iter().zip(&z).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
         let best = (0..s.k).fold(0, |b, j| if dist(&centroid_of[j]) < dist(&centroid_of[b]) { j } else { b });
         assert!(

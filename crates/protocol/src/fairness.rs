@@ -49,12 +49,7 @@ pub async fn contingency<E: Engine>(
 /// agencies do it). The rows of segments that the segmentation itself suppressed are withheld
 /// whole.
 pub fn withheld(small: &[bool], hidden_rows: &[bool], k: usize, g: usize) -> Vec<bool> {
-    let mut w = small.to_vec();
-    for (j, &hidden) in hidden_rows.iter().enumerate().take(k) {
-        if hidden {
-            w[j * g..(j + 1) * g].iter_mut().for_each(|c| *c = true);
-        }
-    }
+    let mut w = with_hidden_rows(small, hidden_rows, g);
     // Lines: each row, each column whose total is released, and the totals.
     let mut lines: Vec<Vec<usize>> = (0..k).map(|j| (0..g).map(|l| j * g + l).collect()).collect();
     lines.extend((0..g).map(|l| (0..k).map(|j| j * g + l).collect()));
@@ -77,6 +72,17 @@ pub fn withheld(small: &[bool], hidden_rows: &[bool], k: usize, g: usize) -> Vec
             return w;
         }
     }
+}
+
+/// `small` with the cells of the hidden rows (`g` cells each) set too.
+fn with_hidden_rows(small: &[bool], hidden_rows: &[bool], g: usize) -> Vec<bool> {
+    let mut w = small.to_vec();
+    for (j, &hidden) in hidden_rows.iter().enumerate() {
+        if hidden {
+            w[j * g..(j + 1) * g].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    w
 }
 
 /// What a fairness job released: each cell of the `k x g` table and each group's total, or
@@ -142,8 +148,10 @@ pub fn dp_alpha(epsilon: f64) -> f64 {
 /// the withheld values at 0), the withheld pattern, and what was opened to every party (the
 /// small-value flags, or the noisy values). With
 /// `private = Some((eps, who))` every cell gets distributed noise ([`dp_alpha`]) and the noisy
-/// table is opened to the parties, which withhold its small values as post-processing;
-/// otherwise the small values are found on shares and only the pattern is opened.
+/// table is opened to the parties, which withhold its values below `min_cell` as
+/// post-processing, with no secondary suppression: the margins are noisy too, and what a
+/// subtraction recovers is a noisy value, itself differentially private. Otherwise the small
+/// values are found on shares and only the pattern is opened ([`withheld`]).
 pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
     engine: &mut E,
     rng: &mut R,
@@ -159,8 +167,11 @@ pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
                 crate::dp::add_noise(engine, rng, table, &vec![dp_alpha(epsilon); k * g], who).await?;
             let values = with_totals(engine, &noisy, k, g);
             let opened = engine.open(&values).await?;
-            let small = opened.iter().map(|&v| (v as i64) < min_cell as i64).collect();
-            (values, opened, small)
+            let small: Vec<bool> =
+                opened.iter().map(|&v| min_cell > 0 && (v as i64) < min_cell as i64).collect();
+            let w = with_hidden_rows(&small, hidden_rows, g);
+            let keep: Vec<u64> = w.iter().map(|&x| u64::from(!x)).collect();
+            return Ok((engine.mul_public(&values, &keep), w, opened));
         }
         None if min_cell == 0 => (with_totals(engine, table, k, g), Vec::new(), vec![false; k * g + g]),
         None => {

@@ -16,11 +16,13 @@ fn noise_rng(p: usize) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(900 + p as u64)
 }
 
-/// The total noise the parties' generators draw, release after release, for `alphas`.
-fn redraw(who: NoiseParties, releases: usize, alphas: &[f64]) -> Vec<Vec<i64>> {
+/// The total noise the parties' generators draw, release after release, with each release's
+/// parameters.
+fn redraw(who: NoiseParties, releases: &[Vec<f64>]) -> Vec<Vec<i64>> {
     let mut rngs: Vec<ChaCha20Rng> = (0..who.parties).map(noise_rng).collect();
-    (0..releases)
-        .map(|_| {
+    releases
+        .iter()
+        .map(|alphas| {
             let parts: Vec<Vec<i64>> = rngs.iter_mut().map(|r| party_noise(r, alphas, who.honest)).collect();
             (0..alphas.len()).map(|i| parts.iter().map(|p| p[i]).sum()).collect()
         })
@@ -68,7 +70,7 @@ async fn private_stats_release_the_exact_sums_plus_the_parties_noise() {
         .await;
         assert!(results.iter().all(|r| r == &results[0]));
         let (released, scales) = &results[0];
-        let noise = redraw(who, 1, &dp_alphas(1.0, &ranges, scales)).remove(0);
+        let noise = redraw(who, &[dp_alphas(1.0, &ranges, scales)]).remove(0);
         assert!(noise.iter().all(|&v| v != 0), "no noise was added: {noise:?}");
         let f = ranges.len();
         for (j, col) in columns.iter().enumerate() {
@@ -114,7 +116,10 @@ fn nearest(z: &[Vec<f64>], centroids: &[f64], d: usize) -> Vec<usize> {
 #[tokio::test]
 async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
     use crate::kmeans::labels_from_onehot;
-    use crate::kmeans::private::{PrivateParams, alphas, next_centroids, private_job, starting_centroids};
+    use crate::kmeans::private::{
+        PrivateParams, alphas, centre, count_alphas, next_centroids, private_job, scale, scaling_alphas,
+        starting_centroids,
+    };
     for (parties, epsilon, n) in [(3usize, 1000.0, 150usize), (5, 1000.0, 90), (3, 1.0, 150), (3, 5.0, 1)] {
         let (rows, bounds) = planted(n, 60 + parties as u64);
         let d = bounds.len();
@@ -130,32 +135,67 @@ async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
                 let mut noise = noise_rng(t.party());
                 let out = private_job(&mut e, &mut noise, &cols, &bounds, p, who, &|_, _| {}).await.unwrap();
                 let labels = labels_from_onehot(&e.open(&out.assignment).await.unwrap(), p.k);
-                (e.open(&out.outputs).await.unwrap(), labels, out.releases)
+                let opened = e.open(&out.outputs).await.unwrap();
+                (opened, labels, out.releases, out.moments, out.counts, out.published)
             }
         })
         .await;
         assert!(results.iter().all(|r| r == &results[0]), "the parties disagree");
-        let (outputs, labels, releases) = &results[0];
+        let (outputs, labels, releases, moments, counts, published) = &results[0];
         let what = format!("parties={parties} eps={epsilon} n={n}");
-        // The reference: the records scaled in floating point, DPLloyd with the redrawn noise.
+        // The noise of every release, in the order the parties drew it.
+        let mut plan = vec![
+            scaling_alphas(epsilon, &bounds, None),
+            scaling_alphas(epsilon, &bounds, Some(&published.centres)),
+        ];
+        plan.extend(std::iter::repeat_n(alphas(&p, d), p.iterations));
+        plan.push(count_alphas(&p, d));
+        let noise = redraw(who, &plan);
+        // The scaling: exact sums and sums of absolute deviations plus their noise, and the
+        // centres and scales they give.
+        for (j, col) in columns.iter().enumerate() {
+            let exact = col.iter().fold(0u64, |a, v| a.wrapping_add(encode(*v).unwrap()));
+            assert_eq!(moments[j].wrapping_sub(noise[0][j] as u64), exact, "{what}: noisy sum of {j}");
+            assert_eq!(
+                published.centres[j],
+                centre(decode(moments[j]), n, bounds[j]),
+                "{what}: centre of {j}"
+            );
+            let m = encode(published.centres[j]).unwrap() as i64;
+            let deviations =
+                col.iter().fold(0u64, |a, v| a.wrapping_add((encode(*v).unwrap() as i64 - m).unsigned_abs()));
+            assert_eq!(
+                moments[d + j].wrapping_sub(noise[1][j] as u64),
+                deviations,
+                "{what}: deviations of {j}"
+            );
+            assert_eq!(
+                published.scales[j],
+                scale(decode(moments[d + j]), n, bounds[j]),
+                "{what}: scale of {j}"
+            );
+        }
+        // The reference: the records scaled and clipped in floating point, DPLloyd with the
+        // redrawn noise.
         let z: Vec<Vec<f64>> = rows
             .iter()
             .map(|r| {
-                r.iter().zip(&bounds).map(|(x, (lo, hi))| (x - (lo + hi) / 2.0) / ((hi - lo) / 2.0)).collect()
+                (0..d)
+                    .map(|j| ((r[j] - published.centres[j]) / published.scales[j]).clamp(-1.0, 1.0))
+                    .collect()
             })
             .collect();
-        let noise = redraw(who, p.iterations, &alphas(&p, d));
         let mut centroids = starting_centroids(p.k, d, p.seed);
         for (t, release) in releases.iter().enumerate() {
             let assigned = nearest(&z, &centroids, d);
             for j in 0..p.k {
                 let members: Vec<&Vec<f64>> =
                     z.iter().zip(&assigned).filter(|(_, a)| **a == j).map(|(r, _)| r).collect();
-                let count = members.len() as i64 + noise[t][p.k * d + j];
+                let count = members.len() as i64 + noise[t + 2][p.k * d + j];
                 assert_eq!(release.counts[j], count, "{what}: iteration {t}, count of {j}");
                 for l in 0..d {
                     let sum: f64 =
-                        members.iter().map(|r| r[l]).sum::<f64>() + noise[t][j * d + l] as f64 / SCALE;
+                        members.iter().map(|r| r[l]).sum::<f64>() + noise[t + 2][j * d + l] as f64 / SCALE;
                     let tolerance = (members.len() as f64 + 1.0) / SCALE;
                     let got = release.sums[j * d + l];
                     assert!(
@@ -167,6 +207,12 @@ async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
             centroids = next_centroids(&centroids, release, d);
         }
         assert_eq!(labels, &nearest(&z, &centroids, d), "{what}: final segments");
+        let final_noise = &noise[p.iterations + 2];
+        for j in 0..p.k {
+            let size = labels.iter().filter(|&&l| l == j).count() as i64;
+            assert_eq!(counts[j], size + final_noise[j], "{what}: final count of {j}");
+            assert_eq!(outputs[p.k * d + j], counts[j].max(0) as u64, "{what}: released size of {j}");
+        }
         let released: Vec<f64> = outputs[..p.k * d].iter().map(|v| decode(*v)).collect();
         assert_eq!(released, centroids, "{what}");
         if epsilon >= 1000.0 {
@@ -217,12 +263,14 @@ async fn fairness_releases_withhold_what_the_plaintext_rules_withhold() {
         }
         let what = format!("parties={parties} k={k} g={g} private={private}");
         if private {
-            let noise = redraw(who, 1, &vec![dp_alpha(2.0); k * g]).remove(0);
+            let noise = redraw(who, &[vec![dp_alpha(2.0); k * g]]).remove(0);
             let noisy: Vec<i64> = table.iter().zip(&noise).map(|(&c, &z)| c as i64 + z).collect();
             let mut all = noisy.clone();
             all.extend((0..g).map(|l| (0..k).map(|j| noisy[j * g + l]).sum::<i64>()));
-            let small: Vec<bool> = all.iter().map(|&v| v < min_cell as i64).collect();
-            let w = crate::fairness::withheld(&small, &hidden, k, g);
+            // Noisy values below the minimum and the hidden rows, nothing more: the margins are
+            // noisy, so no second value of a line is withheld.
+            let w: Vec<bool> =
+                (0..k * g + g).map(|i| all[i] < min_cell as i64 || (i < k * g && hidden[i / g])).collect();
             assert_eq!(withheld, &w, "{what}");
             for (i, (&v, &x)) in values.iter().zip(&all).enumerate() {
                 assert_eq!(v as i64, if w[i] { 0 } else { x }, "{what}: value {i}");

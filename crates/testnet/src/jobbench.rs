@@ -30,6 +30,8 @@ pub struct KmeansBench {
     pub init: KmeansInit,
     /// Seed of the data and of the job.
     pub seed: u64,
+    /// Run the differentially private job at this budget instead.
+    pub epsilon: Option<f64>,
 }
 
 /// One measured job.
@@ -82,7 +84,7 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
             init: b.init,
             labels: false,
             min_segment: 0,
-            epsilon: None,
+            epsilon: b.epsilon,
         };
         eprintln!("{n} records: running the secure job");
         let t = Instant::now();
@@ -99,7 +101,19 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
         let bounds = orchestrator::plain::bounds(Some(&schema), &names, &records.rows);
         let params = orchestrator::plain::params(b.k, b.iterations, b.seed, b.restarts, b.init, 0);
         let t = Instant::now();
-        let (plain, _) = orchestrator::plain::kmeans(&records, &names, &bounds, params)?;
+        let (plain, _) = match b.epsilon {
+            Some(epsilon) => {
+                let p = protocol::kmeans::private::PrivateParams {
+                    k: b.k as usize,
+                    iterations: b.iterations as usize,
+                    seed: b.seed,
+                    epsilon,
+                    min_segment: 0,
+                };
+                orchestrator::plain::kmeans_private(&records, &names, &bounds, p)?
+            }
+            None => orchestrator::plain::kmeans(&records, &names, &bounds, params)?,
+        };
         let plaintext_s = t.elapsed().as_secs_f64();
         drop(cluster);
         out.push(Measured {
@@ -133,12 +147,17 @@ pub fn table(b: &KmeansBench, rows: &[Measured]) -> String {
                 format!("{:.0}", m.wall_s / m.plaintext_s.max(1e-6)),
                 format!("{:.2}", m.wcss),
                 format!("{:.2}", m.plaintext_wcss),
-                if m.sizes_equal { "equal".into() } else { "differ".into() },
+                match (b.epsilon, m.sizes_equal) {
+                    (Some(_), _) => "noisy".into(),
+                    (None, true) => "equal".into(),
+                    (None, false) => "differ".into(),
+                },
             ]
         })
         .collect();
+    let private = b.epsilon.map_or(String::new(), |e| format!(", differentially private at epsilon {e}"));
     let mut text = format!(
-        "k-means job: {} nodes over QUIC on 127.0.0.1, {} features, k = {}, {} iterations, {} restart(s), {} starts\n",
+        "k-means job: {} nodes over QUIC on 127.0.0.1, {} features, k = {}, {} iterations, {} restart(s), {} starts{private}\n",
         b.nodes, b.features, b.k, b.iterations, b.restarts, b.init
     );
     text.push_str(&orchestrator::table::render(

@@ -7,6 +7,7 @@
 pub mod byod;
 pub mod cli;
 pub mod docker;
+pub mod dpbench;
 pub mod jobbench;
 pub mod launch;
 pub mod layout;

@@ -301,9 +301,10 @@ pub struct Outcome {
     pub wcss: Option<f64>,
     /// How the features were scaled.
     pub scaling: Scaling,
-    /// Each feature's centre: its mean (standardised) or its range's midpoint (range).
+    /// Each feature's centre: its mean (exact, or noisy for a private job).
     pub centres: Vec<f64>,
-    /// Each feature's scale: its population standard deviation or its range's half-width.
+    /// Each feature's scale: its population standard deviation, or three noisy ones for a
+    /// private job (whose values are clipped to `[-1, 1]` after scaling).
     pub scales: Vec<f64>,
     /// The job's own number of each listed segment (per-record labels use these numbers).
     pub ids: Vec<usize>,

@@ -2,9 +2,15 @@
 //! "Differentially private k-means clustering", CODASPY 2016), with the noise drawn inside the
 //! computation ([`crate::dp`]).
 //!
-//! 1. Every feature is scaled into `[-1, 1]` by its declared range, `z = (x - mid) / half`
-//!    (public constants: no statistic of the data is opened, unlike the standardisation of
-//!    the exact job).
+//! 1. Scaling: a fifth of the budget releases each feature's noisy sum, hence a noisy mean
+//!    `m`, then each feature's noisy sum of absolute deviations from `m` (one comparison per
+//!    value), hence a noisy mean absolute deviation and from it a deviation `s = 1.2533 MAD`
+//!    (exact for normal data); every value becomes `z = (x - m) / (3 s)` clipped into `[-1,
+//!    1]` on shares (two comparisons per value). Declared ranges are often much wider than the
+//!    data: scaling by them would leave the records in a corner of the space, and absolute
+//!    deviations have the sensitivity of a sum (the range) where squares have the range's
+//!    square. Clipping at three deviations bounds every record's influence whatever the
+//!    range.
 //! 2. The starting centroids depend on no record: points drawn with the job's seed, spread
 //!    apart ([`starting_centroids`]).
 //! 3. Each of the `T` iterations assigns every record to its nearest public centroid (the
@@ -13,17 +19,19 @@
 //!    noise to the `k d` sums and the `k` counts, and opens the noisy values to every node.
 //!    The next centroids are `noisy sum / noisy count`, clamped into `[-1, 1]`; a cluster whose
 //!    noisy count is below 1 keeps its centroid. Every node computes them in the clear.
-//! 4. The result is the last iteration's centroids and noisy counts. Every record's segment
-//!    (its nearest final centroid) stays secret, for per-record labels and the fairness job.
+//! 4. Every record is assigned to its nearest final centroid (secret: for per-record labels
+//!    and the fairness job), and those segments' counts are released with noise, so that the
+//!    sizes describe the segments the centroids define.
 //!
 //! Privacy: neighbouring datasets differ in one record's values (the record count is public).
-//! Moving one record changes each coordinate's sums over the clusters by at most `|z| + |z'| <=
-//! 2` in L1 (plus two units of `2^-16` for the rounding of `z`) and the counts by 2. The budget
-//! is split evenly over the iterations, and within an iteration as Su et al. do: each of the
-//! `d` coordinates' sums gets `e`, the counts get `e (4 d rho^2)^(1/3)` with `rho = 0.225`, and
-//! `d e + e (4 d rho^2)^(1/3) = eps / T` ([`split`]). Sequential composition over the `T (d +
-//! 1)` releases gives `eps`. The noisy sums and counts of every iteration are revealed to every
-//! node and the final ones to the operator; all of them are differentially private.
+//! The scaling release has the sensitivities of the `stats` job's. Then moving one record
+//! changes each coordinate's sums over the clusters by at most `|z| + |z'| <= 2` in L1 (plus
+//! two units of `2^-16` for the rounding of `z`) and the counts by 2. The remaining nine tenths
+//! are split evenly over the iterations and the final counts, and within an iteration as Su et
+//! al. do: each of the `d` coordinates' sums gets `e`, the counts get `e (4 d rho^2)^(1/3)`
+//! with `rho = 0.225` ([`split`]). Sequential composition over every release gives `eps`. The
+//! noisy moments and every iteration's noisy sums and counts are revealed to every node, the
+//! final centroids and counts to the operator; all of them are differentially private.
 
 use super::suppress::mask;
 use super::{KmeansError, Progress, Published, Scaling, Shape, standardise};
@@ -35,6 +43,15 @@ use rand_chacha::ChaCha20Rng;
 
 /// Su et al.'s normalisation constant of the split between sums and counts.
 const RHO: f64 = 0.225;
+
+/// The share of the budget spent on the noisy means and deviations that scale the features.
+pub const SCALING_SHARE: f64 = 0.2;
+
+/// The standard deviation of a normal variable over its mean absolute deviation, `sqrt(pi/2)`.
+const SD_PER_MAD: f64 = 1.253_314_137_315_500_3;
+
+/// Values are clipped at this many (noisy) standard deviations from the (noisy) mean.
+pub const CLIP: f64 = 3.0;
 
 /// The parameters of a private k-means job.
 #[derive(Debug, Clone, Copy)]
@@ -52,10 +69,12 @@ pub struct PrivateParams {
 }
 
 /// The budget of one iteration's releases: `(eps_sum, eps_count)`, for each coordinate's sums
-/// and for the counts, with `d eps_sum + eps_count = epsilon / iterations`.
+/// and for the counts (the final counts get `eps_count` too), so that `T (d eps_sum +
+/// eps_count) + eps_count` is the budget left after the scaling, `(1 - SCALING_SHARE) eps`.
 pub fn split(epsilon: f64, iterations: usize, d: usize) -> (f64, f64) {
     let ratio = (4.0 * d as f64 * RHO * RHO).cbrt();
-    let per = epsilon / iterations.max(1) as f64 / (d as f64 + ratio);
+    let t = iterations.max(1) as f64;
+    let per = (1.0 - SCALING_SHARE) * epsilon / (t * (d as f64 + ratio) + ratio);
     (per, per * ratio)
 }
 
@@ -80,10 +99,83 @@ pub const COUNT_SENSITIVITY: f64 = 2.0;
 
 /// The discrete Laplace parameters of one iteration's release: `k d` sums, then `k` counts.
 pub fn alphas(p: &PrivateParams, d: usize) -> Vec<f64> {
-    let (eps_sum, eps_count) = split(p.epsilon, p.iterations, d);
+    let (eps_sum, _) = split(p.epsilon, p.iterations, d);
     let mut out = vec![alpha(eps_sum, sum_sensitivity()); p.k * d];
-    out.extend(std::iter::repeat_n(alpha(eps_count, COUNT_SENSITIVITY), p.k));
+    out.extend(count_alphas(p, d));
     out
+}
+
+/// The discrete Laplace parameters of `k` counts (each iteration's, and the final ones).
+pub fn count_alphas(p: &PrivateParams, d: usize) -> Vec<f64> {
+    vec![alpha(split(p.epsilon, p.iterations, d).1, COUNT_SENSITIVITY); p.k]
+}
+
+/// A feature's centre from its noisy sum over `n` records declared in `[lo, hi]`: the noisy
+/// mean kept in the range (the midpoint without records).
+pub fn centre(sum: f64, n: usize, (lo, hi): (f64, f64)) -> f64 {
+    if n == 0 { (lo + hi) / 2.0 } else { (sum / n as f64).clamp(lo, hi) }
+}
+
+/// A feature's scale from its noisy sum of absolute deviations over `n` records declared in
+/// `[lo, hi]`: three deviations (`1.2533` mean absolute deviations each), at least a 64th of
+/// the range (so that no scaled value exceeds 64 before clipping).
+pub fn scale(deviations: f64, n: usize, (lo, hi): (f64, f64)) -> f64 {
+    let mad = if n == 0 { 0.0 } else { deviations / n as f64 };
+    (CLIP * SD_PER_MAD * mad).max((hi - lo) / 64.0)
+}
+
+/// The discrete Laplace parameters of the scaling's two releases (`d` sums, then `d` sums of
+/// absolute deviations from the `centres`), each getting `SCALING_SHARE eps / (2 d)`: a sum
+/// moves by the range (plus a unit of encoding), an absolute deviation from `m` by the
+/// farther end of the range from `m` (plus two units).
+pub fn scaling_alphas(epsilon: f64, bounds: &[(f64, f64)], centres: Option<&[f64]>) -> Vec<f64> {
+    let each = SCALING_SHARE * epsilon / (2 * bounds.len()).max(1) as f64;
+    bounds
+        .iter()
+        .enumerate()
+        .map(|(j, &(lo, hi))| match centres {
+            None => alpha(each, crate::dp::sum_sensitivity(lo, hi, 1.0)),
+            Some(c) => alpha(each, crate::dp::sum_sensitivity(0.0, (hi - c[j]).max(c[j] - lo), 2.0)),
+        })
+        .collect()
+}
+
+/// The scaling of the features on shares (`columns[j]` holds feature `j`), opening a noisy
+/// sum and a noisy sum of absolute deviations per feature to every party. Returns the
+/// centres, the scales and the `2 d` opened values.
+async fn noisy_scaling<E: Engine, R: Rng + ?Sized>(
+    engine: &mut E,
+    rng: &mut R,
+    columns: &[E::Share],
+    bounds: &[(f64, f64)],
+    epsilon: f64,
+    who: NoiseParties,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<u64>), KmeansError> {
+    let n = columns.first().map_or(0, E::len);
+    let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
+    let sums = engine.concat(&sums.iter().collect::<Vec<_>>());
+    let noisy = add_noise(engine, rng, &sums, &scaling_alphas(epsilon, bounds, None), who).await?;
+    let mut opened = engine.open(&noisy).await?;
+    let centres: Vec<f64> = opened.iter().zip(bounds).map(|(v, &b)| centre(decode(*v), n, b)).collect();
+    // |x - m| = (x - m) - 2 [x < m] (x - m), every feature at once.
+    let mut diffs = Vec::with_capacity(columns.len());
+    for (col, &m) in columns.iter().zip(&centres) {
+        diffs.push(engine.sub(col, &engine.public(&vec![encode(m)?; n])));
+    }
+    let diffs = engine.concat(&diffs.iter().collect::<Vec<_>>());
+    let zero = engine.public(&vec![0; E::len(&diffs)]);
+    let below = engine.less_than(&diffs, &zero).await?;
+    let flipped = engine.mul(&below, &diffs).await?;
+    let abs = engine.sub(&diffs, &engine.mul_public(&flipped, &vec![2; E::len(&diffs)]));
+    let per_feature: Vec<E::Share> =
+        engine.split(&abs, &vec![n; columns.len()]).iter().map(|c| engine.sum(c)).collect();
+    let deviations = engine.concat(&per_feature.iter().collect::<Vec<_>>());
+    let alphas = scaling_alphas(epsilon, bounds, Some(&centres));
+    let noisy = add_noise(engine, rng, &deviations, &alphas, who).await?;
+    let spread = engine.open(&noisy).await?;
+    let scales: Vec<f64> = spread.iter().zip(bounds).map(|(v, &b)| scale(decode(*v), n, b)).collect();
+    opened.extend(spread);
+    Ok((centres, scales, opened))
 }
 
 /// `k` starting centroids in `[-1, 1]^d` that depend on no record: drawn with the job's seed
@@ -130,12 +222,31 @@ pub struct PrivateShares<S> {
     /// A sharing of the public `[centroids (k d), sizes (k), 0]`, laid out as the exact job's
     /// outputs (no within-cluster sum of squares is released), suppressed segments at 0.
     pub outputs: S,
-    /// The scaling (range midpoints and half-widths) and the suppressed segments.
+    /// The scaling (noisy means, three noisy deviations) and the suppressed segments.
     pub published: Published,
+    /// The opened noisy sums and sums of absolute deviations that gave the scaling (`2 d`
+    /// values).
+    pub moments: Vec<u64>,
     /// Each iteration's release.
     pub releases: Vec<Release>,
+    /// The final segments' noisy counts.
+    pub counts: Vec<i64>,
     /// Share of each record's one-hot segment under the final centroids, `n x k` (secret).
     pub assignment: S,
+}
+
+/// `y` clipped into `[-1, 1]` on shares (fixed point): one batched comparison of every value
+/// with both ends and one batched product.
+async fn clip<E: Engine>(engine: &mut E, y: &E::Share) -> Result<E::Share, KmeansError> {
+    let len = E::len(y);
+    let one = engine.public(&vec![encode(1.0)?; len]);
+    let minus_one = engine.public(&vec![encode(-1.0)?; len]);
+    // [y < -1] and [1 < y], together.
+    let flags = engine.less_than(&engine.concat(&[y, &one]), &engine.concat(&[&minus_one, y])).await?;
+    let gaps = engine.concat(&[&engine.sub(&minus_one, y), &engine.sub(&one, y)]);
+    let products = engine.mul(&flags, &gaps).await?;
+    let moves = engine.split(&products, &[len, len]);
+    Ok(engine.add(y, &engine.add(&moves[0], &moves[1])))
 }
 
 /// Squared distances (less `|z|^2`) of every record to public centroids, and the secret one-hot
@@ -176,10 +287,11 @@ pub fn next_centroids(previous: &[f64], release: &Release, d: usize) -> Vec<f64>
     out
 }
 
-/// The private job on one party: scale every feature into `[-1, 1]` by its declared range
-/// (`bounds`), run `p.iterations` DPLloyd iterations from [`starting_centroids`], each opening
-/// noisy sums and counts to every party, and assign every record to its nearest final
-/// centroid (secret). `rng` draws this party's part of the noise; `who` says who draws.
+/// The private job on one party: scale every feature into `[-1, 1]` by its noisy mean and
+/// deviation (clipped; `bounds` are the declared ranges), run `p.iterations` DPLloyd
+/// iterations from [`starting_centroids`], each opening noisy sums and counts to every party,
+/// assign every record to its nearest final centroid (secret) and open those segments' noisy
+/// counts. `rng` draws this party's part of the noise; `who` says who draws.
 pub async fn private_job<E: Engine, R: Rng + ?Sized>(
     engine: &mut E,
     rng: &mut R,
@@ -192,9 +304,9 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
     let n = columns.first().map_or(0, E::len);
     let d = columns.len();
     let s = Shape { n, d, k: p.k };
-    let centres: Vec<f64> = bounds.iter().map(|(lo, hi)| (lo + hi) / 2.0).collect();
-    let scales: Vec<f64> = bounds.iter().map(|(lo, hi)| (hi - lo).max(0.0) / 2.0).collect();
-    let z = standardise(engine, columns, &centres, &scales).await?;
+    let (centres, scales, moments) = noisy_scaling(engine, rng, columns, bounds, p.epsilon, who).await?;
+    let scaled = standardise(engine, columns, &centres, &scales).await?;
+    let z = clip(engine, &scaled).await?;
     let alphas = alphas(&p, d);
     let mut centroids = starting_centroids(p.k, d, p.seed);
     let mut releases = Vec::with_capacity(p.iterations);
@@ -217,13 +329,18 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
         progress(done, p.iterations.max(1));
     }
     let assignment = assign(engine, &z, &centroids, s).await?;
-    let sizes: Vec<u64> =
-        releases.last().map_or(vec![0; p.k], |r| r.counts.iter().map(|&c| c.max(0) as u64).collect());
+    let at = engine.transpose(&assignment, n, p.k);
+    let exact: Vec<E::Share> = engine.split(&at, &vec![n; p.k]).iter().map(|c| engine.sum(c)).collect();
+    let noisy =
+        add_noise(engine, rng, &engine.concat(&exact.iter().collect::<Vec<_>>()), &count_alphas(&p, d), who)
+            .await?;
+    let counts: Vec<i64> = engine.open(&noisy).await?.iter().map(|&v| v as i64).collect();
+    let sizes: Vec<u64> = counts.iter().map(|&c| c.max(0) as u64).collect();
     let suppressed: Vec<bool> = sizes.iter().map(|&c| p.min_segment > 1 && c < p.min_segment).collect();
     let mut public: Vec<u64> = centroids.iter().map(|v| encode(*v)).collect::<Result<_, _>>()?;
     public.extend(&sizes);
     public.push(0);
     let outputs = mask(engine, &engine.public(&public), &suppressed, d);
-    let published = Published { scaling: Scaling::Range, centres, scales, suppressed, wcss: false };
-    Ok(PrivateShares { outputs, published, releases, assignment })
+    let published = Published { scaling: Scaling::Clipped, centres, scales, suppressed, wcss: false };
+    Ok(PrivateShares { outputs, published, moments, releases, counts, assignment })
 }

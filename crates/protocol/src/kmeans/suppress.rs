@@ -18,9 +18,9 @@ pub enum Scaling {
     /// parties (the exact job).
     #[default]
     Standardised,
-    /// `(x - mid) / half` from the declared range: nothing about the data is opened (the
-    /// private job).
-    Range,
+    /// `(x - m) / (3 s)` clipped into `[-1, 1]`, with a differentially private mean `m` and
+    /// deviation `s` (the private job).
+    Clipped,
 }
 
 /// What the parties publish with a k-means job's outputs, to read them.
@@ -28,9 +28,9 @@ pub enum Scaling {
 pub struct Published {
     /// How the features were scaled.
     pub scaling: Scaling,
-    /// Each feature's centre (mean, or range midpoint).
+    /// Each feature's centre (its mean, exact or noisy).
     pub centres: Vec<f64>,
-    /// Each feature's scale (standard deviation, or range half-width).
+    /// Each feature's scale (its standard deviation, or three noisy ones).
     pub scales: Vec<f64>,
     /// Whether each segment (in the job's own numbering) is suppressed.
     pub suppressed: Vec<bool>,
@@ -68,7 +68,7 @@ impl Published {
         }
         let scaling = match params[1] {
             0 => Scaling::Standardised,
-            1 => Scaling::Range,
+            1 => Scaling::Clipped,
             _ => return None,
         };
         let suppressed = params[3 + 2 * d..].iter().map(|&s| s != 0).collect();
