@@ -370,6 +370,8 @@ consent = "consent"
         assert_eq!(c.datasets[0].schema.features.len(), 3);
         let policy = crate::policy::Policy::load(&path.with_file_name("policy.toml")).unwrap();
         assert_eq!(policy.datasets[0].min_cell, 10);
+        assert_eq!(policy.budget("customers"), Some(10.0));
+        assert_eq!(policy.check_shared("customers", &c.datasets[0].schema), Ok(()));
     }
 
     #[test]

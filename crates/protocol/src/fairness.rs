@@ -250,7 +250,8 @@ pub fn report(released: &Released, groups: &[String], min_cell: u64) -> Report {
             let size: Option<u64> = counts.iter().copied().sum();
             let rates: Vec<Option<f64>> = (0..g)
                 .map(|l| match (counts[l], totals[l]) {
-                    (Some(c), Some(t)) if t > 0 => Some(c as f64 / t as f64),
+                    // At most 1 even when noisy cells exceed their noisy total.
+                    (Some(c), Some(t)) if t > 0 => Some((c as f64 / t as f64).min(1.0)),
                     (Some(_), Some(_)) => Some(0.0),
                     _ => None,
                 })
