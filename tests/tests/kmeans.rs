@@ -190,19 +190,7 @@ async fn fairness_matches_plaintext(nodes: usize, records: usize) {
     let (plain_segments, labels) =
         plain_job(&rows, &bounds(), params(4, 5, 2, 2, KmeansInit::PlusPlus)).unwrap();
     let labels: Vec<usize> = plain_segments.ranks(&labels).into_iter().map(|r| secure.ids[r]).collect();
-    let mut genders = Vec::new();
-    for csv in &csvs {
-        let mut r = csv::Reader::from_path(csv).unwrap();
-        let headers = r.headers().unwrap().clone();
-        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-        let (gender, consent) = (col("gender"), col("consent"));
-        for rec in r.records() {
-            let rec = rec.unwrap();
-            if &rec[consent] == "yes" {
-                genders.push(sample::GENDERS.iter().position(|g| *g == &rec[gender]).unwrap());
-            }
-        }
-    }
+    let genders = common::genders(&cluster);
     assert_eq!(genders.len(), labels.len());
     let g = sample::GENDERS.len();
     let mut plain_table = vec![0u64; 4 * g];

@@ -256,19 +256,7 @@ async fn refusal(cluster: &Cluster, spec: JobSpec) -> String {
 
 /// The plaintext table of `labels` (one per consenting record, in the owners' order) by gender.
 fn gender_table(cluster: &Cluster, labels: &[usize], k: usize) -> Vec<u64> {
-    let mut genders = Vec::new();
-    for csv in csvs(cluster) {
-        let mut r = csv::Reader::from_path(csv).unwrap();
-        let headers = r.headers().unwrap().clone();
-        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-        let (gender, consent) = (col("gender"), col("consent"));
-        for rec in r.records() {
-            let rec = rec.unwrap();
-            if &rec[consent] == "yes" {
-                genders.push(sample::GENDERS.iter().position(|g| *g == &rec[gender]).unwrap());
-            }
-        }
-    }
+    let genders = common::genders(cluster);
     assert_eq!(genders.len(), labels.len());
     let g = sample::GENDERS.len();
     let mut table = vec![0u64; k * g];

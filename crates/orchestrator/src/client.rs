@@ -146,17 +146,30 @@ impl Client {
         futures_util::future::join_all(calls).await
     }
 
-    /// Pings every node.
-    pub async fn ping(&self) -> Vec<Result<NodeInfo, ClientError>> {
-        self.ask_all(RequestBody::Ping)
+    /// Sends the same request to every node at once and takes out of each answer what
+    /// `take` finds in it (another answer is an error naming the node).
+    async fn each<T>(
+        &self,
+        body: RequestBody,
+        take: fn(&Response) -> Option<T>,
+    ) -> Vec<Result<T, ClientError>> {
+        self.ask_all(body)
             .await
             .into_iter()
             .enumerate()
-            .map(|(i, r)| match r? {
-                Response::Pong(info) => Ok(info),
-                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
+            .map(|(i, r)| {
+                r.and_then(|r| take(&r).ok_or_else(|| self.node_err(i, format!("unexpected answer {r:?}"))))
             })
             .collect()
+    }
+
+    /// Pings every node.
+    pub async fn ping(&self) -> Vec<Result<NodeInfo, ClientError>> {
+        self.each(RequestBody::Ping, |r| match r {
+            Response::Pong(info) => Some(info.clone()),
+            _ => None,
+        })
+        .await
     }
 
     /// Every node's whole audit log, as stored (fetched page by page).
@@ -204,28 +217,20 @@ impl Client {
 
     /// Every node's privacy-budget ledger.
     pub async fn budgets(&self) -> Vec<Result<Vec<BudgetInfo>, ClientError>> {
-        self.ask_all(RequestBody::PrivacyBudget)
-            .await
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| match r? {
-                Response::PrivacyBudget(list) => Ok(list),
-                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
-            })
-            .collect()
+        self.each(RequestBody::PrivacyBudget, |r| match r {
+            Response::PrivacyBudget(list) => Some(list.clone()),
+            _ => None,
+        })
+        .await
     }
 
     /// Every node's status (datasets, active jobs, links to the others probed now).
     pub async fn node_statuses(&self) -> Vec<Result<NodeStatus, ClientError>> {
-        self.ask_all(RequestBody::NodeStatus)
-            .await
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| match r? {
-                Response::NodeStatus(status) => Ok(status),
-                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
-            })
-            .collect()
+        self.each(RequestBody::NodeStatus, |r| match r {
+            Response::NodeStatus(status) => Some(status.clone()),
+            _ => None,
+        })
+        .await
     }
 
     /// The datasets of the cluster, merged over nodes (which must agree).
@@ -312,15 +317,11 @@ impl Client {
 
     /// The job's status on every node, in cluster order.
     pub async fn status(&self, job: JobId) -> Vec<Result<JobStatusInfo, ClientError>> {
-        self.ask_all(RequestBody::JobStatus { job })
-            .await
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| match r? {
-                Response::Status(s) => Ok(s),
-                other => Err(self.node_err(i, format!("unexpected answer {other:?}"))),
-            })
-            .collect()
+        self.each(RequestBody::JobStatus { job }, |r| match r {
+            Response::Status(s) => Some(s.clone()),
+            _ => None,
+        })
+        .await
     }
 
     /// Polls until the job is done on every node, or failed on any; returns the final states.

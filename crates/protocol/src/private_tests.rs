@@ -88,19 +88,7 @@ async fn private_stats_release_the_exact_sums_plus_the_parties_noise() {
 
 /// Records of three planted groups (as the exact job's tests use), and their bounds.
 fn planted(n: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<(f64, f64)>) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let centres = [[20.0, 500.0, 1.0], [45.0, 2000.0, 5.0], [70.0, 800.0, 9.0]];
-    let rows = (0..n)
-        .map(|i| {
-            let c = centres[i % 3];
-            vec![
-                (c[0] + rng.random_range(-5.0f64..5.0)).round(),
-                (c[1] + rng.random_range(-200.0f64..200.0)).round(),
-                (c[2] + rng.random_range(-1.0f64..1.0)).round(),
-            ]
-        })
-        .collect();
-    (rows, vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)])
+    (crate::replicated::tests::planted_rows(n, seed), vec![(0.0, 100.0), (0.0, 5000.0), (0.0, 10.0)])
 }
 
 /// The nearest of `centroids` (`k x d`, ties to the lowest) to each of `z` (rows of `d`).

@@ -310,13 +310,7 @@ async fn run(cli: Cli) -> Result<()> {
             let result = crate::dpbench::accuracy(&temp, &b).await;
             let _ = std::fs::remove_dir_all(&temp);
             let rows = result?;
-            print!("{}", crate::dpbench::table(&b, &rows));
-            if json {
-                for r in &rows {
-                    println!("{}", serde_json::to_string(r)?);
-                }
-            }
-            Ok(())
+            print_measured(&crate::dpbench::table(&b, &rows), &rows, json)
         }
         Command::BenchKmeans {
             nodes,
@@ -350,13 +344,7 @@ async fn run(cli: Cli) -> Result<()> {
                 let _ = std::fs::remove_dir_all(&temp);
             }
             let rows = result?;
-            print!("{}", crate::jobbench::table(&b, &rows));
-            if json {
-                for r in &rows {
-                    println!("{}", serde_json::to_string(r)?);
-                }
-            }
-            Ok(())
+            print_measured(&crate::jobbench::table(&b, &rows), &rows, json)
         }
         Command::Demo { nodes, records, seed, dir } => {
             let temp = tempdir_for_demo()?;
@@ -368,6 +356,17 @@ async fn run(cli: Cli) -> Result<()> {
             result
         }
     }
+}
+
+/// Prints a benchmark's table and, with `json`, each measurement as a JSON line.
+fn print_measured<T: serde::Serialize>(table: &str, rows: &[T], json: bool) -> Result<()> {
+    print!("{table}");
+    if json {
+        for r in rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+    }
+    Ok(())
 }
 
 fn tempdir_for_demo() -> Result<PathBuf> {

@@ -42,3 +42,22 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn node_log(cluster: &Cluster, i: usize) -> String {
     std::fs::read_to_string(cluster.generated.nodes[i].dir.join("node.log")).unwrap_or_default()
 }
+
+/// The `gender` level of every consenting record of the cluster's sample CSVs, owner after
+/// owner (the order of the nodes' shares and of the owners' labels files).
+pub fn genders(cluster: &Cluster) -> Vec<usize> {
+    let mut genders = Vec::new();
+    for n in &cluster.generated.nodes {
+        let mut r = csv::Reader::from_path(&n.csv).unwrap();
+        let headers = r.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (gender, consent) = (col("gender"), col("consent"));
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            if &rec[consent] == "yes" {
+                genders.push(testnet::sample::GENDERS.iter().position(|g| *g == &rec[gender]).unwrap());
+            }
+        }
+    }
+    genders
+}

@@ -13,20 +13,34 @@ pub fn plain_job(
     bounds: &[(f64, f64)],
     p: Params,
 ) -> Result<(Outcome, Vec<usize>), KmeansError> {
-    let d = bounds.len();
+    let mut engine = Clear::new();
+    let shares = clear::run(secure_job(&mut engine, &columns(rows, bounds.len())?, bounds, p, &|_, _| {}))?;
+    read(p.k, bounds.len(), &shares.outputs, &shares.published, &shares.assignment)
+}
+
+/// The fixed-point columns of `rows` (`d` features each).
+fn columns(rows: &[Vec<f64>], d: usize) -> Result<Vec<Vec<u64>>, KmeansError> {
     let mut columns = vec![Vec::with_capacity(rows.len()); d];
     for row in rows {
         for (column, v) in columns.iter_mut().zip(row) {
             column.push(crate::fixed::encode(*v)?);
         }
     }
-    let mut engine = Clear::new();
-    let shares = clear::run(secure_job(&mut engine, &columns, bounds, p, &|_, _| {}))?;
-    let labels = labels_from_onehot(&shares.assignment, p.k);
-    let outcome = outcome(p.k, d, &shares.outputs, &shares.published).ok_or_else(|| {
+    Ok(columns)
+}
+
+/// The outcome and each record's segment from a plaintext run's outputs.
+fn read(
+    k: usize,
+    d: usize,
+    outputs: &[u64],
+    published: &super::Published,
+    assignment: &[u64],
+) -> Result<(Outcome, Vec<usize>), KmeansError> {
+    let outcome = outcome(k, d, outputs, published).ok_or_else(|| {
         KmeansError::Engine(crate::replicated::EngineError::Shape("k-means outputs".into()))
     })?;
-    Ok((outcome, labels))
+    Ok((outcome, labels_from_onehot(assignment, k)))
 }
 
 /// The private job in the plaintext mode: [`super::private::private_job`] on [`Clear`], with
@@ -38,22 +52,12 @@ pub fn plain_private_job<R: rand::Rng + ?Sized>(
     p: super::private::PrivateParams,
     rng: &mut R,
 ) -> Result<(Outcome, Vec<usize>), KmeansError> {
-    let d = bounds.len();
-    let mut columns = vec![Vec::with_capacity(rows.len()); d];
-    for row in rows {
-        for (column, v) in columns.iter_mut().zip(row) {
-            column.push(crate::fixed::encode(*v)?);
-        }
-    }
     let mut engine = Clear::new();
     let who = crate::dp::NoiseParties::central();
+    let columns = columns(rows, bounds.len())?;
     let shares =
         clear::run(super::private::private_job(&mut engine, rng, &columns, bounds, p, who, &|_, _| {}))?;
-    let labels = labels_from_onehot(&shares.assignment, p.k);
-    let outcome = outcome(p.k, d, &shares.outputs, &shares.published).ok_or_else(|| {
-        KmeansError::Engine(crate::replicated::EngineError::Shape("k-means outputs".into()))
-    })?;
-    Ok((outcome, labels))
+    read(p.k, bounds.len(), &shares.outputs, &shares.published, &shares.assignment)
 }
 
 /// Centroids, sizes and the cluster of each record, from [`lloyd_plain`].

@@ -765,7 +765,7 @@ async fn lloyd_matches_floating_point_and_keeps_empty_clusters() {
 }
 
 /// Records around three planted centres, on integer values.
-fn planted_rows(n: usize, seed: u64) -> Vec<Vec<f64>> {
+pub(crate) fn planted_rows(n: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let centres = [[20.0, 500.0, 1.0], [45.0, 2000.0, 5.0], [70.0, 800.0, 9.0]];
     (0..n)
