@@ -80,10 +80,13 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
                         (
                             nodes,
                             format!(
-                                "after each of the {iterations} iterations, every segment's sum of records \
-                                 (scaled by the declared ranges) and count, with discrete Laplace noise that no \
-                                 node knows: epsilon {per_sum:.4} for each feature's sums and {per_count:.4} for \
-                                 the counts, per iteration"
+                                "with discrete Laplace noise that no node knows: each feature's sum and sum of \
+                                 absolute deviations (to scale the features; epsilon {scaling:.4} each), after \
+                                 each of the {iterations} iterations every segment's sum of scaled records and \
+                                 count (epsilon {per_sum:.4} for each feature's sums and {per_count:.4} for the \
+                                 counts, per iteration), and the final segments' counts ({per_count:.4})",
+                                scaling = protocol::kmeans::private::SCALING_SHARE * e
+                                    / (2 * features.len()) as f64
                             ),
                         ),
                     ]

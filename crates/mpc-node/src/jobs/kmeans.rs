@@ -85,6 +85,21 @@ pub async fn run<T: Transport>(
             let out = private_job(&mut engine, &mut rng, &columns, &bounds, p, who, &report)
                 .await
                 .map_err(|e| e.to_string())?;
+            // Everything opened to the nodes, in order: the scaling, each iteration, the
+            // final counts (the job's epsilon covers them all).
+            let opened_to_nodes = |what: String, bytes: Vec<u8>| {
+                node.audit.record(wire::audit::Event::Revealed {
+                    job: job.to_string(),
+                    to: "every node".into(),
+                    what: format!("{what} (epsilon {epsilon} in all)"),
+                    digest: wire::audit::digest(&bytes),
+                })
+            };
+            let le = |values: &[u64]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+            opened_to_nodes(
+                "each feature's noisy sum and sum of absolute deviations".into(),
+                le(&out.moments),
+            );
             for (t, r) in out.releases.iter().enumerate() {
                 let bytes: Vec<u8> = r
                     .sums
@@ -92,16 +107,13 @@ pub async fn run<T: Transport>(
                     .flat_map(|v| v.to_le_bytes())
                     .chain(r.counts.iter().flat_map(|c| c.to_le_bytes()))
                     .collect();
-                node.audit.record(wire::audit::Event::Revealed {
-                    job: job.to_string(),
-                    to: "every node".into(),
-                    what: format!(
-                        "iteration {} of {iterations}: each segment's noisy sum and count (epsilon {epsilon} in all)",
-                        t + 1
-                    ),
-                    digest: wire::audit::digest(&bytes),
-                });
+                opened_to_nodes(
+                    format!("iteration {} of {iterations}: each segment's noisy sum and count", t + 1),
+                    bytes,
+                );
             }
+            let counts: Vec<u64> = out.counts.iter().map(|&c| c as u64).collect();
+            opened_to_nodes("the final segments' noisy counts".into(), le(&counts));
             (out.outputs, out.published, out.assignment)
         }
         None => {
