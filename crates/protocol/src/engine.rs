@@ -36,6 +36,11 @@ pub trait Engine: Send {
     fn split(&self, a: &Self::Share, lengths: &[usize]) -> Vec<Self::Share>;
     /// The sum of all secrets of a share, as a share of one value (local).
     fn sum(&self, a: &Self::Share) -> Self::Share;
+    /// The sum of each of `parts`, as one share of `parts.len()` values (local).
+    fn sums(&self, parts: &[Self::Share]) -> Self::Share {
+        let sums: Vec<Self::Share> = parts.iter().map(|p| self.sum(p)).collect();
+        self.concat(&sums.iter().collect::<Vec<_>>())
+    }
     /// The transpose of a `rows x cols` row-major matrix (local).
     fn transpose(&self, a: &Self::Share, rows: usize, cols: usize) -> Self::Share;
     /// Running sums of consecutive groups of `len` secrets (local).

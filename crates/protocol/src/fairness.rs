@@ -128,11 +128,8 @@ impl Released {
 /// The outputs a fairness job stores for the operator, on shares: the table and the group
 /// totals (column sums, local), `k g + g` values.
 pub fn with_totals<E: Engine>(engine: &E, table: &E::Share, k: usize, g: usize) -> E::Share {
-    let columns = engine.split(&engine.transpose(table, k, g), &vec![k; g]);
-    let totals: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
-    let mut parts = vec![table];
-    parts.extend(totals.iter());
-    engine.concat(&parts)
+    let totals = engine.sums(&engine.split(&engine.transpose(table, k, g), &vec![k; g]));
+    engine.concat(&[table, &totals])
 }
 
 /// The discrete Laplace parameter of every cell of a private fairness job's table:
@@ -161,7 +158,8 @@ pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
     hidden_rows: &[bool],
     private: Option<(f64, crate::dp::NoiseParties)>,
 ) -> Result<(E::Share, Vec<bool>, Vec<u64>), EngineError> {
-    let (values, opened, small) = match private {
+    // Each branch: the stored values, what was opened to the parties, the withheld pattern.
+    let (values, opened, w) = match private {
         Some((epsilon, who)) => {
             let noisy =
                 crate::dp::add_noise(engine, rng, table, &vec![dp_alpha(epsilon); k * g], who).await?;
@@ -169,20 +167,21 @@ pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
             let opened = engine.open(&values).await?;
             let small: Vec<bool> =
                 opened.iter().map(|&v| min_cell > 0 && (v as i64) < min_cell as i64).collect();
-            let w = with_hidden_rows(&small, hidden_rows, g);
-            let keep: Vec<u64> = w.iter().map(|&x| u64::from(!x)).collect();
-            return Ok((engine.mul_public(&values, &keep), w, opened));
+            (values, opened, with_hidden_rows(&small, hidden_rows, g))
         }
-        None if min_cell == 0 => (with_totals(engine, table, k, g), Vec::new(), vec![false; k * g + g]),
+        None if min_cell == 0 => (
+            with_totals(engine, table, k, g),
+            Vec::new(),
+            withheld(&vec![false; k * g + g], hidden_rows, k, g),
+        ),
         None => {
             let values = with_totals(engine, table, k, g);
             let flags = engine.less_than(&values, &engine.public(&vec![min_cell; k * g + g])).await?;
             let opened = engine.open(&flags).await?;
-            let small = opened.iter().map(|&v| v == 1).collect();
-            (values, opened, small)
+            let small: Vec<bool> = opened.iter().map(|&v| v == 1).collect();
+            (values, opened, withheld(&small, hidden_rows, k, g))
         }
     };
-    let w = withheld(&small, hidden_rows, k, g);
     let keep: Vec<u64> = w.iter().map(|&x| u64::from(!x)).collect();
     Ok((engine.mul_public(&values, &keep), w, opened))
 }

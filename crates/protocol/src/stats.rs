@@ -204,10 +204,7 @@ pub async fn private_moments<E: Engine, R: rand::Rng + ?Sized>(
     let magnitudes: Vec<f64> = ranges.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
     let (moments, scales) = scaled_moments(engine, columns, &magnitudes).await?;
     let squares = engine.split(&moments, &[f, f]).remove(1);
-    let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
-    let mut parts: Vec<&E::Share> = sums.iter().collect();
-    parts.push(&squares);
-    let exact = engine.concat(&parts);
+    let exact = engine.concat(&[&engine.sums(columns), &squares]);
     let noisy = crate::dp::add_noise(engine, rng, &exact, &dp_alphas(epsilon, ranges, &scales), who).await?;
     Ok((noisy, scales))
 }

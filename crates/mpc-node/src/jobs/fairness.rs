@@ -100,7 +100,7 @@ pub async fn run<T: Transport>(
     let assignment = RepVec { comps: comps.into_iter().map(|c| c.values).collect() };
     let (k, g) = (inputs.segments.k as usize, inputs.levels.len());
     let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(|e| e.to_string())?;
-    let mut rng = super::noise_rng()?;
+    let mut rng = super::os_rng()?;
     let who = protocol::dp::NoiseParties::cluster(node.members.len());
     let privacy = epsilon.map(|e| (e, who));
     let (values, withheld, opened) =

@@ -80,7 +80,7 @@ pub async fn run<T: Transport>(
                 epsilon: *epsilon,
                 min_segment: *min_segment,
             };
-            let mut rng = super::noise_rng()?;
+            let mut rng = super::os_rng()?;
             let who = protocol::dp::NoiseParties::cluster(node.members.len());
             let out = private_job(&mut engine, &mut rng, &columns, &bounds, p, who, &report)
                 .await

@@ -375,18 +375,15 @@ async fn start_engine<'t, T: protocol::Transport>(
     meta: Option<&DatasetMeta>,
     channel: &'t T,
 ) -> Result<protocol::replicated::Replicated<'t, T>, String> {
-    use rand::SeedableRng;
     node.jobs.progress(job, "agreeing on the job with every node");
     protocol::agree::agree(channel, view_digest(node, job, spec, meta)).await.map_err(|e| e.to_string())?;
     node.jobs.progress(job, "agreeing on seeds");
-    let mut rng = rand_chacha::ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
-        .map_err(|e| format!("no OS randomness: {e}"))?;
-    protocol::replicated::Replicated::setup(channel, &mut rng).await.map_err(|e| e.to_string())
+    protocol::replicated::Replicated::setup(channel, &mut os_rng()?).await.map_err(|e| e.to_string())
 }
 
-/// A fresh generator for this node's part of a job's noise, seeded by the operating system:
-/// nobody else, the operator included, can reproduce it.
-fn noise_rng() -> Result<rand_chacha::ChaCha20Rng, String> {
+/// A fresh generator seeded by the operating system, for a job's seeds and this node's part
+/// of its noise: nobody else, the operator included, can reproduce it.
+fn os_rng() -> Result<rand_chacha::ChaCha20Rng, String> {
     use rand::SeedableRng;
     rand_chacha::ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
         .map_err(|e| format!("no OS randomness: {e}"))

@@ -29,7 +29,7 @@ pub async fn run<T: Transport>(
     let (released, scales) = match epsilon {
         Some(epsilon) => {
             node.jobs.progress(job, "summing shares, with noise drawn by every node");
-            let mut rng = super::noise_rng()?;
+            let mut rng = super::os_rng()?;
             let who = protocol::dp::NoiseParties::cluster(node.members.len());
             private_moments(&mut engine, &mut rng, &columns, &ranges, *epsilon, who)
                 .await
@@ -39,12 +39,10 @@ pub async fn run<T: Transport>(
             node.jobs.progress(job, "summing shares and computing variances on shares");
             let magnitudes: Vec<f64> = ranges.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
             // Sums are local; the scaled sums and sums of squares need the engine.
-            let sums: Vec<_> = columns.iter().map(|c| engine.sum(c)).collect();
+            let sums = engine.sums(&columns);
             let (moments, scales) =
                 scaled_moments(&mut engine, &columns, &magnitudes).await.map_err(|e| e.to_string())?;
-            let mut parts: Vec<_> = sums.iter().collect();
-            parts.push(&moments);
-            (engine.concat(&parts), scales)
+            (engine.concat(&[&sums, &moments]), scales)
         }
     };
     Ok(JobOutput {

@@ -106,9 +106,7 @@ pub async fn lloyd_runs<E: Engine>(
         let (_, assignment) = engine.argmin(&dist, s.k).await?;
         let at = engine.transpose(&assignment, s.n, all.k);
         let sums = engine.matmul(&at, x, all.k, s.n, s.d).await?;
-        let columns = engine.split(&at, &vec![s.n; all.k]);
-        let sizes_list: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
-        let sizes = engine.concat(&sizes_list.iter().collect::<Vec<_>>());
+        let sizes = engine.sums(&engine.split(&at, &vec![s.n; all.k]));
         centroids = update(engine, &centroids, &sums, &sizes, all).await?;
         last = Some((sizes, assignment, sums));
         progress(done, iterations.max(1));
@@ -379,9 +377,9 @@ pub async fn secure_job<E: Engine>(
     let n = columns.first().map_or(0, E::len);
     let d = columns.len();
     let magnitudes: Vec<f64> = bounds.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
-    let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
+    let sums = engine.sums(columns);
     let (moments, scales) = crate::stats::scaled_moments(engine, columns, &magnitudes).await?;
-    let both = engine.concat(&[&engine.concat(&sums.iter().collect::<Vec<_>>()), &moments]);
+    let both = engine.concat(&[&sums, &moments]);
     let opened = engine.open(&both).await?;
     let summary = crate::stats::summarise(n as u64, &opened[..d], Some((&opened[d..], &scales)));
     let means: Vec<f64> = summary.iter().map(|s| s.mean.unwrap_or(0.0)).collect();

@@ -152,8 +152,7 @@ async fn noisy_scaling<E: Engine, R: Rng + ?Sized>(
     who: NoiseParties,
 ) -> Result<(Vec<f64>, Vec<f64>, Vec<u64>), KmeansError> {
     let n = columns.first().map_or(0, E::len);
-    let sums: Vec<E::Share> = columns.iter().map(|c| engine.sum(c)).collect();
-    let sums = engine.concat(&sums.iter().collect::<Vec<_>>());
+    let sums = engine.sums(columns);
     let noisy = add_noise(engine, rng, &sums, &scaling_alphas(epsilon, bounds, None), who).await?;
     let mut opened = engine.open(&noisy).await?;
     let centres: Vec<f64> = opened.iter().zip(bounds).map(|(v, &b)| centre(decode(*v), n, b)).collect();
@@ -167,9 +166,7 @@ async fn noisy_scaling<E: Engine, R: Rng + ?Sized>(
     let below = engine.less_than(&diffs, &zero).await?;
     let flipped = engine.mul(&below, &diffs).await?;
     let abs = engine.sub(&diffs, &engine.mul_public(&flipped, &vec![2; E::len(&diffs)]));
-    let per_feature: Vec<E::Share> =
-        engine.split(&abs, &vec![n; columns.len()]).iter().map(|c| engine.sum(c)).collect();
-    let deviations = engine.concat(&per_feature.iter().collect::<Vec<_>>());
+    let deviations = engine.sums(&engine.split(&abs, &vec![n; columns.len()]));
     let alphas = scaling_alphas(epsilon, bounds, Some(&centres));
     let noisy = add_noise(engine, rng, &deviations, &alphas, who).await?;
     let spread = engine.open(&noisy).await?;
@@ -314,10 +311,8 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
         let onehot = assign(engine, &z, &centroids, s).await?;
         let at = engine.transpose(&onehot, n, p.k);
         let sums = engine.matmul(&at, &z, p.k, n, d).await?;
-        let counts: Vec<E::Share> = engine.split(&at, &vec![n; p.k]).iter().map(|c| engine.sum(c)).collect();
-        let mut parts = vec![&sums];
-        parts.extend(counts.iter());
-        let exact = engine.concat(&parts);
+        let counts = engine.sums(&engine.split(&at, &vec![n; p.k]));
+        let exact = engine.concat(&[&sums, &counts]);
         let noisy = add_noise(engine, rng, &exact, &alphas, who).await?;
         let opened = engine.open(&noisy).await?;
         let release = Release {
@@ -330,10 +325,8 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
     }
     let assignment = assign(engine, &z, &centroids, s).await?;
     let at = engine.transpose(&assignment, n, p.k);
-    let exact: Vec<E::Share> = engine.split(&at, &vec![n; p.k]).iter().map(|c| engine.sum(c)).collect();
-    let noisy =
-        add_noise(engine, rng, &engine.concat(&exact.iter().collect::<Vec<_>>()), &count_alphas(&p, d), who)
-            .await?;
+    let exact = engine.sums(&engine.split(&at, &vec![n; p.k]));
+    let noisy = add_noise(engine, rng, &exact, &count_alphas(&p, d), who).await?;
     let counts: Vec<i64> = engine.open(&noisy).await?.iter().map(|&v| v as i64).collect();
     let sizes: Vec<u64> = counts.iter().map(|&c| c.max(0) as u64).collect();
     let suppressed: Vec<bool> = sizes.iter().map(|&c| p.min_segment > 1 && c < p.min_segment).collect();
