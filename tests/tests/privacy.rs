@@ -51,17 +51,6 @@ async fn run(cluster: &Cluster, spec: JobSpec) -> wire::control::JobId {
     job
 }
 
-/// Gives node `i` a policy and restarts it.
-async fn set_policy(cluster: &mut Cluster, i: usize, policy: &str) {
-    let files = cluster.generated.nodes[i].clone();
-    std::fs::write(files.dir.join("policy.toml"), policy).unwrap();
-    let config = std::fs::read_to_string(&files.config).unwrap();
-    if !config.starts_with("policy =") {
-        std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
-    }
-    cluster.restart(i).await.unwrap();
-}
-
 fn csvs(cluster: &Cluster) -> Vec<&Path> {
     cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect()
 }
@@ -186,7 +175,7 @@ async fn private_releases_carry_noise_of_the_documented_distribution() {
 async fn the_ledger_refuses_the_job_that_would_overspend_even_after_a_restart() {
     let (_dir, mut cluster) = common::cluster(3, 40, 92).await;
     cluster.ingest_all().await.unwrap();
-    set_policy(&mut cluster, 1, "[[datasets]]\nname = \"customers\"\nepsilon_budget = 1.5\n").await;
+    common::set_policy(&mut cluster, 1, "[[datasets]]\nname = \"customers\"\nepsilon_budget = 1.5\n").await;
     // The budget requires differential privacy.
     let err = refusal(&cluster, stats(None)).await;
     assert!(err.contains("node-2:") && err.contains("--epsilon") && !err.contains("node-1:"), "{err}");
@@ -199,7 +188,7 @@ async fn the_ledger_refuses_the_job_that_would_overspend_even_after_a_restart() 
     let err = refusal(&cluster, stats(Some(0.6))).await;
     assert!(err.contains("node-2:") && err.contains("1 is spent"), "after a restart: {err}");
     run(&cluster, stats(Some(0.5))).await;
-    let err = refusal(&cluster, stats(Some(0.01))).await;
+    let err = refusal(&cluster, stats(Some(0.1))).await;
     assert!(err.contains("would exceed"), "{err}");
 
     // Every node's ledger, and the operator's view of it.
@@ -330,12 +319,13 @@ async fn private_kmeans_and_fairness_compute_what_the_plaintext_computes() {
         );
     }
     // The private fairness job: the plaintext table of those labels, plus noise that a budget
-    // of 200 makes 0 with overwhelming probability.
+    // of 40 (the largest the sampler resolves for a cell) makes 0 with overwhelming
+    // probability (each cell is nonzero with probability 4e-9).
     let spec =
-        JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 0, epsilon: Some(200.0) };
+        JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 0, epsilon: Some(40.0) };
     let fairness = run(&cluster, spec).await;
     let report = cluster.client.fairness_result(fairness).await.unwrap();
-    assert_eq!(report.epsilon, Some(200.0));
+    assert_eq!(report.epsilon, Some(40.0));
     let table = gender_table(&cluster, &labels, s.k);
     let released = protocol::fairness::Released::exact(&table, s.k, sample::GENDERS.len(), 0, &[false; 3]);
     let levels: Vec<String> = sample::GENDERS.iter().map(|g| g.to_string()).collect();
@@ -354,11 +344,13 @@ async fn small_cells_and_segments_are_withheld_before_the_operator_opens_them() 
     let labels = owner_labels(&cluster, job);
     let (k, d) = (8usize, features().len());
     let mut hidden = vec![false; k];
+    let mut small = vec![false; k];
     let mut withheld_records = 0;
     for (&id, &suppressed) in s.ids.iter().zip(&s.suppressed) {
         hidden[id] = suppressed;
         let size = labels.iter().filter(|&&l| l == id).count() as u64;
-        assert_eq!(suppressed, size < 25, "segment {id} of {size} records");
+        small[id] = size < 25;
+        assert!(suppressed || !small[id], "segment {id} of {size} records is released");
         if suppressed {
             // What the operator received for it: zeros, not the values.
             assert!(opened.values[id * d..(id + 1) * d].iter().all(|&v| v == 0));
@@ -366,9 +358,12 @@ async fn small_cells_and_segments_are_withheld_before_the_operator_opens_them() 
             withheld_records += size;
         }
     }
-    assert!(withheld_records > 0 && s.suppressed.iter().any(|&x| !x), "{s:?}");
-    // The fairness job withholds the cells below 10, a second cell of each line, and the
-    // suppressed segments' rows, on shares.
+    // The small segments and the first other one (complementary suppression), and no WCSS.
+    assert_eq!(hidden, protocol::kmeans::complement(&small), "{s:?}");
+    assert!(withheld_records >= 25 && s.suppressed.iter().any(|&x| !x), "{s:?}");
+    assert_eq!(s.wcss, None);
+    // The fairness job withholds the values below 10 with their rectangles, and the suppressed
+    // segments' rows, on shares, as the plaintext rule does.
     let spec = JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 10, epsilon: None };
     let fairness = run(&cluster, spec).await;
     let opened = cluster.client.open(fairness).await.unwrap();
@@ -390,7 +385,7 @@ async fn an_ingest_shares_only_the_columns_its_policy_allows() {
     let (_dir, mut cluster) = common::cluster(3, 20, 95).await;
     // node-1's company lets jobs use two features only: its ingest of the five-feature schema
     // is refused, naming a column, and nothing is stored anywhere.
-    set_policy(
+    common::set_policy(
         &mut cluster,
         0,
         "[[datasets]]\nname = \"customers\"\nfeatures = [\"age\", \"income\"]\nprotected = [\"gender\", \"region\"]\n",
@@ -407,6 +402,6 @@ async fn an_ingest_shares_only_the_columns_its_policy_allows() {
         "{listings:?}"
     );
     // Allowing every column of the schema lets it share.
-    set_policy(&mut cluster, 0, "[[datasets]]\nname = \"customers\"\n").await;
+    common::set_policy(&mut cluster, 0, "[[datasets]]\nname = \"customers\"\n").await;
     cluster.ingest(0, sample::DATASET).await.unwrap();
 }

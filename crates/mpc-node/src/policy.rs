@@ -50,6 +50,10 @@ pub struct DatasetPolicy {
     /// default when a budget is set.
     #[serde(default)]
     pub require_epsilon: Option<bool>,
+    /// The largest epsilon one job may spend on the dataset (a job asking for more is
+    /// refused, whatever budget is left).
+    #[serde(default)]
+    pub max_epsilon: Option<f64>,
     /// Largest number of segments.
     #[serde(default)]
     pub max_k: Option<u32>,
@@ -88,6 +92,14 @@ impl Policy {
                 && !(b.is_finite() && b >= 0.0)
             {
                 return Err(format!("{}: datasets[{i}].epsilon_budget: {b} is not a budget", path.display()));
+            }
+            if let Some(m) = d.max_epsilon
+                && !(m.is_finite() && m > 0.0)
+            {
+                return Err(format!(
+                    "{}: datasets[{i}].max_epsilon: {m} is not a positive, finite epsilon",
+                    path.display()
+                ));
             }
             for kind in d.jobs.iter().flatten() {
                 if !KINDS.contains(&kind.as_str()) {
@@ -159,6 +171,13 @@ impl Policy {
         if spec.epsilon().is_none() && self.requires_epsilon(dataset) {
             return Err(format!(
                 "the policy requires differential privacy on `{dataset}`: submit the job with --epsilon"
+            ));
+        }
+        if let (Some(epsilon), Some(max)) = (spec.epsilon(), d.max_epsilon)
+            && (epsilon.is_nan() || epsilon > max)
+        {
+            return Err(format!(
+                "the policy allows at most epsilon {max} per job on `{dataset}`, the job asks for {epsilon}"
             ));
         }
         let features = match spec {
@@ -310,6 +329,23 @@ mod tests {
     }
 
     #[test]
+    fn a_per_job_ceiling_refuses_a_larger_epsilon() {
+        let p = policy("[[datasets]]\nname = \"customers\"\nmax_epsilon = 1.5\n");
+        let stats = |epsilon| JobSpec::Stats {
+            dataset: "customers".into(),
+            features: vec!["age".into()],
+            epsilon: Some(epsilon),
+        };
+        assert_eq!(p.check(&stats(1.5), "customers", None), Ok(()));
+        let err = p.check(&stats(1.6), "customers", None).unwrap_err();
+        assert!(err.contains("at most epsilon 1.5 per job") && err.contains("1.6"), "{err}");
+        assert!(p.check(&stats(1e300), "customers", None).is_err());
+        let exact =
+            JobSpec::Stats { dataset: "customers".into(), features: vec!["age".into()], epsilon: None };
+        assert_eq!(p.check(&exact, "customers", None), Ok(()), "no budget: exact jobs stay allowed");
+    }
+
+    #[test]
     fn only_the_columns_a_policy_allows_are_shared() {
         use wire::schema::{CategoricalColumn as Categorical, NumericColumn as Feature, Schema};
         let p =
@@ -343,5 +379,7 @@ mod tests {
         assert!(Policy::load(&path).unwrap_err().contains("colour"));
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\nepsilon_budget = -1.0\n").unwrap();
         assert!(Policy::load(&path).unwrap_err().contains("epsilon_budget"));
+        std::fs::write(&path, "[[datasets]]\nname = \"c\"\nmax_epsilon = 0.0\n").unwrap();
+        assert!(Policy::load(&path).unwrap_err().contains("max_epsilon"));
     }
 }

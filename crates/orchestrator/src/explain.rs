@@ -33,12 +33,18 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
         JobSpec::Kmeans {
             dataset, features, k, iterations, restarts, labels, min_segment, epsilon, ..
         } => {
-            let small = if *min_segment > 1 {
-                format!(
-                    "; a segment of fewer than {min_segment} records is listed without its centroid and size"
-                )
-            } else {
-                String::new()
+            let small = match (min_segment, epsilon) {
+                (0 | 1, _) => String::new(),
+                (m, None) => format!(
+                    "; a segment of fewer than {m} records is listed without its centroid and size, with a \
+                     second segment so that no subtraction isolates it, and then without the within-cluster \
+                     sum of squares"
+                ),
+                (m, Some(_)) => {
+                    format!(
+                        "; a segment whose noisy size is below {m} is listed without its centroid and size"
+                    )
+                }
             };
             let mut lines = match epsilon {
                 None => vec![
@@ -124,13 +130,17 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
                         you,
                         format!(
                             "{table}, each group's total, and the fairness figures computed from them; values \
-                             below {min_cell} records, and values that would give one away by subtraction, are \
-                             withheld and never opened"
+                             below {min_cell} records are withheld and never opened, with enough others that \
+                             no combination of the releases of this segmentation recovers them or shows that \
+                             they are small"
                         ),
                     ),
                     (
                         nodes,
-                        format!("which values of the table are below {min_cell} records (not the values)"),
+                        format!(
+                            "which cells, group totals and segment sizes are below {min_cell} records (not the \
+                             values)"
+                        ),
                     ),
                     (secret, format!("every record's segment and `{protected}` level")),
                 ],

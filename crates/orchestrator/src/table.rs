@@ -147,7 +147,7 @@ pub fn fairness_summary(r: &protocol::fairness::Report) -> String {
     };
     if r.suppressed_cells > 0 {
         out.push_str(&format!(
-            "; {} values are withheld (below {} records, or revealing one that is by subtraction)",
+            "; {} values are withheld (below {} records, or withheld with one so that none can be recovered)",
             r.suppressed_cells, r.min_cell
         ));
     }

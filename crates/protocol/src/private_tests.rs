@@ -4,7 +4,7 @@
 //! rules withhold.
 
 use crate::Transport;
-use crate::dp::{NoiseParties, party_noise};
+use crate::dp::{Laplace, NoiseParties, party_noise};
 use crate::fixed::{SCALE, decode, encode};
 use crate::replicated::RepVec;
 use crate::replicated::tests::{deal, engine, run};
@@ -18,13 +18,14 @@ fn noise_rng(p: usize) -> ChaCha20Rng {
 
 /// The total noise the parties' generators draw, release after release, with each release's
 /// parameters.
-fn redraw(who: NoiseParties, releases: &[Vec<f64>]) -> Vec<Vec<i64>> {
+fn redraw(who: NoiseParties, releases: &[Vec<Laplace>]) -> Vec<Vec<i64>> {
     let mut rngs: Vec<ChaCha20Rng> = (0..who.parties).map(noise_rng).collect();
     releases
         .iter()
-        .map(|alphas| {
-            let parts: Vec<Vec<i64>> = rngs.iter_mut().map(|r| party_noise(r, alphas, who.honest)).collect();
-            (0..alphas.len()).map(|i| parts.iter().map(|p| p[i]).sum()).collect()
+        .map(|noises| {
+            let parts: Vec<Vec<i64>> =
+                rngs.iter_mut().map(|r| party_noise(r, noises, who.honest).unwrap()).collect();
+            (0..noises.len()).map(|i| parts.iter().map(|p| p[i]).sum()).collect()
         })
         .collect()
 }
@@ -44,7 +45,7 @@ fn deal_columns(n: usize, columns: &[Vec<f64>], seed: u64) -> Vec<Vec<RepVec>> {
 
 #[tokio::test]
 async fn private_stats_release_the_exact_sums_plus_the_parties_noise() {
-    use crate::stats::{dp_alphas, private_moments};
+    use crate::stats::{noise_plan, private_moments};
     let ranges = vec![(0.0, 100.0), (-50.0, 50.0), (-2.0e6, 3.0e6)];
     let mut rng = ChaCha20Rng::seed_from_u64(41);
     for (n, rows) in [(3usize, 200usize), (5, 60), (3, 1)] {
@@ -56,21 +57,21 @@ async fn private_stats_release_the_exact_sums_plus_the_parties_noise() {
             .collect();
         let shares = deal_columns(n, &columns, 42);
         let who = NoiseParties::cluster(n);
-        let ranges2 = ranges.clone();
+        let plan = noise_plan(rows as u64, &ranges, 1.0, n).unwrap();
+        let (ranges2, plan2) = (ranges.clone(), plan.clone());
         let results = run(n, |t| {
-            let (cols, ranges) = (shares[t.party()].clone(), ranges2.clone());
+            let (cols, ranges, plan) = (shares[t.party()].clone(), ranges2.clone(), plan2.clone());
             async move {
                 let mut e = engine(&t).await;
                 let mut noise = noise_rng(t.party());
-                let (released, scales) =
-                    private_moments(&mut e, &mut noise, &cols, &ranges, 1.0, who).await.unwrap();
-                (e.open(&released).await.unwrap(), scales)
+                let released = private_moments(&mut e, &mut noise, &cols, &ranges, &plan, who).await.unwrap();
+                e.open(&released).await.unwrap()
             }
         })
         .await;
         assert!(results.iter().all(|r| r == &results[0]));
-        let (released, scales) = &results[0];
-        let noise = redraw(who, &[dp_alphas(1.0, &ranges, scales)]).remove(0);
+        let (released, scales) = (&results[0], &plan.scales);
+        let noise = redraw(who, std::slice::from_ref(&plan.noise)).remove(0);
         assert!(noise.iter().all(|&v| v != 0), "no noise was added: {noise:?}");
         let f = ranges.len();
         for (j, col) in columns.iter().enumerate() {
@@ -105,10 +106,10 @@ fn nearest(z: &[Vec<f64>], centroids: &[f64], d: usize) -> Vec<usize> {
 async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
     use crate::kmeans::labels_from_onehot;
     use crate::kmeans::private::{
-        PrivateParams, alphas, centre, count_alphas, next_centroids, private_job, scale, scaling_alphas,
-        starting_centroids,
+        PrivateParams, centre, count_noise, iteration_noise, next_centroids, private_job, scale,
+        scaling_noise, starting_centroids,
     };
-    for (parties, epsilon, n) in [(3usize, 1000.0, 150usize), (5, 1000.0, 90), (3, 1.0, 150), (3, 5.0, 1)] {
+    for (parties, epsilon, n) in [(3usize, 200.0, 150usize), (5, 200.0, 90), (3, 1.0, 150), (3, 5.0, 1)] {
         let (rows, bounds) = planted(n, 60 + parties as u64);
         let d = bounds.len();
         let columns: Vec<Vec<f64>> = (0..d).map(|j| rows.iter().map(|r| r[j]).collect()).collect();
@@ -133,11 +134,11 @@ async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
         let what = format!("parties={parties} eps={epsilon} n={n}");
         // The noise of every release, in the order the parties drew it.
         let mut plan = vec![
-            scaling_alphas(epsilon, &bounds, None),
-            scaling_alphas(epsilon, &bounds, Some(&published.centres)),
+            scaling_noise(epsilon, &bounds, None).unwrap(),
+            scaling_noise(epsilon, &bounds, Some(&published.centres)).unwrap(),
         ];
-        plan.extend(std::iter::repeat_n(alphas(&p, d), p.iterations));
-        plan.push(count_alphas(&p, d));
+        plan.extend(std::iter::repeat_n(iteration_noise(&p, d).unwrap(), p.iterations));
+        plan.push(count_noise(&p, d).unwrap());
         let noise = redraw(who, &plan);
         // The scaling: exact sums and sums of absolute deviations plus their noise, and the
         // centres and scales they give.
@@ -203,7 +204,7 @@ async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
         }
         let released: Vec<f64> = outputs[..p.k * d].iter().map(|v| decode(*v)).collect();
         assert_eq!(released, centroids, "{what}");
-        if epsilon >= 1000.0 {
+        if epsilon >= 200.0 {
             // Little noise: each planted group is one segment.
             for g in 0..3 {
                 let first = labels[g];
@@ -215,7 +216,7 @@ async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
 
 #[tokio::test]
 async fn fairness_releases_withhold_what_the_plaintext_rules_withhold() {
-    use crate::fairness::{Released, contingency, dp_alpha, release};
+    use crate::fairness::{Released, cell_noise, contingency, release};
     let mut rng = ChaCha20Rng::seed_from_u64(70);
     for (parties, n, k, g, min_cell, private) in
         [(3usize, 120usize, 4usize, 3usize, 6u64, false), (5, 80, 3, 2, 5, false), (3, 120, 4, 3, 6, true)]
@@ -251,7 +252,7 @@ async fn fairness_releases_withhold_what_the_plaintext_rules_withhold() {
         }
         let what = format!("parties={parties} k={k} g={g} private={private}");
         if private {
-            let noise = redraw(who, &[vec![dp_alpha(2.0); k * g]]).remove(0);
+            let noise = redraw(who, &[vec![cell_noise(2.0).unwrap(); k * g]]).remove(0);
             let noisy: Vec<i64> = table.iter().zip(&noise).map(|(&c, &z)| c as i64 + z).collect();
             let mut all = noisy.clone();
             all.extend((0..g).map(|l| (0..k).map(|j| noisy[j * g + l]).sum::<i64>()));
@@ -283,8 +284,10 @@ async fn small_segments_are_suppressed_on_shares_as_in_the_plaintext_mode() {
     rows.push(vec![99.0, 4900.0, 10.0]);
     rows.push(vec![98.0, 4950.0, 10.0]);
     let p = Params { k: 4, iterations: 6, seed: 5, restarts: 2, init: Init::PlusPlus, min_segment: 3 };
-    let (plain, _) = plain_job(&rows, &bounds, p).unwrap();
-    assert_eq!(plain.suppressed.iter().filter(|&&s| s).count(), 1, "{plain:?}");
+    let (plain, plain_labels) = plain_job(&rows, &bounds, p).unwrap();
+    // The small segment and one more (complementary suppression), and no WCSS.
+    assert_eq!(plain.suppressed.iter().filter(|&&s| s).count(), 2, "{plain:?}");
+    assert_eq!(plain.wcss, None);
     let d = bounds.len();
     let columns: Vec<Vec<f64>> = (0..d).map(|j| rows.iter().map(|r| r[j]).collect()).collect();
     let shares = deal_columns(3, &columns, 81);
@@ -302,11 +305,24 @@ async fn small_segments_are_suppressed_on_shares_as_in_the_plaintext_mode() {
     let secure = outcome(p.k, d, opened, published).unwrap();
     assert_eq!(secure.suppressed, plain.suppressed);
     assert_eq!(secure.sizes, plain.sizes);
-    let j = secure.suppressed.iter().position(|&s| s).unwrap();
-    assert_eq!(secure.sizes[j], 0);
-    assert!(
-        secure.centroids_std[j * d..(j + 1) * d].iter().all(|&c| c == 0.0),
-        "a suppressed centroid was opened"
-    );
-    assert!(secure.sizes.iter().enumerate().all(|(i, &s)| i == j || s >= 30));
+    assert_eq!(secure.wcss, None);
+    for (j, &withheld) in secure.suppressed.iter().enumerate() {
+        if withheld {
+            assert_eq!(secure.sizes[j], 0);
+            assert!(
+                secure.centroids_std[j * d..(j + 1) * d].iter().all(|&c| c == 0.0),
+                "a suppressed centroid was opened"
+            );
+        } else {
+            assert!(secure.sizes[j] >= 30, "{secure:?}");
+        }
+    }
+    // What subtraction gives (the record count less the released sizes) is the withheld
+    // segments together: the 2 far records and a planted group, never the 2 alone.
+    let remainder = rows.len() as u64 - secure.sizes.iter().sum::<u64>();
+    assert!(remainder >= 30 + 2, "{remainder}");
+    let withheld_ids: Vec<usize> =
+        secure.ids.iter().zip(&secure.suppressed).filter(|(_, s)| **s).map(|(id, _)| *id).collect();
+    let members = plain_labels.iter().filter(|l| withheld_ids.contains(l)).count() as u64;
+    assert_eq!(members, remainder);
 }

@@ -107,13 +107,24 @@ pub async fn scaled_moments<E: Engine>(
     columns: &[E::Share],
     bounds: &[f64],
 ) -> Result<(E::Share, Vec<u32>), EngineError> {
+    let count = columns.first().map_or(0, E::len) as u64;
+    let scales: Vec<u32> = bounds.iter().map(|b| variance_scale(count, *b)).collect();
+    Ok((scaled_moments_at(engine, columns, bounds, &scales).await?, scales))
+}
+
+/// [`scaled_moments`] with given scale exponents (at least [`variance_scale`]'s).
+pub async fn scaled_moments_at<E: Engine>(
+    engine: &mut E,
+    columns: &[E::Share],
+    bounds: &[f64],
+    scales: &[u32],
+) -> Result<E::Share, EngineError> {
     let n = columns.first().map_or(0, E::len);
     let count = n as u64;
-    let scales: Vec<u32> = bounds.iter().map(|b| variance_scale(count, *b)).collect();
     let exact: Vec<bool> =
-        bounds.iter().zip(&scales).map(|(b, &s)| s == 0 && exact_squares(count, *b)).collect();
+        bounds.iter().zip(scales).map(|(b, &s)| s == 0 && exact_squares(count, *b)).collect();
     let mut scaled = Vec::with_capacity(columns.len());
-    for (col, &s) in columns.iter().zip(&scales) {
+    for (col, &s) in columns.iter().zip(scales) {
         scaled.push(if s == 0 { col.clone() } else { engine.trunc(col, s).await? });
     }
     let all = engine.concat(&scaled.iter().collect::<Vec<_>>());
@@ -134,7 +145,7 @@ pub async fn scaled_moments<E: Engine>(
         .map(|(t, &e)| if e { t.clone() } else { engine.sum(t) })
         .collect();
     let sums: Vec<E::Share> = scaled.iter().map(|c| engine.sum(c)).chain(square_sums).collect();
-    Ok((engine.concat(&sums.iter().collect::<Vec<_>>()), scales))
+    Ok(engine.concat(&sums.iter().collect::<Vec<_>>()))
 }
 
 /// Turns opened sums into summaries: `sums` of the features, and (when present) the opened
@@ -167,46 +178,94 @@ fn summary(count: u64, sum: f64, scaled: Option<(f64, f64, u32)>) -> FeatureSumm
     }
 }
 
-/// The discrete Laplace parameters of a private `stats` job's `2 F` releases (the `F` sums,
-/// then the `F` sums of squares of the scaled values, as [`private_moments`] lays them out),
-/// for features whose values lie in `ranges` and were scaled down by `2^scales[j]`.
+/// How a private `stats` job releases its `2 F` values (the `F` sums, then the `F` sums of
+/// squares of the scaled values, as [`private_moments`] lays them out): each feature's scale
+/// exponent and the noise of every release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoisePlan {
+    /// Each feature's scale exponent `s` (values are divided by `2^s` before squaring).
+    pub scales: Vec<u32>,
+    /// The noise of each release.
+    pub noise: Vec<crate::dp::Laplace>,
+}
+
+/// Largest scale exponent a private job's squares may use.
+const MAX_PRIVATE_SCALE: u32 = 40;
+
+/// The noise of a private `stats` job over `count` records of features whose values lie in
+/// `ranges`, at `epsilon` in all, drawn by `parties` parties; or why it cannot be released.
 ///
 /// Neighbouring datasets differ in one record's values (the record count is public). Each
 /// release gets `epsilon / (2 F)` (sequential composition). Sensitivities, in `2^-16` units:
 /// a sum, `(hi - lo) 2^16` plus one unit for the rounding of the encoding; a sum of squares,
 /// the spread of `x'^2` over `[lo', hi']` (the scaled range widened by the one unit the
 /// scaling's rounding can add) plus two units for the truncations of the squares.
-pub fn dp_alphas(epsilon: f64, ranges: &[(f64, f64)], scales: &[u32]) -> Vec<f64> {
+///
+/// The scale exponent of a feature is [`variance_scale`]'s, raised where the squares' noise
+/// would be wider than the sampler draws exactly ([`crate::dp::MAX_SCALE`]): coarser squares
+/// have a smaller sensitivity in their own units, so the same relative noise fits (a sum of
+/// squares that needs such noise is dominated by it either way). A sum whose noise is too
+/// wide, a release whose noise is too narrow, or a value that could wrap with its noise,
+/// refuses the job.
+pub fn noise_plan(
+    count: u64,
+    ranges: &[(f64, f64)],
+    epsilon: f64,
+    parties: usize,
+) -> Result<NoisePlan, crate::dp::DpError> {
+    use crate::dp::{DpError, Laplace, fits, sum_sensitivity};
     let each = epsilon / (2 * ranges.len()).max(1) as f64;
+    let mut sums = Vec::with_capacity(ranges.len());
+    let mut squares = Vec::with_capacity(ranges.len());
+    let mut scales = Vec::with_capacity(ranges.len());
+    for (j, &(lo, hi)) in ranges.iter().enumerate() {
+        let bound = lo.abs().max(hi.abs());
+        let named = |what: &'static str| move |e: DpError| e.of_feature(j, what);
+        sums.push(Laplace::new(each, sum_sensitivity(lo, hi, 1.0)).map_err(named("sum"))?);
+        fits(count as f64 * (bound.min(fixed::MAX_ABS) * fixed::SCALE + 0.5), parties)
+            .map_err(named("sum"))?;
+        let mut s = variance_scale(count, bound);
+        let noise = loop {
+            match Laplace::new(each, square_sensitivity(lo, hi, s)) {
+                Err(DpError::TooWide { .. }) if s < MAX_PRIVATE_SCALE => s += 1,
+                other => break other.map_err(named("sum of squares"))?,
+            }
+        };
+        squares.push(noise);
+        scales.push(s);
+    }
+    sums.extend(squares);
+    Ok(NoisePlan { scales, noise: sums })
+}
+
+/// The sensitivity, in `2^-16` units, of the sum of squares of values in `[lo, hi]` divided by
+/// `2^s`.
+fn square_sensitivity(lo: f64, hi: f64, s: u32) -> f64 {
     let unit = 1.0 / fixed::SCALE;
-    let sums = ranges.iter().map(|&(lo, hi)| crate::dp::sum_sensitivity(lo, hi, 1.0));
-    let squares = ranges.iter().zip(scales).map(|(&(lo, hi), &s)| {
-        let (lo, hi) = (lo / (1u64 << s) as f64 - unit, hi / (1u64 << s) as f64 + unit);
-        let top = lo.powi(2).max(hi.powi(2));
-        let bottom = if lo <= 0.0 && hi >= 0.0 { 0.0 } else { lo.powi(2).min(hi.powi(2)) };
-        crate::dp::sum_sensitivity(bottom, top, 2.0)
-    });
-    sums.chain(squares).map(|d| crate::dp::alpha(each, d)).collect()
+    let shrink = (2f64).powi(s as i32);
+    let (lo, hi) = (lo / shrink - unit, hi / shrink + unit);
+    let top = lo.powi(2).max(hi.powi(2));
+    let bottom = if lo <= 0.0 && hi >= 0.0 { 0.0 } else { lo.powi(2).min(hi.powi(2)) };
+    crate::dp::sum_sensitivity(bottom, top, 2.0)
 }
 
 /// The private releases of a `stats` job, on shares: each feature's sum and the sum of the
-/// squares of its scaled values ([`scaled_moments`]), `2 F` values, each with distributed
-/// discrete Laplace noise ([`dp_alphas`]). Returns them and each feature's scale exponent.
+/// squares of its scaled values ([`scaled_moments_at`] with the plan's scales), `2 F` values,
+/// each with distributed discrete Laplace noise ([`noise_plan`]).
 pub async fn private_moments<E: Engine, R: rand::Rng + ?Sized>(
     engine: &mut E,
     rng: &mut R,
     columns: &[E::Share],
     ranges: &[(f64, f64)],
-    epsilon: f64,
+    plan: &NoisePlan,
     who: crate::dp::NoiseParties,
-) -> Result<(E::Share, Vec<u32>), EngineError> {
+) -> Result<E::Share, EngineError> {
     let f = columns.len();
     let magnitudes: Vec<f64> = ranges.iter().map(|(lo, hi)| lo.abs().max(hi.abs())).collect();
-    let (moments, scales) = scaled_moments(engine, columns, &magnitudes).await?;
+    let moments = scaled_moments_at(engine, columns, &magnitudes, &plan.scales).await?;
     let squares = engine.split(&moments, &[f, f]).remove(1);
     let exact = engine.concat(&[&engine.sums(columns), &squares]);
-    let noisy = crate::dp::add_noise(engine, rng, &exact, &dp_alphas(epsilon, ranges, &scales), who).await?;
-    Ok((noisy, scales))
+    crate::dp::add_noise(engine, rng, &exact, &plan.noise, who).await
 }
 
 /// Summaries from the opened releases of [`private_moments`]: means from the noisy sums,

@@ -20,6 +20,17 @@ pub async fn cluster(nodes: usize, records: usize, seed: u64) -> (tempfile::Temp
     (dir, cluster)
 }
 
+/// Gives node `i` a policy and restarts it.
+pub async fn set_policy(cluster: &mut Cluster, i: usize, policy: &str) {
+    let files = cluster.generated.nodes[i].clone();
+    std::fs::write(files.dir.join("policy.toml"), policy).unwrap();
+    let config = std::fs::read_to_string(&files.config).unwrap();
+    if !config.starts_with("policy =") {
+        std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
+    }
+    cluster.restart(i).await.unwrap();
+}
+
 /// Every file under `dir`, recursively, relative to it.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -203,6 +203,11 @@ impl Jobs {
         self.lock().get(job).map(|e| e.record.clone())
     }
 
+    /// A copy of some record that satisfies `test`, if any.
+    pub fn find(&self, test: impl Fn(&JobRecord) -> bool) -> Option<JobRecord> {
+        self.lock().values().map(|e| &e.record).find(|r| test(r)).cloned()
+    }
+
     /// Records a new job; refuses an id that exists.
     fn insert(&self, record: JobRecord) -> Result<(), String> {
         let mut entries = self.lock();
@@ -241,11 +246,12 @@ impl Jobs {
 
 /// How this node would vote on `spec` (its data and its policy), without recording anything.
 pub fn dry_run(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
-    check(node, spec, submitter)
+    check(node, None, spec, submitter)
 }
 
-/// Checks a job against this node's data before voting. Returns the reason for a refusal.
-fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
+/// Checks a job (`job` itself, once recorded) against this node's data before voting. Returns
+/// the reason for a refusal.
+fn check(node: &Node, job: Option<JobId>, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
     if let Some(epsilon) = spec.epsilon()
         && !(epsilon.is_finite() && epsilon > 0.0)
     {
@@ -256,8 +262,11 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
             (dataset, features)
         }
         JobSpec::Bench { op, size } => return bench::check(op, *size),
-        JobSpec::Fairness { segments, protected, epsilon, .. } => {
+        JobSpec::Fairness { segments, protected, epsilon, min_cell } => {
             let inputs = fairness::check(node, *segments, protected, submitter)?;
+            if epsilon.is_none() {
+                fairness::check_threshold(node, job, *segments, protected, *min_cell)?;
+            }
             if epsilon.is_some() && inputs.segmentation.epsilon().is_none() {
                 return Err(format!(
                     "job {segments} is an exact segmentation: a differentially private fairness job needs \
@@ -265,6 +274,9 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
                 ));
             }
             check_policy(node, spec, &inputs.meta.name, Some(&inputs.segmentation))?;
+            if let Some(epsilon) = epsilon {
+                protocol::fairness::cell_noise(*epsilon).map_err(|e| format!("differential privacy: {e}"))?;
+            }
             return check_budget(node, spec, &inputs.meta.name);
         }
     };
@@ -272,6 +284,7 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
     check_stats(&meta, features)?;
     if spec.epsilon().is_some() {
         check_declared_ranges(&meta, features)?;
+        check_noise(node, spec, &meta)?;
     }
     if let JobSpec::Kmeans { k, iterations, restarts, init, epsilon, .. } = spec {
         kmeans::check(&meta, *k, *iterations, *restarts)?;
@@ -299,6 +312,37 @@ fn check_declared_ranges(meta: &DatasetMeta, features: &[String]) -> Result<(), 
                 meta.name
             ));
         }
+    }
+    Ok(())
+}
+
+/// Checks that every release of a private `stats` or `kmeans` job on `meta` has noise the
+/// sampler draws exactly, and that no value can wrap with its noise: a job that fails here
+/// would have to release less noise than it was charged for, so it is refused before it is
+/// charged or computes anything.
+fn check_noise(node: &Node, spec: &JobSpec, meta: &DatasetMeta) -> Result<(), String> {
+    let parties = node.members.len();
+    match spec {
+        JobSpec::Stats { features, epsilon: Some(epsilon), .. } => {
+            let refused =
+                |e: protocol::dp::DpError| format!("differential privacy: {}", e.describe(features));
+            let ranges = feature_bounds(meta, features);
+            protocol::stats::noise_plan(meta.rows(), &ranges, *epsilon, parties).map_err(refused)?;
+        }
+        JobSpec::Kmeans { features, k, iterations, seed, min_segment, epsilon: Some(epsilon), .. } => {
+            let p = protocol::kmeans::private::PrivateParams {
+                k: *k as usize,
+                iterations: *iterations as usize,
+                seed: *seed,
+                epsilon: *epsilon,
+                min_segment: *min_segment,
+            };
+            let refused =
+                |e: protocol::dp::DpError| format!("differential privacy: {}", e.describe(features));
+            let bounds = feature_bounds(meta, features);
+            protocol::kmeans::private::noise_plan(&p, &bounds, meta.rows(), parties).map_err(refused)?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -491,7 +535,7 @@ fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: Option<&DatasetMet
 
 /// Handles a submission: checks the job and records the vote.
 pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) -> Result<(), String> {
-    let verdict = check(node, &spec, submitter);
+    let verdict = check(node, Some(job), &spec, submitter);
     let spec_json = serde_json::to_string(&spec).expect("specifications serialise");
     let submitted = Event::Submitted {
         job: job.to_string(),
@@ -522,7 +566,11 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
 /// Starts a submitted job in the background, once its epsilon (if any) is charged.
 pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), String> {
     let record = node.jobs.begin(job, requester)?;
-    if let Err(reason) = charge(&node, job, &record.spec) {
+    // Everything checked at the vote is checked again (the data, the policy, the noise, the
+    // budget) before anything is charged or computed: a refusal here costs nothing.
+    let checked = check(&node, Some(job), &record.spec, record.submitter)
+        .and_then(|()| charge(&node, job, &record.spec));
+    if let Err(reason) = checked {
         let reason = format!("refused by node {}: {reason}", node.config.node_id);
         node.jobs.finish(job, Err(reason.clone()), Traffic::default(), 0);
         record_end(&node, job);

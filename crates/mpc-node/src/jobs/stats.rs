@@ -7,7 +7,7 @@ use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_compon
 use crate::node::Node;
 use protocol::Engine;
 use protocol::Transport;
-use protocol::stats::{private_moments, scaled_moments};
+use protocol::stats::{noise_plan, private_moments, scaled_moments};
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
 
@@ -31,9 +31,11 @@ pub async fn run<T: Transport>(
             node.jobs.progress(job, "summing shares, with noise drawn by every node");
             let mut rng = super::os_rng()?;
             let who = protocol::dp::NoiseParties::cluster(node.members.len());
-            private_moments(&mut engine, &mut rng, &columns, &ranges, *epsilon, who)
+            let plan = noise_plan(count, &ranges, *epsilon, who.parties).map_err(|e| e.to_string())?;
+            let released = private_moments(&mut engine, &mut rng, &columns, &ranges, &plan, who)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            (released, plan.scales)
         }
         None => {
             node.jobs.progress(job, "summing shares and computing variances on shares");

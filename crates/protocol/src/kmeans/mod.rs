@@ -27,7 +27,7 @@ mod suppress;
 
 pub use reference::{float_job, lloyd_plain, plain_job, plain_private_job};
 pub use seeding::{Init, candidates, max_squared_distance, plus_plus, random_centroids, seeding_shift};
-pub use suppress::{Published, Scaling, suppress_small};
+pub use suppress::{Published, Scaling, complement, suppress_small};
 
 /// Shape and length of a k-means run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,6 +320,9 @@ pub enum KmeansError {
     /// A value cannot be encoded in fixed point.
     #[error(transparent)]
     Encoding(#[from] crate::fixed::FixedError),
+    /// A differentially private release's noise cannot be drawn: nothing is released.
+    #[error(transparent)]
+    Privacy(#[from] crate::dp::DpError),
     /// A feature's declared range allows values too far from its mean.
     #[error(
         "feature {feature} can lie {deviations:.1} standard deviations from its mean, more than \
@@ -409,8 +412,10 @@ pub async fn secure_job<E: Engine>(
     let best = best_run(engine, &z, &clusters, shape, runs, &z_bounds).await?;
     let outputs = engine.concat(&[&best.centroids, &best.sizes, &best.wcss]);
     let (outputs, suppressed) = suppress_small(engine, &outputs, p.k, d, p.min_segment).await?;
+    // The within-cluster sum of squares is released only when no segment is withheld.
+    let wcss = !suppressed.iter().any(|&s| s);
     let published =
-        Published { scaling: Scaling::Standardised, centres: means, scales: stds, suppressed, wcss: true };
+        Published { scaling: Scaling::Standardised, centres: means, scales: stds, suppressed, wcss };
     Ok(JobShares { outputs, published, assignment: best.assignment })
 }
 

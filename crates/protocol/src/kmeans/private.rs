@@ -35,7 +35,7 @@
 
 use super::suppress::mask;
 use super::{KmeansError, Progress, Published, Scaling, Shape, standardise};
-use crate::dp::{NoiseParties, add_noise, alpha};
+use crate::dp::{DpError, Laplace, NoiseParties, add_noise, fits};
 use crate::engine::Engine;
 use crate::fixed::{SCALE, decode, encode};
 use rand::{Rng, RngExt, SeedableRng};
@@ -97,17 +97,47 @@ pub fn sum_sensitivity() -> f64 {
 /// Sensitivity of the counts: one record leaves a cluster and joins another.
 pub const COUNT_SENSITIVITY: f64 = 2.0;
 
-/// The discrete Laplace parameters of one iteration's release: `k d` sums, then `k` counts.
-pub fn alphas(p: &PrivateParams, d: usize) -> Vec<f64> {
+/// The noise of one iteration's release: `k d` sums, then `k` counts.
+pub fn iteration_noise(p: &PrivateParams, d: usize) -> Result<Vec<Laplace>, DpError> {
     let (eps_sum, _) = split(p.epsilon, p.iterations, d);
-    let mut out = vec![alpha(eps_sum, sum_sensitivity()); p.k * d];
-    out.extend(count_alphas(p, d));
-    out
+    let sums = Laplace::new(eps_sum, sum_sensitivity()).map_err(|e| e.about("each segment's sum"))?;
+    let mut out = vec![sums; p.k * d];
+    out.extend(count_noise(p, d)?);
+    Ok(out)
 }
 
-/// The discrete Laplace parameters of `k` counts (each iteration's, and the final ones).
-pub fn count_alphas(p: &PrivateParams, d: usize) -> Vec<f64> {
-    vec![alpha(split(p.epsilon, p.iterations, d).1, COUNT_SENSITIVITY); p.k]
+/// The noise of `k` counts (each iteration's, and the final ones).
+pub fn count_noise(p: &PrivateParams, d: usize) -> Result<Vec<Laplace>, DpError> {
+    let counts = Laplace::new(split(p.epsilon, p.iterations, d).1, COUNT_SENSITIVITY)
+        .map_err(|e| e.about("each segment's count"))?;
+    Ok(vec![counts; p.k])
+}
+
+/// Checks, before anything is computed, that every release of a private job over `count`
+/// records of features declared in `bounds` can be drawn by `parties` parties: the scaling's
+/// sums, its sums of absolute deviations for any centre the noisy means can give (between the
+/// middle and an end of the range), each iteration's sums and counts and the final counts,
+/// and that no value can wrap with its noise.
+pub fn noise_plan(
+    p: &PrivateParams,
+    bounds: &[(f64, f64)],
+    count: u64,
+    parties: usize,
+) -> Result<(), DpError> {
+    scaling_noise(p.epsilon, bounds, None)?;
+    let ends: Vec<f64> = bounds.iter().map(|&(lo, _)| lo).collect();
+    let middles: Vec<f64> = bounds.iter().map(|&(lo, hi)| (lo + hi) / 2.0).collect();
+    scaling_noise(p.epsilon, bounds, Some(&ends))?;
+    scaling_noise(p.epsilon, bounds, Some(&middles))?;
+    iteration_noise(p, bounds.len())?;
+    let n = count as f64;
+    for (j, &(lo, hi)) in bounds.iter().enumerate() {
+        let magnitude = lo.abs().max(hi.abs()).min(crate::fixed::MAX_ABS);
+        let named = |what: &'static str| move |e: DpError| e.of_feature(j, what);
+        fits(n * (magnitude * SCALE + 0.5), parties).map_err(named("sum"))?;
+        fits(n * ((hi - lo).max(0.0) * SCALE + 1.0), parties).map_err(named("sum of absolute deviations"))?;
+    }
+    fits(n * (SCALE + 1.0), parties).map_err(|e| e.about("each segment's sum"))
 }
 
 /// A feature's centre from its noisy sum over `n` records declared in `[lo, hi]`: the noisy
@@ -124,18 +154,24 @@ pub fn scale(deviations: f64, n: usize, (lo, hi): (f64, f64)) -> f64 {
     (CLIP * SD_PER_MAD * mad).max((hi - lo) / 64.0)
 }
 
-/// The discrete Laplace parameters of the scaling's two releases (`d` sums, then `d` sums of
-/// absolute deviations from the `centres`), each getting `SCALING_SHARE eps / (2 d)`: a sum
-/// moves by the range (plus a unit of encoding), an absolute deviation from `m` by the
-/// farther end of the range from `m` (plus two units).
-pub fn scaling_alphas(epsilon: f64, bounds: &[(f64, f64)], centres: Option<&[f64]>) -> Vec<f64> {
+/// The noise of the scaling's two releases (`d` sums, then `d` sums of absolute deviations
+/// from the `centres`), each getting `SCALING_SHARE eps / (2 d)`: a sum moves by the range
+/// (plus a unit of encoding), an absolute deviation from `m` by the farther end of the range
+/// from `m` (plus two units).
+pub fn scaling_noise(
+    epsilon: f64,
+    bounds: &[(f64, f64)],
+    centres: Option<&[f64]>,
+) -> Result<Vec<Laplace>, DpError> {
     let each = SCALING_SHARE * epsilon / (2 * bounds.len()).max(1) as f64;
     bounds
         .iter()
         .enumerate()
         .map(|(j, &(lo, hi))| match centres {
-            None => alpha(each, crate::dp::sum_sensitivity(lo, hi, 1.0)),
-            Some(c) => alpha(each, crate::dp::sum_sensitivity(0.0, (hi - c[j]).max(c[j] - lo), 2.0)),
+            None => Laplace::new(each, crate::dp::sum_sensitivity(lo, hi, 1.0))
+                .map_err(|e| e.of_feature(j, "scaling's sum")),
+            Some(c) => Laplace::new(each, crate::dp::sum_sensitivity(0.0, (hi - c[j]).max(c[j] - lo), 2.0))
+                .map_err(|e| e.of_feature(j, "scaling's sum of absolute deviations")),
         })
         .collect()
 }
@@ -153,7 +189,7 @@ async fn noisy_scaling<E: Engine, R: Rng + ?Sized>(
 ) -> Result<(Vec<f64>, Vec<f64>, Vec<u64>), KmeansError> {
     let n = columns.first().map_or(0, E::len);
     let sums = engine.sums(columns);
-    let noisy = add_noise(engine, rng, &sums, &scaling_alphas(epsilon, bounds, None), who).await?;
+    let noisy = add_noise(engine, rng, &sums, &scaling_noise(epsilon, bounds, None)?, who).await?;
     let mut opened = engine.open(&noisy).await?;
     let centres: Vec<f64> = opened.iter().zip(bounds).map(|(v, &b)| centre(decode(*v), n, b)).collect();
     // |x - m| = (x - m) - 2 [x < m] (x - m), every feature at once.
@@ -167,8 +203,8 @@ async fn noisy_scaling<E: Engine, R: Rng + ?Sized>(
     let flipped = engine.mul(&below, &diffs).await?;
     let abs = engine.sub(&diffs, &engine.mul_public(&flipped, &vec![2; E::len(&diffs)]));
     let deviations = engine.sums(&engine.split(&abs, &vec![n; columns.len()]));
-    let alphas = scaling_alphas(epsilon, bounds, Some(&centres));
-    let noisy = add_noise(engine, rng, &deviations, &alphas, who).await?;
+    let noise = scaling_noise(epsilon, bounds, Some(&centres))?;
+    let noisy = add_noise(engine, rng, &deviations, &noise, who).await?;
     let spread = engine.open(&noisy).await?;
     let scales: Vec<f64> = spread.iter().zip(bounds).map(|(v, &b)| scale(decode(*v), n, b)).collect();
     opened.extend(spread);
@@ -301,10 +337,12 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
     let n = columns.first().map_or(0, E::len);
     let d = columns.len();
     let s = Shape { n, d, k: p.k };
+    // Every release's noise, before anything is computed or opened.
+    noise_plan(&p, bounds, n as u64, who.parties)?;
     let (centres, scales, moments) = noisy_scaling(engine, rng, columns, bounds, p.epsilon, who).await?;
     let scaled = standardise(engine, columns, &centres, &scales).await?;
     let z = clip(engine, &scaled).await?;
-    let alphas = alphas(&p, d);
+    let noise = iteration_noise(&p, d)?;
     let mut centroids = starting_centroids(p.k, d, p.seed);
     let mut releases = Vec::with_capacity(p.iterations);
     for done in 1..=p.iterations.max(1) {
@@ -313,7 +351,7 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
         let sums = engine.matmul(&at, &z, p.k, n, d).await?;
         let counts = engine.sums(&engine.split(&at, &vec![n; p.k]));
         let exact = engine.concat(&[&sums, &counts]);
-        let noisy = add_noise(engine, rng, &exact, &alphas, who).await?;
+        let noisy = add_noise(engine, rng, &exact, &noise, who).await?;
         let opened = engine.open(&noisy).await?;
         let release = Release {
             sums: opened[..p.k * d].iter().map(|v| decode(*v)).collect(),
@@ -326,7 +364,7 @@ pub async fn private_job<E: Engine, R: Rng + ?Sized>(
     let assignment = assign(engine, &z, &centroids, s).await?;
     let at = engine.transpose(&assignment, n, p.k);
     let exact = engine.sums(&engine.split(&at, &vec![n; p.k]));
-    let noisy = add_noise(engine, rng, &exact, &count_alphas(&p, d), who).await?;
+    let noisy = add_noise(engine, rng, &exact, &count_noise(&p, d)?, who).await?;
     let counts: Vec<i64> = engine.open(&noisy).await?.iter().map(|&v| v as i64).collect();
     let sizes: Vec<u64> = counts.iter().map(|&c| c.max(0) as u64).collect();
     let suppressed: Vec<bool> = sizes.iter().map(|&c| p.min_segment > 1 && c < p.min_segment).collect();

@@ -45,6 +45,9 @@ pub enum EngineError {
     /// The transport's party count has no honest-majority layout.
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    /// A differentially private release's noise could not be drawn: nothing is released.
+    #[error(transparent)]
+    Noise(#[from] crate::dp::DpError),
 }
 
 /// One party's share of a vector of secrets: the components it holds, in increasing order.

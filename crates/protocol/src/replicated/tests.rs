@@ -1023,13 +1023,13 @@ fn wide_declared_ranges_take_the_truncating_paths_with_the_same_result() {
 
 #[tokio::test]
 async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties() {
-    use crate::dp::{NoiseParties, distributed_noise};
+    use crate::dp::{Laplace, NoiseParties, distributed_noise};
     for n in [3usize, 5] {
-        let (alpha, len) = (0.6, 40_000);
+        let (noise, len) = (Laplace::new(-(0.6f64).ln(), 1.0).unwrap(), 40_000);
         let results = run(n, |tr| async move {
             let mut e = engine(&tr).await;
             let mut rng = ChaCha20Rng::seed_from_u64(300 + tr.party() as u64);
-            let noise = distributed_noise(&mut e, &mut rng, &vec![alpha; len], NoiseParties::cluster(n))
+            let noise = distributed_noise(&mut e, &mut rng, &vec![noise; len], NoiseParties::cluster(n))
                 .await
                 .unwrap();
             e.open(&noise).await.unwrap()
@@ -1039,7 +1039,7 @@ async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties(
         let values: Vec<f64> = results[0].iter().map(|&v| v as i64 as f64).collect();
         let mean = values.iter().sum::<f64>() / len as f64;
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / len as f64;
-        let want = NoiseParties::cluster(n).total_variance(alpha);
+        let want = NoiseParties::cluster(n).total_variance(&noise);
         assert!(mean.abs() < 5.0 * (want / len as f64).sqrt(), "n={n}: mean {mean}");
         assert!((var / want - 1.0).abs() < 0.05, "n={n}: variance {var}, expected {want}");
     }

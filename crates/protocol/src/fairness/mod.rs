@@ -18,6 +18,10 @@ use crate::engine::Engine;
 use crate::replicated::EngineError;
 use serde::{Deserialize, Serialize};
 
+mod withhold;
+
+pub use withhold::withheld;
+
 /// The contingency table (`k x g`, row-major) of the secret `assignment` (`n x k` one-hot)
 /// against the secret level codes `levels` (`n` integers in `0..g`).
 pub async fn contingency<E: Engine>(
@@ -34,55 +38,6 @@ pub async fn contingency<E: Engine>(
     let groups = engine.transpose(&groups_t, g, n);
     let at = engine.transpose(assignment, n, k);
     engine.matmul(&at, &groups, k, n, g).await
-}
-
-/// Cells below a minimum count and how they are kept from the operator.
-///
-/// A cell (or a group total) below `min_cell` records is withheld: its value is never opened
-/// to the operator. Which cells are small is computed on shares and opened to the parties
-/// (the pattern, not the counts), and the withheld values are multiplied by 0 before the
-/// outputs are stored. Because the segment sizes and the group totals are released, a line
-/// (a segment's row, a group's column, the list of group totals, whose sum is the public
-/// record count) with exactly one withheld value would give it away by subtraction: a second
-/// value of that line is withheld too, the first released one in order (a choice that depends
-/// on no count), until no line has exactly one (secondary suppression, as statistical
-/// agencies do it). The rows of segments that the segmentation itself suppressed are withheld
-/// whole.
-pub fn withheld(small: &[bool], hidden_rows: &[bool], k: usize, g: usize) -> Vec<bool> {
-    let mut w = with_hidden_rows(small, hidden_rows, g);
-    // Lines: each row, each column whose total is released, and the totals.
-    let mut lines: Vec<Vec<usize>> = (0..k).map(|j| (0..g).map(|l| j * g + l).collect()).collect();
-    lines.extend((0..g).map(|l| (0..k).map(|j| j * g + l).collect()));
-    lines.push((0..g).map(|l| k * g + l).collect());
-    loop {
-        let mut changed = false;
-        for (i, line) in lines.iter().enumerate() {
-            let column = i >= k && i < k + g;
-            if line.len() < 2 || (column && w[k * g + (i - k)]) {
-                continue;
-            }
-            if line.iter().filter(|&&c| w[c]).count() == 1
-                && let Some(&next) = line.iter().find(|&&c| !w[c])
-            {
-                w[next] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            return w;
-        }
-    }
-}
-
-/// `small` with the cells of the hidden rows (`g` cells each) set too.
-fn with_hidden_rows(small: &[bool], hidden_rows: &[bool], g: usize) -> Vec<bool> {
-    let mut w = small.to_vec();
-    for (j, &hidden) in hidden_rows.iter().enumerate() {
-        if hidden {
-            w[j * g..(j + 1) * g].iter_mut().for_each(|c| *c = true);
-        }
-    }
-    w
 }
 
 /// What a fairness job released: each cell of the `k x g` table and each group's total, or
@@ -119,7 +74,8 @@ impl Released {
     pub fn exact(table: &[u64], k: usize, g: usize, min_cell: u64, hidden_rows: &[bool]) -> Released {
         let mut values = table.to_vec();
         values.extend((0..g).map(|l| (0..k).map(|j| table[j * g + l]).sum::<u64>()));
-        let small: Vec<bool> = values.iter().map(|&v| v < min_cell).collect();
+        let sizes = (0..k).map(|j| table[j * g..(j + 1) * g].iter().sum::<u64>());
+        let small: Vec<bool> = values.iter().copied().chain(sizes).map(|v| v < min_cell).collect();
         let w = withheld(&small, hidden_rows, k, g);
         Released::from_opened(&values, &w, k, g).expect("consistent lengths")
     }
@@ -132,23 +88,24 @@ pub fn with_totals<E: Engine>(engine: &E, table: &E::Share, k: usize, g: usize) 
     engine.concat(&[table, &totals])
 }
 
-/// The discrete Laplace parameter of every cell of a private fairness job's table:
-/// neighbouring datasets differ in one record's values, which moves it from one cell to
-/// another (L1 sensitivity 2), so each cell gets `DL(exp(-eps / 2))` and the whole table is
-/// `eps`-differentially private given the (public, private) centroids that define the
-/// segments. The group totals are sums of the noisy cells.
-pub fn dp_alpha(epsilon: f64) -> f64 {
-    crate::dp::alpha(epsilon, 2.0)
+/// The noise of every cell of a private fairness job's table: neighbouring datasets differ
+/// in one record's values, which moves it from one cell to another (L1 sensitivity 2), so each
+/// cell gets `DL(exp(-eps / 2))` and the whole table is `eps`-differentially private given the
+/// (public, private) centroids that define the segments. The group totals are sums of the
+/// noisy cells.
+pub fn cell_noise(epsilon: f64) -> Result<crate::dp::Laplace, crate::dp::DpError> {
+    crate::dp::Laplace::new(epsilon, 2.0).map_err(|e| e.about("each cell of the table"))
 }
 
 /// What a fairness job stores for the operator, on shares (`[cells (k g), totals (g)]` with
 /// the withheld values at 0), the withheld pattern, and what was opened to every party (the
 /// small-value flags, or the noisy values). With
-/// `private = Some((eps, who))` every cell gets distributed noise ([`dp_alpha`]) and the noisy
+/// `private = Some((eps, who))` every cell gets distributed noise ([`cell_noise`]) and the noisy
 /// table is opened to the parties, which withhold its values below `min_cell` as
 /// post-processing, with no secondary suppression: the margins are noisy too, and what a
-/// subtraction recovers is a noisy value, itself differentially private. Otherwise the small
-/// values are found on shares and only the pattern is opened ([`withheld`]).
+/// subtraction recovers is a noisy value, itself differentially private. Otherwise which of
+/// the cells, totals and segment sizes are below `min_cell` is found on shares and only those
+/// flags are opened, and [`withheld`] decides what else to withhold.
 pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
     engine: &mut E,
     rng: &mut R,
@@ -162,21 +119,28 @@ pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
     let (values, opened, w) = match private {
         Some((epsilon, who)) => {
             let noisy =
-                crate::dp::add_noise(engine, rng, table, &vec![dp_alpha(epsilon); k * g], who).await?;
+                crate::dp::add_noise(engine, rng, table, &vec![cell_noise(epsilon)?; k * g], who).await?;
             let values = with_totals(engine, &noisy, k, g);
             let opened = engine.open(&values).await?;
-            let small: Vec<bool> =
-                opened.iter().map(|&v| min_cell > 0 && (v as i64) < min_cell as i64).collect();
-            (values, opened, with_hidden_rows(&small, hidden_rows, g))
+            // Small noisy values, and the rows of the segments the segmentation withheld.
+            let w = (0..k * g + g)
+                .map(|i| {
+                    let small = min_cell > 0 && (opened[i] as i64) < min_cell as i64;
+                    small || (i < k * g && hidden_rows[i / g])
+                })
+                .collect();
+            (values, opened, w)
         }
         None if min_cell == 0 => (
             with_totals(engine, table, k, g),
             Vec::new(),
-            withheld(&vec![false; k * g + g], hidden_rows, k, g),
+            withheld(&vec![false; k * g + g + k], hidden_rows, k, g),
         ),
         None => {
             let values = with_totals(engine, table, k, g);
-            let flags = engine.less_than(&values, &engine.public(&vec![min_cell; k * g + g])).await?;
+            let sizes = engine.sums(&engine.split(table, &vec![g; k]));
+            let all = engine.concat(&[&values, &sizes]);
+            let flags = engine.less_than(&all, &engine.public(&vec![min_cell; k * g + g + k])).await?;
             let opened = engine.open(&flags).await?;
             let small: Vec<bool> = opened.iter().map(|&v| v == 1).collect();
             (values, opened, withheld(&small, hidden_rows, k, g))
@@ -459,10 +423,8 @@ mod tests {
     }
 
     #[test]
-    fn a_small_cell_takes_a_second_cell_of_its_row_and_column_with_it() {
-        // 3 is below 5: its row (segment 0: 3, 40) and column (group a: 3, 30) would give it
-        // away from the released sizes and totals, so 40 and 30 go too, and then 60 (the last
-        // of group b's column and of segment 1's row).
+    fn a_small_cell_withholds_its_rectangle_and_the_figures_that_need_it() {
+        // 3 is below 5: it, 40, 30 and 60 are withheld (its rectangle); the totals stay.
         let small = exact(&[3, 40, 30, 60], 5);
         assert_eq!(small.suppressed_cells, 4);
         assert!(small.segments.iter().all(|s| s.counts.iter().all(Option::is_none)));
@@ -473,28 +435,5 @@ mod tests {
         assert_eq!(shown.suppressed_cells, 0);
         assert_eq!(shown.segments[0].counts, vec![Some(30), Some(60)]);
         assert!(shown.chi_square.is_some());
-    }
-
-    #[test]
-    fn withheld_lines_never_hold_exactly_one_withheld_value() {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
-        for _ in 0..500 {
-            let (k, g) = (rng.random_range(1..6usize), rng.random_range(1..5usize));
-            let small: Vec<bool> = (0..k * g + g).map(|_| rng.random_bool(0.2)).collect();
-            let hidden: Vec<bool> = (0..k).map(|_| rng.random_bool(0.1)).collect();
-            let w = withheld(&small, &hidden, k, g);
-            assert!(small.iter().zip(&w).all(|(s, w)| !s || *w), "a small value is shown");
-            for j in 0..k {
-                let n = (0..g).filter(|&l| w[j * g + l]).count();
-                assert!(n != 1 || g == 1, "row {j} of {k}x{g}: {w:?}");
-                assert!(!hidden[j] || n == g);
-            }
-            for l in 0..g {
-                let n = (0..k).filter(|&j| w[j * g + l]).count();
-                assert!(n != 1 || k == 1 || w[k * g + l], "column {l} of {k}x{g}: {w:?}");
-            }
-            assert!(w[k * g..].iter().filter(|&&x| x).count() != 1 || g == 1);
-        }
     }
 }

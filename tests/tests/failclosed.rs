@@ -1,0 +1,221 @@
+//! Every release fails closed: the attacks of a hostile operator, rerun over real QUIC on a
+//! fresh cluster through the orchestrator's command line. A budget far too small or far too
+//! large for the noise sampler is refused before anything is charged or opened; a lone small
+//! segment cannot be recovered from the other segments and the feature means; two exact
+//! fairness releases of one segmentation cannot withhold different values.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use testnet::{Cluster, sample};
+use wire::control::{JobSpec, KmeansInit};
+
+const ORCHESTRATOR: &str = env!("CARGO_BIN_EXE_e2e-orchestrator");
+
+/// `orchestrator ARGS` against the cluster.
+fn orchestrator(cluster: &Cluster, args: &[&str]) -> Output {
+    std::process::Command::new(ORCHESTRATOR)
+        .args(args)
+        .env("SEGMPC_CLUSTER", &cluster.generated.cluster_file)
+        .output()
+        .unwrap()
+}
+
+/// Submits a job with the command line, waits for it and returns its result as JSON.
+fn submit_and_read(cluster: &Cluster, args: &[&str]) -> (String, Value) {
+    let mut all = vec!["job", "submit"];
+    all.extend_from_slice(args);
+    let out = orchestrator(cluster, &all);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let job = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let waited = orchestrator(cluster, &["job", "wait", &job]);
+    assert!(waited.status.success(), "{}", String::from_utf8_lossy(&waited.stderr));
+    let out = orchestrator(cluster, &["job", "result", &job, "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (job, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// A submission every node should refuse: exit status 3 and the refusals on stderr.
+fn refused(cluster: &Cluster, args: &[&str]) -> String {
+    let mut all = vec!["job", "submit"];
+    all.extend_from_slice(args);
+    let out = orchestrator(cluster, &all);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{args:?} was not refused: {text}");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_outside_the_samplers_range_is_refused_before_anything_is_charged() {
+    let (_dir, mut cluster) = common::cluster(3, 60, 111).await;
+    cluster.ingest_all().await.unwrap();
+    // node-2's company: a budget of 2 (so exact jobs are refused); node-3's: private jobs
+    // only, without a budget; node-1's: at most epsilon 3 per job.
+    common::set_policy(&mut cluster, 1, "[[datasets]]\nname = \"customers\"\nepsilon_budget = 2.0\n").await;
+    common::set_policy(&mut cluster, 2, "[[datasets]]\nname = \"customers\"\nrequire_epsilon = true\n").await;
+    common::set_policy(&mut cluster, 0, "[[datasets]]\nname = \"customers\"\nmax_epsilon = 3.0\n").await;
+
+    // A tiny budget on a wide range: the sum of income would need noise far wider than the
+    // sampler draws exactly (it used to release the exact sum). Every node refuses.
+    let text = refused(
+        &cluster,
+        &["stats", "--dataset", "customers", "--features", "income", "--epsilon", "0.000001"],
+    );
+    for node in ["node-1:", "node-2:", "node-3:"] {
+        assert!(text.contains(node), "{text}");
+    }
+    assert!(text.contains("the sum of `income`") && text.contains("wider than"), "{text}");
+    let features = "age,income";
+    let text = refused(
+        &cluster,
+        &["kmeans", "--dataset", "customers", "--features", features, "--k", "3", "--epsilon", "1e-20"],
+    );
+    assert!(text.contains("differential privacy") && text.contains("wider than"), "{text}");
+    // Far too large: no noise at all would be drawn.
+    let text =
+        refused(&cluster, &["stats", "--dataset", "customers", "--features", "age", "--epsilon", "1e300"]);
+    assert!(text.contains("narrower than") && text.contains("lower epsilon"), "{text}");
+    // A private segmentation inside every policy, then private fairness jobs on it.
+    let (segmentation, _) = submit_and_read(
+        &cluster,
+        &["kmeans", "--dataset", "customers", "--features", features, "--k", "3", "--epsilon", "1"],
+    );
+    for epsilon in ["1e-20", "1e300"] {
+        let text = refused(
+            &cluster,
+            &["fairness", "--segments", &segmentation, "--protected", "gender", "--epsilon", epsilon],
+        );
+        assert!(text.contains("each cell of the table"), "{epsilon}: {text}");
+    }
+    // node-1's ceiling (and node-2's remaining budget of 1) refuse epsilon 4.
+    let text = refused(&cluster, &["stats", "--dataset", "customers", "--features", "age", "--epsilon", "4"]);
+    assert!(text.contains("node-1:") && text.contains("at most epsilon 3 per job"), "{text}");
+    assert!(text.contains("node-2:") && text.contains("would exceed") && !text.contains("node-3:"), "{text}");
+
+    // Only the private segmentation was charged, on every node, and audited once.
+    for (i, ledger) in cluster.client.budgets().await.into_iter().enumerate() {
+        let line = ledger.unwrap().into_iter().find(|b| b.dataset == sample::DATASET).unwrap();
+        assert!(line.jobs == 1 && (line.spent - 1.0).abs() < 1e-12, "node {i}: {line:?}");
+    }
+    for log in cluster.client.audit_logs().await {
+        let entries = wire::audit::verify(&log.unwrap()).unwrap();
+        let charges = entries.iter().filter(|e| matches!(e.event, wire::audit::Event::Spent { .. })).count();
+        assert_eq!(charges, 1);
+    }
+}
+
+/// The records of node `i`'s sample file, in order, with consent.
+fn consenting_rows(path: &Path) -> usize {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let consent = r.headers().unwrap().iter().position(|h| h == "consent").unwrap();
+    r.records().filter(|rec| &rec.as_ref().unwrap()[consent] == "yes").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_small_segment_cannot_be_recovered_from_the_other_releases() {
+    let (_dir, cluster) = common::cluster(3, 100, 112).await;
+    // One customer far from everyone else: the best segmentation gives it a segment of its own.
+    let csv = cluster.generated.nodes[0].csv.clone();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, format!("{text}x-outlier,100,1000000,600,10000,200,north,female,yes\n")).unwrap();
+    cluster.ingest_all().await.unwrap();
+    let (job, result) = submit_and_read(
+        &cluster,
+        &[
+            "kmeans",
+            "--dataset",
+            "customers",
+            "--features",
+            "age,income",
+            "--k",
+            "3",
+            "--min-segment",
+            "5",
+            "--labels",
+        ],
+    );
+    // The owner's labels show the outlier alone in its segment (the scenario of the attack).
+    let labels: Vec<Vec<usize>> = cluster
+        .generated
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut r = csv::Reader::from_path(n.dir.join(format!("data/labels/{job}.csv"))).unwrap();
+            r.records().map(|rec| rec.unwrap()[1].parse().unwrap()).collect()
+        })
+        .collect();
+    assert_eq!(labels[0].len(), consenting_rows(&csv));
+    let outlier = *labels[0].last().unwrap();
+    let alone = labels.iter().flatten().filter(|&&l| l == outlier).count();
+    assert_eq!(alone, 1, "the outlier does not have a segment of its own");
+
+    // What the operator received: two segments withheld, no WCSS.
+    let s = &result["segments"];
+    let suppressed: Vec<bool> =
+        s["suppressed"].as_array().unwrap().iter().map(|v| v.as_bool().unwrap()).collect();
+    assert_eq!(suppressed.iter().filter(|&&x| x).count(), 2, "{result}");
+    assert!(s["wcss"].is_null(), "{result}");
+    // The attack: the withheld size is the count less the released sizes, and its centroid
+    // the total (count times the exact means, or an exact stats job's sums) less the released
+    // segments' sums, over that size.
+    let count = result["count"].as_f64().unwrap();
+    let sizes: Vec<f64> = s["sizes"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let centroids: Vec<f64> =
+        s["centroids"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let means: Vec<f64> = s["centres"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let (_, stats) =
+        submit_and_read(&cluster, &["stats", "--dataset", "customers", "--features", "age,income"]);
+    let sums: Vec<f64> =
+        stats["features"].as_array().unwrap().iter().map(|f| f[1]["sum"].as_f64().unwrap()).collect();
+    let released: Vec<usize> = (0..3).filter(|&j| !suppressed[j]).collect();
+    let size = count - released.iter().map(|&j| sizes[j]).sum::<f64>();
+    assert!(size >= 5.0, "the remainder is {size} records: a segment below the minimum");
+    for (f, total) in [means[0] * count, means[1] * count].into_iter().zip(&sums).enumerate() {
+        assert!((total.0 - total.1).abs() < 1.0, "means and sums agree");
+        let rest = released.iter().map(|&j| sizes[j] * centroids[j * 2 + f]).sum::<f64>();
+        let recovered = (total.0 - rest) / size;
+        let record = [100.0, 1_000_000.0][f];
+        assert!(
+            (recovered - record).abs() > 0.2 * record,
+            "feature {f}: the remainder's centroid {recovered} gives the record {record} away"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_exact_fairness_releases_of_one_segmentation_cannot_withhold_different_values() {
+    let (_dir, cluster) = common::cluster(3, 40, 113).await;
+    cluster.ingest_all().await.unwrap();
+    let spec = JobSpec::Kmeans {
+        dataset: sample::DATASET.into(),
+        features: vec!["age".into(), "income".into(), "visits".into()],
+        k: 5,
+        iterations: 4,
+        seed: 2,
+        restarts: 2,
+        init: KmeansInit::PlusPlus,
+        labels: false,
+        min_segment: 0,
+        epsilon: None,
+    };
+    let segmentation = cluster.client.submit(spec).await.unwrap();
+    cluster.client.wait(segmentation, std::time::Duration::from_secs(60)).await.unwrap();
+    let segments = segmentation.to_string();
+    let fairness =
+        |min: &'static str| ["fairness", "--segments", &segments, "--protected", "gender", "--min-cell", min];
+    let (_, first) = submit_and_read(&cluster, &fairness("10"));
+    assert!(first["report"]["suppressed_cells"].as_u64().unwrap() > 0, "{first}");
+    // Another minimum on the same segmentation and column: refused by every node, naming the
+    // first job and the way out.
+    let text = refused(&cluster, &fairness("16"));
+    assert!(text.contains("already releases the `gender` table") && text.contains("--min-cell 10"), "{text}");
+    let text = refused(&cluster, &fairness("3"));
+    assert!(text.contains("--min-cell 10"), "{text}");
+    // The same minimum releases the same values again; another column has its own.
+    let (_, again) = submit_and_read(&cluster, &fairness("10"));
+    assert_eq!(again["report"], first["report"]);
+    let region = ["fairness", "--segments", &segments, "--protected", "region", "--min-cell", "16"];
+    submit_and_read(&cluster, &region);
+}
