@@ -106,11 +106,30 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     assert!(err.contains("policy") && err.contains("unknown job kind `export`"), "{err}");
 }
 
-/// A retention period in one node's policy erases the dataset's shares on every node.
+/// A retention period in one node's policy erases that node's shares of the dataset, and its
+/// company's records on every other node, each time with what was derived from them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retention_period_erases_the_dataset_everywhere() {
+async fn a_retention_period_erases_its_nodes_shares_and_its_companys_records_everywhere() {
     let (_dir, mut cluster) = common::cluster(3, 30, 72).await;
     cluster.ingest_all().await.unwrap();
+    // Before the period passes: a segmentation whose owners receive their labels.
+    let job = cluster.client.submit(kmeans(&["age", "income"], 1, true)).await.unwrap();
+    cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
+    let dirs: Vec<_> = cluster.generated.nodes.iter().map(|n| n.dir.join("data")).collect();
+    let data = |i: usize| dirs[i].clone();
+    for i in 0..3 {
+        assert!(data(i).join(format!("jobs/{job}.segments")).exists(), "node {i}");
+        assert!(data(i).join(format!("labels/{job}.csv")).exists(), "node {i}");
+    }
+    let owners = |answer: &Result<wire::control::Response, _>| match answer {
+        Ok(wire::control::Response::Datasets(d)) => {
+            d.iter().flat_map(|d| d.contributions.iter().map(|c| (c.id.clone(), c.owner.clone()))).collect()
+        }
+        other => panic!("unexpected answer {other:?}"),
+    };
+    let listing = cluster.client.ask_all(wire::control::RequestBody::ListDatasets).await;
+    let node2s: Vec<(String, String)> = owners(&listing[0]);
+    let node2s = node2s.into_iter().find(|(_, o)| o == "node-2").unwrap().0;
     let files = cluster.generated.nodes[1].clone();
     // About 4 seconds.
     std::fs::write(
@@ -121,32 +140,58 @@ async fn a_retention_period_erases_the_dataset_everywhere() {
     let config = std::fs::read_to_string(&files.config).unwrap();
     std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
     cluster.restart(1).await.unwrap();
+    // node-2 erases its shares of everyone's records; node-1 and node-3 erase node-2's.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let listings = cluster.client.ask_all(wire::control::RequestBody::ListDatasets).await;
-        let empty =
-            listings.iter().all(|l| matches!(l, Ok(wire::control::Response::Datasets(d)) if d.is_empty()));
-        if empty {
+        let left: Vec<Vec<String>> =
+            listings.iter().map(|l| owners(l).into_iter().map(|(_, o)| o).collect()).collect();
+        if left == [vec!["node-1", "node-3"], vec![], vec!["node-1", "node-3"]] {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "not erased everywhere: {listings:?}");
+        assert!(std::time::Instant::now() < deadline, "not erased as expected: {left:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Every node recorded the erasure; no share file is left.
+    assert!(!data(1).join("datasets/customers").exists());
+    for i in [0, 2] {
+        assert!(!data(i).join(format!("datasets/customers/{node2s}.shares")).exists(), "node {i}");
+    }
+    // Everything derived from the erased shares went with them, on every node, and each node
+    // recorded what it erased and why.
+    for i in 0..3 {
+        assert!(!data(i).join(format!("jobs/{job}.segments")).exists(), "node {i}");
+        assert!(!data(i).join(format!("labels/{job}.csv")).exists(), "node {i}");
+    }
     for (i, log) in cluster.client.audit_logs().await.into_iter().enumerate() {
         let entries = wire::audit::verify(&log.unwrap()).unwrap();
-        assert!(
-            entries.iter().any(
-                |e| matches!(&e.event, wire::audit::Event::Erased { dataset, .. } if dataset == "customers")
-            ),
-            "node {i}"
-        );
-        let dir = cluster.generated.nodes[i].dir.join("data/datasets/customers");
-        assert!(!dir.exists(), "{}", dir.display());
+        let erased: Vec<wire::audit::Event> = entries
+            .into_iter()
+            .map(|e| e.event)
+            .filter(|e| matches!(e, wire::audit::Event::Erased { .. }))
+            .collect();
+        let expected = match i {
+            1 => wire::audit::Event::Erased {
+                dataset: "customers".into(),
+                contribution: None,
+                reason: "the retention period of this node's policy passed".into(),
+                jobs: vec![job.to_string()],
+            },
+            _ => wire::audit::Event::Erased {
+                dataset: "customers".into(),
+                contribution: Some(node2s.clone()),
+                reason: format!("node node-2 withdrew its contribution `{node2s}`"),
+                jobs: vec![job.to_string()],
+            },
+        };
+        assert_eq!(erased, vec![expected], "node {i}");
     }
+    let err = cluster.client.kmeans_result(job).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("the output of job {job} is gone from node")), "{err}");
     let stats =
         JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
-    cluster.client.submit(stats).await.unwrap_err();
+    let err = cluster.client.submit(stats).await.unwrap_err().to_string();
+    assert!(err.contains("node-2: dataset `customers` does not exist on node node-2"), "{err}");
+    assert!(!err.contains("node-1:") && !err.contains("node-3:"), "{err}");
 }
 
 /// A record whose consent column says no never contributes: the results are the same with and

@@ -84,6 +84,14 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             Some(r) if r.submitter != fp => {
                 error(ErrorKind::Forbidden, "only the operator that submitted a job can read its result")
             }
+            Some(r) if r.erased.is_some() => error(
+                ErrorKind::Failed,
+                format!(
+                    "the output of job {job} is gone from node {}: {}",
+                    node.config.node_id,
+                    r.erased.unwrap_or_default()
+                ),
+            ),
             Some(r) => match (r.state, r.output) {
                 (JobState::Done, Some(out)) => {
                     let sent: Vec<u8> = out

@@ -109,13 +109,11 @@ async fn handle(
             .map_err(|e| e.to_string()),
         MeshRequest::JobChannel { .. } => Err("a job channel cannot be handled here".into()),
         MeshRequest::Ping => Ok(()),
-        MeshRequest::Erase { dataset } => {
-            let reason = format!("the retention period of node {peer}'s policy passed");
-            crate::retention::erase(node, &dataset, &reason).await
+        MeshRequest::Erase { dataset, contribution } => {
+            crate::retention::requested(node, &peer, &dataset, contribution).await.map_err(|e| e.to_string())
         }
         MeshRequest::JobFailed { job, reason } => {
-            crate::jobs::failed_elsewhere(node, job, &peer, &reason);
-            Ok(())
+            crate::jobs::failed_elsewhere(node, job, party, &reason).map_err(|e| e.to_string())
         }
     }
 }

@@ -66,8 +66,9 @@ pub struct DatasetPolicy {
     /// Whether owners may receive their records' segments (`--labels`).
     #[serde(default = "yes")]
     pub labels: bool,
-    /// Days after its oldest contribution was committed that the dataset's shares are erased,
-    /// on this node and, at its request, on every other node.
+    /// Days after its oldest contribution was committed here that the dataset's shares are
+    /// erased on this node; this node's company's own contribution is then erased, at its
+    /// request, on every other node too.
     #[serde(default)]
     pub retention_days: Option<f64>,
 }

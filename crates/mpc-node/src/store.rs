@@ -63,6 +63,21 @@ pub enum StoreError {
     /// A request that cannot be carried out on the data as it is.
     #[error("{0}")]
     Invalid(String),
+    /// A node asked to erase a contribution another node owns.
+    #[error(
+        "contribution `{contribution}` of dataset `{dataset}` belongs to node {owner}: node {requester} may \
+         erase only its own"
+    )]
+    NotOwner {
+        /// The dataset.
+        dataset: String,
+        /// The contribution.
+        contribution: String,
+        /// Its owner.
+        owner: String,
+        /// Who asked.
+        requester: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -238,6 +253,80 @@ impl Store {
         for d in [dir, staged] {
             if d.exists() {
                 std::fs::remove_dir_all(&d).map_err(io(&d))?;
+            }
+        }
+        Ok(existed)
+    }
+
+    /// Deletes `owner`'s contribution `contribution` to `dataset` (committed and staged),
+    /// refusing, with nothing changed, one that another node owns. The dataset goes with its
+    /// last contribution. Returns whether there was anything to delete.
+    pub fn erase_contribution(
+        &self,
+        dataset: &str,
+        contribution: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let staged = self.staged_path(dataset, contribution)?;
+        let not_owner = |actual: &str| StoreError::NotOwner {
+            dataset: dataset.into(),
+            contribution: contribution.into(),
+            owner: actual.into(),
+            requester: owner.into(),
+        };
+        let mut meta = self.dataset(dataset)?;
+        let committed = meta.as_ref().and_then(|m| m.contributions.iter().find(|c| c.id == contribution));
+        if let Some(c) = committed
+            && c.owner != owner
+        {
+            return Err(not_owner(&c.owner));
+        }
+        let committed = committed.is_some();
+        let staged_owner = if staged.exists() { Some(read_header(&staged)?.owner) } else { None };
+        if let Some(other) = staged_owner.as_deref().filter(|o| *o != owner) {
+            return Err(not_owner(other));
+        }
+        let existed = committed || staged_owner.is_some();
+        if let Some(meta) = meta.as_mut().filter(|_| committed) {
+            let dir = self.dataset_dir(dataset)?;
+            meta.contributions.retain(|c| c.id != contribution);
+            if meta.contributions.is_empty() {
+                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            } else {
+                // Metadata first: a file no metadata refers to is removed at start.
+                let json = serde_json::to_vec_pretty(&meta).expect("metadata serialises");
+                write_atomic(&dir.join("dataset.json"), &json)?;
+                let path = dir.join(format!("{contribution}.shares"));
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                sync_dir(&dir)?;
+            }
+        }
+        if staged_owner.is_some() {
+            std::fs::remove_file(&staged).map_err(io(&staged))?;
+        }
+        Ok(existed)
+    }
+
+    /// Deletes what job `job` left on this node beside its record: its segments
+    /// (`jobs/<job>.segments`) and the owner's labels (`labels/<job>.csv`). Returns whether
+    /// there was anything to delete.
+    pub fn erase_job_files(&self, job: &str) -> Result<bool, StoreError> {
+        if !valid_name(job) {
+            return Err(StoreError::Invalid(format!("`{job}` is not a valid job id")));
+        }
+        let mut existed = false;
+        for (dir, name) in
+            [(self.jobs_dir(), format!("{job}.segments")), (self.root.join("labels"), format!("{job}.csv"))]
+        {
+            let path = dir.join(name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    existed = true;
+                    sync_dir(&dir)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(StoreError::Io { path, source }),
             }
         }
         Ok(existed)
@@ -676,6 +765,55 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.load("d", &meta).unwrap().columns, cols);
         assert!(!dir.path().join("datasets/d/orphan.shares").exists());
+    }
+
+    #[test]
+    fn only_its_owner_erases_a_contribution_and_the_last_one_takes_the_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (id, owner) in [("c1", "n1"), ("c2", "n2")] {
+            let (h, cols) = contribution(id, owner, 2);
+            store.stage(&h, &cols).unwrap();
+            store.commit("d", id, owner).unwrap();
+        }
+        let (h, cols) = contribution("c3", "n3", 2);
+        store.stage(&h, &cols).unwrap();
+        let before = store.dataset("d").unwrap();
+        for (id, requester) in [("c1", "n2"), ("c3", "n1")] {
+            let err = store.erase_contribution("d", id, requester).unwrap_err();
+            assert!(matches!(&err, StoreError::NotOwner { owner, .. } if owner != requester), "{err}");
+        }
+        assert_eq!(store.dataset("d").unwrap(), before, "a refused erasure changed the metadata");
+        assert!(
+            dir.path().join("datasets/d/c1.shares").exists()
+                && dir.path().join("staging/d/c3.shares").exists()
+        );
+
+        assert!(store.erase_contribution("d", "c3", "n3").unwrap(), "a staged contribution is erased");
+        assert!(!dir.path().join("staging/d/c3.shares").exists());
+        assert!(store.erase_contribution("d", "c2", "n2").unwrap());
+        let meta = store.dataset("d").unwrap().unwrap();
+        assert_eq!(meta.contributions.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1"]);
+        assert!(!dir.path().join("datasets/d/c2.shares").exists());
+        assert!(!store.erase_contribution("d", "c2", "n2").unwrap(), "erasing again finds nothing");
+        assert!(store.erase_contribution("d", "c1", "n1").unwrap());
+        assert!(store.dataset("d").unwrap().is_none() && !dir.path().join("datasets/d").exists());
+    }
+
+    #[test]
+    fn a_jobs_segments_and_labels_are_erased_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let job = "ab".repeat(16);
+        let segments = Segments { dataset: "d".into(), contributions: vec![], k: 2, components: vec![] };
+        store.save_segments(&job, &segments).unwrap();
+        std::fs::create_dir_all(dir.path().join("labels")).unwrap();
+        std::fs::write(dir.path().join(format!("labels/{job}.csv")), "record,segment\n").unwrap();
+        assert!(store.erase_job_files(&job).unwrap());
+        assert_eq!(store.load_segments(&job).unwrap(), None);
+        assert!(!dir.path().join(format!("labels/{job}.csv")).exists());
+        assert!(!store.erase_job_files(&job).unwrap());
+        assert!(store.erase_job_files("../x").is_err());
     }
 
     #[test]

@@ -52,12 +52,20 @@ pub enum Event {
         /// Why it failed.
         reason: Option<String>,
     },
-    /// This node erased its shares of a dataset.
+    /// This node erased its shares of a dataset, or of one contribution to it, and what it
+    /// held derived from them.
     Erased {
         /// The dataset.
         dataset: String,
-        /// Why (whose retention period passed).
+        /// The contribution erased; absent when every share of the dataset was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contribution: Option<String>,
+        /// Why (whose retention period passed, or which owner withdrew its records).
         reason: String,
+        /// The jobs on the dataset whose segments, outputs or owners' labels this node erased
+        /// with the shares (absent when there were none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        jobs: Vec<String>,
     },
     /// A job spent privacy budget on a dataset (recorded before anything is released).
     Spent {
@@ -237,6 +245,26 @@ mod tests {
         let mut garbled = text(&lines);
         garbled.push_str("not json\n");
         assert_eq!(verify(&garbled).unwrap_err().0, 6);
+    }
+
+    #[test]
+    fn an_erasure_recorded_before_the_erasure_details_still_verifies() {
+        let old =
+            r#"{"seq":0,"time_ms":5,"prev":"GENESIS","event":{"kind":"erased","dataset":"d","reason":"r"}}"#
+                .replace("GENESIS", GENESIS);
+        let entry: Entry = serde_json::from_str(&old).unwrap();
+        let line = serde_json::to_string(&Line { hash: digest(old.as_bytes()), entry }).unwrap();
+        assert_eq!(verify(&format!("{line}\n")).unwrap().len(), 1);
+        let event = Event::Erased {
+            dataset: "d".into(),
+            contribution: Some("c".into()),
+            reason: "r".into(),
+            jobs: vec!["j".into()],
+        };
+        let line = next(None, 5, event.clone());
+        let text = serde_json::to_string(&line).unwrap();
+        assert!(text.contains(r#""contribution":"c""#) && text.contains(r#""jobs":["j"]"#), "{text}");
+        assert_eq!(verify(&format!("{text}\n")).unwrap()[0].event, event);
     }
 
     #[test]

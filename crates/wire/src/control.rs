@@ -539,7 +539,7 @@ mod tests {
 
     #[test]
     fn request_known_answer() {
-        // Version 2 (varint 0x02), variant 0 (Ping).
-        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![2, 0]);
+        // Version 3 (varint 0x03), variant 0 (Ping).
+        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![3, 0]);
     }
 }

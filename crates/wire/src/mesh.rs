@@ -53,13 +53,18 @@ pub enum MeshRequest {
     },
     /// Are you there? (a link probe; answered with `Ok`)
     Ping,
-    /// The sender's policy's retention period for `dataset` has passed: erase your shares of
-    /// it.
+    /// Erase shares of `dataset`: of one contribution, which only its owner may ask for (a
+    /// company may always withdraw its records), or, with no contribution, of the whole
+    /// dataset, which a node does only once its own policy's retention period for it has
+    /// passed. A refused request changes nothing and is answered with the reason.
     Erase {
         /// The dataset.
         dataset: String,
+        /// The contribution to erase, owned by the sender; `None` for the whole dataset.
+        contribution: Option<String>,
     },
-    /// The sender's part of `job` failed: stop yours, with this reason.
+    /// The sender's part of `job` failed: stop yours, with this reason (honoured only from a
+    /// party of a job that exists on the receiver and has not finished).
     JobFailed {
         /// The job.
         job: JobId,
@@ -113,4 +118,20 @@ pub enum MeshResponse {
         /// Why.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erase_known_answer() {
+        let erase = |contribution: Option<&str>| MeshHeader {
+            version: crate::PROTOCOL_VERSION,
+            request: MeshRequest::Erase { dataset: "d".into(), contribution: contribution.map(Into::into) },
+        };
+        // Version 3, variant 5 (Erase), "d", then Some("c") or None.
+        assert_eq!(postcard::to_stdvec(&erase(Some("c"))).unwrap(), vec![3, 5, 1, b'd', 1, 1, b'c']);
+        assert_eq!(postcard::to_stdvec(&erase(None)).unwrap(), vec![3, 5, 1, b'd', 0]);
+    }
 }

@@ -72,3 +72,31 @@ pub fn genders(cluster: &Cluster) -> Vec<usize> {
     }
     genders
 }
+
+/// Sends one mesh request to node `to` as node `from` would, unprompted: over a connection of
+/// its own made with `from`'s certificate and key from the cluster's generated directory.
+/// Returns the node's answer.
+pub async fn ask_as_peer(
+    cluster: &Cluster,
+    from: usize,
+    to: usize,
+    request: wire::mesh::MeshRequest,
+) -> wire::mesh::MeshResponse {
+    let keys = cluster.generated.nodes[from].dir.join("keys");
+    let identity = net::Identity::load(&keys.join("cert.pem"), &keys.join("key.pem")).unwrap();
+    let target = cluster.client.nodes().iter().find(|n| n.id == cluster.generated.nodes[to].id).unwrap();
+    let endpoint = net::client_endpoint("127.0.0.1:0".parse().unwrap()).unwrap();
+    let options = net::NetOptions::default();
+    let conn =
+        net::connect(&endpoint, &identity, target.address.parse().unwrap(), target.fingerprint, &options)
+            .await
+            .unwrap();
+    let header = wire::mesh::MeshHeader { version: wire::PROTOCOL_VERSION, request };
+    let call = net::call(&conn, &header, wire::MAX_CONTROL_FRAME);
+    tokio::time::timeout(std::time::Duration::from_secs(20), call).await.unwrap().unwrap()
+}
+
+/// Every file under `dir` with its contents.
+pub fn contents_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir).into_iter().map(|p| (p.clone(), std::fs::read(dir.join(p)).unwrap())).collect()
+}

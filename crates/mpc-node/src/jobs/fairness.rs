@@ -47,6 +47,11 @@ pub fn check(
     if record.state != JobState::Done {
         return Err(format!("job {segments_job} is {}, not done", record.state));
     }
+    if let Some(why) = &record.erased {
+        return Err(format!(
+            "the segments of job {segments_job} are gone ({why}); segment the dataset again"
+        ));
+    }
     let segments = node
         .store
         .load_segments(&segments_job.to_string())

@@ -7,6 +7,7 @@
 
 mod bench;
 pub mod channel;
+mod erasure;
 mod fairness;
 mod kmeans;
 mod stats;
@@ -23,6 +24,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wire::audit::Event;
 use wire::control::{JobId, JobSpec, JobState, JobStatusInfo};
+
+pub use erasure::erase_derived;
 
 /// What a finished job leaves on this node: its components of the outputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,10 @@ pub struct JobRecord {
     /// Steps done and in all, for progress bars.
     #[serde(default)]
     pub steps: (u64, u64),
+    /// Why the output, segments and labels of this job were erased here (with shares of its
+    /// dataset), if they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<String>,
 }
 
 impl JobRecord {
@@ -556,6 +563,7 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
         traffic: Traffic::default(),
         elapsed_ms: 0,
         steps: (0, 0),
+        erased: None,
     };
     node.jobs.insert(record)?;
     node.audit.record(submitted);
@@ -622,11 +630,55 @@ async fn tell_peers_it_failed(node: &Arc<Node>, job: JobId, reason: &str) {
     futures_util::future::join_all(notices).await;
 }
 
-/// Another node's part of `job` failed: stop this node's part with its reason.
-pub fn failed_elsewhere(node: &Node, job: JobId, peer: &str, reason: &str) {
+/// Why a node ignores another node's notice that a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeRefused {
+    /// The job is not known here.
+    #[error("node {node} has no job {job}")]
+    UnknownJob {
+        /// This node.
+        node: String,
+        /// The job.
+        job: JobId,
+    },
+    /// The sender takes no part in the job.
+    #[error("node {peer} is not a party of job {job}")]
+    NotAParty {
+        /// The sender.
+        peer: String,
+        /// The job.
+        job: JobId,
+    },
+    /// The job finished here: a notice cannot undo it.
+    #[error("job {job} is already {state} on node {node}")]
+    Finished {
+        /// The job.
+        job: JobId,
+        /// Its final state here.
+        state: JobState,
+        /// This node.
+        node: String,
+    },
+}
+
+/// Another node's part of `job` failed: stop this node's part with its reason. Honoured only
+/// from a party of the job (every node takes part in every job), for a job that exists here
+/// and has not finished; a notice about a job that already failed here changes nothing.
+pub fn failed_elsewhere(node: &Node, job: JobId, party: usize, reason: &str) -> Result<(), NoticeRefused> {
+    let peer = node.members.get(party).map_or_else(|| format!("#{party}"), |m| m.id.clone());
+    let here = node.config.node_id.clone();
+    if node.jobs.get(&job).is_none() {
+        return Err(NoticeRefused::UnknownJob { node: here, job });
+    }
+    if party >= node.members.len() || party == node.me {
+        return Err(NoticeRefused::NotAParty { peer, job });
+    }
+    let mut refusal = None;
     let mut stopped = false;
-    node.jobs.update(job, |e| {
-        if !e.record.state.is_final() {
+    node.jobs.update(job, |e| match e.record.state {
+        JobState::Failed => {}
+        state if state.is_final() => refusal = Some(NoticeRefused::Finished { job, state, node: here }),
+        _ => {
             if let Some(task) = e.task.take() {
                 task.abort();
             }
@@ -635,11 +687,15 @@ pub fn failed_elsewhere(node: &Node, job: JobId, peer: &str, reason: &str) {
             stopped = true;
         }
     });
+    if let Some(refusal) = refusal {
+        return Err(refusal);
+    }
     if stopped {
         node.inbox.clear(job);
         record_end(node, job);
         tracing::warn!(%job, %peer, %reason, "job failed on another node");
     }
+    Ok(())
 }
 
 /// Records in the audit log how `job` ended here.
