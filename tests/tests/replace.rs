@@ -190,7 +190,8 @@ async fn a_replacement_is_audited_everywhere_and_a_restore_brings_the_old_record
     let (ok, stdout, stderr) = owner_runs(&cluster, 0, &["--replace"]);
     assert!(ok, "{stderr}");
     let expected = format!(
-        "shared {new_rows} records with 3 nodes (contribution {{}}), replacing its {} records (contribution {})",
+        "shared {new_rows} records with 3 nodes (contribution {{}}), replacing its {} records \
+         (contribution {})",
         first.rows, first.contribution
     );
     let (start, end) = expected.split_once("{}").unwrap();

@@ -129,8 +129,8 @@ async fn run(cli: Cli) -> Result<()> {
                 Response::Ingested(r) => {
                     let replaced = r.replaced.map_or_else(String::new, |p| {
                         format!(
-                            ", replacing its {} records (contribution {}), restorable with --restore until {} \
-                             unless a job uses the new ones before",
+                            ", replacing its {} records (contribution {}), restorable with --restore \
+                             until {} unless a job uses the new ones before",
                             p.rows,
                             p.contribution,
                             crate::store::utc(p.keep_until_ms)
@@ -145,14 +145,15 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 Response::Restored(r) => {
                     println!(
-                        "dataset {}: restored {} records (contribution {}) on {} nodes; dropped the {} records \
-                         of contribution {}",
+                        "dataset {}: restored {} records (contribution {}) on {} nodes; dropped the {} \
+                         records of contribution {}",
                         r.dataset, r.restored_rows, r.restored, r.nodes, r.dropped_rows, r.dropped
                     );
                     Ok(())
                 }
                 Response::Error { kind: ErrorKind::Conflict, message } => bail!(
-                    "{message}\nto replace them, run: mpc-node ingest --config {} --dataset {dataset} --replace",
+                    "{message}\nto replace them, run: mpc-node ingest --config {} --dataset {dataset} \
+                     --replace",
                     path.display()
                 ),
                 Response::Error { message, .. } => bail!("{message}"),

@@ -201,7 +201,12 @@ pub async fn purge(node: Arc<Node>) {
             match node.with_store(move |store| store.purge_kept(&name, now_ms(), retention)).await {
                 Ok(purged) => {
                     for kept in purged {
-                        tracing::info!(dataset = %meta.name, owner = %kept.owner, replaced = %kept.previous.id, "purged a replaced contribution that can no longer be restored");
+                        tracing::info!(
+                            dataset = %meta.name,
+                            owner = %kept.owner,
+                            replaced = %kept.previous.id,
+                            "purged a replaced contribution that can no longer be restored"
+                        );
                     }
                 }
                 Err(e) => {

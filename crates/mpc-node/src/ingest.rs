@@ -57,7 +57,8 @@ pub enum IngestError {
     /// Every node staged the shares but some did not confirm the commit.
     #[error(
         "the contribution was committed on some nodes only (failed on {0}); jobs on this dataset \
-         fail until you run this ingest again, which replaces the contribution everywhere"
+         fail until you run this ingest again with --replace, which replaces the contribution \
+         everywhere"
     )]
     Partial(String),
 }

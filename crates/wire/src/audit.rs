@@ -1,9 +1,10 @@
 //! The audit log every node keeps: an append-only, hash-chained list of what happened to each
 //! job (the specification and this node's decision, the end, what was revealed and to whom,
-//! with a digest of it), and to the data (erasures, replaced and restored contributions). Each line is one JSON [`Line`]: an [`Entry`] and the SHA-256 of the
-//! entry, whose `prev` is the hash of the line before (64 zeros for the first). An edited,
-//! deleted, inserted or reordered line breaks the chain at its position ([`verify`]), and the
-//! nodes' logs can be compared job by job ([`disagreements`]).
+//! with a digest of it), and to the data (erasures, replaced and restored contributions). Each
+//! line is one JSON [`Line`]: an [`Entry`] and the SHA-256 of the entry, whose `prev` is the
+//! hash of the line before (64 zeros for the first). An edited, deleted, inserted or reordered
+//! line breaks the chain at its position ([`verify`]), and the nodes' logs can be compared job
+//! by job ([`disagreements`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

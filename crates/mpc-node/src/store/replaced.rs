@@ -357,11 +357,11 @@ impl Store {
             let in_effect = meta.contributions.iter().any(|c| c.id == kept.current && c.owner == kept.owner);
             let back = meta.contributions.iter().any(|c| c.id == *id);
             if in_effect && live.exists() && !aside.exists() {
-                tracing::info!(dataset = %meta.name, contribution = %id, "finishing an interrupted replacement");
+                tracing::info!(dataset = %meta.name, contribution = %id, "finishing a replacement");
                 self.move_aside(&meta.name, id)?;
             } else if back {
                 if !live.exists() && aside.exists() {
-                    tracing::info!(dataset = %meta.name, contribution = %id, "finishing an interrupted restore");
+                    tracing::info!(dataset = %meta.name, contribution = %id, "finishing a restore");
                     std::fs::rename(&aside, &live).map_err(io(&live))?;
                     sync_dir(dir)?;
                 }
@@ -379,7 +379,11 @@ impl Store {
             }
         }
         for kept in self.purge_kept_locked(&meta.name, now_ms(), None)? {
-            tracing::info!(dataset = %meta.name, contribution = %kept.previous.id, "purged a replaced contribution that can no longer be restored");
+            tracing::info!(
+                dataset = %meta.name,
+                contribution = %kept.previous.id,
+                "purged a replaced contribution that can no longer be restored"
+            );
         }
         Ok(())
     }
