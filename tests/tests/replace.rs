@@ -340,3 +340,51 @@ async fn the_other_nodes_refuse_a_replacement_not_marked_as_one() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cannot_restore_another_owners_records() {
+    let (_dir, cluster) = common::cluster(3, 30, 208).await;
+    let first = cluster.ingest_all().await.unwrap().remove(0);
+    keep_first(&cluster.generated.nodes[0].csv, 9);
+    let replaced = cluster.replace(0, sample::DATASET).await.unwrap();
+    let before = stores(&cluster);
+
+    // node-2 asks node-3, over the mesh, to put node-1's replaced records back.
+    let keys = cluster.generated.nodes[1].dir.join("keys");
+    let node2 = net::Identity::load(&keys.join("cert.pem"), &keys.join("key.pem")).unwrap();
+    let target = &cluster.client.nodes()[2];
+    let endpoint = net::client_endpoint("127.0.0.1:0".parse().unwrap()).unwrap();
+    let conn = net::connect(
+        &endpoint,
+        &node2,
+        target.address.parse().unwrap(),
+        target.fingerprint,
+        &net::NetOptions::default(),
+    )
+    .await
+    .unwrap();
+    let request = wire::mesh::MeshHeader {
+        version: wire::PROTOCOL_VERSION,
+        request: wire::mesh::MeshRequest::Restore {
+            dataset: sample::DATASET.into(),
+            restored: first.contribution.clone(),
+            dropped: replaced.contribution.clone(),
+            apply: true,
+        },
+    };
+    let answer: wire::mesh::MeshResponse = net::call(&conn, &request, wire::MAX_CONTROL_FRAME).await.unwrap();
+    match answer {
+        wire::mesh::MeshResponse::Error { message } => assert!(
+            message.starts_with(
+                "the previous contribution of node node-2 to dataset `customers` cannot be restored: this \
+                 node keeps no contribution that the current one"
+            ),
+            "{message}"
+        ),
+        other => panic!("node-3 honoured another owner's restore: {other:?}"),
+    }
+    assert!(stores(&cluster) == before, "a refused restore changed a node's data directory");
+    // node-1's own restore still works.
+    let restored = cluster.restore(0, sample::DATASET).await.unwrap();
+    assert_eq!((restored.restored, restored.restored_rows), (first.contribution, first.rows));
+}
