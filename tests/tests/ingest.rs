@@ -93,9 +93,9 @@ async fn a_restarted_node_keeps_its_shares_and_results() {
 async fn a_job_with_a_node_down_fails_with_its_name_and_reingest_replaces() {
     let (_dir, mut cluster) = common::cluster(3, 40, 34).await;
     cluster.ingest_all().await.unwrap();
-    // Re-ingesting replaces the owner's contribution instead of adding to it.
+    // Re-ingesting with --replace replaces the owner's contribution instead of adding to it.
     let rows = cluster.client.datasets().await.unwrap()[0].rows;
-    cluster.ingest(0, sample::DATASET).await.unwrap();
+    cluster.replace(0, sample::DATASET).await.unwrap();
     assert_eq!(cluster.client.datasets().await.unwrap()[0].rows, rows);
 
     cluster.kill(2);
@@ -104,6 +104,6 @@ async fn a_job_with_a_node_down_fails_with_its_name_and_reingest_replaces() {
     let err = cluster.client.submit(spec).await.unwrap_err().to_string();
     assert!(err.contains("node-3"), "{err}");
     // Ingest while a node is down fails and stores nothing anywhere.
-    let err = cluster.ingest(0, sample::DATASET).await.unwrap_err().to_string();
+    let err = cluster.replace(0, sample::DATASET).await.unwrap_err().to_string();
     assert!(err.contains("node-3") && err.contains("nothing was stored"), "{err}");
 }

@@ -214,11 +214,11 @@ async fn a_non_consenting_record_never_contributes() {
     let original = std::fs::read_to_string(&csv).unwrap();
     let extreme = |consent: &str| format!("{original}x-1,99,990000,500,9000,150,north,female,{consent}\n");
     std::fs::write(&csv, extreme("no")).unwrap();
-    let report = cluster.ingest(0, sample::DATASET).await.unwrap();
+    let report = cluster.replace(0, sample::DATASET).await.unwrap();
     let skipped = report.skipped_no_consent;
     assert_eq!(stats().await, before, "a record without consent changed the result");
     std::fs::write(&csv, extreme("yes")).unwrap();
-    let report = cluster.ingest(0, sample::DATASET).await.unwrap();
+    let report = cluster.replace(0, sample::DATASET).await.unwrap();
     assert_eq!(report.skipped_no_consent, skipped - 1);
     let after = stats().await;
     assert_eq!(after[0].0, before[0].0 + 1);

@@ -89,12 +89,27 @@ async fn only_the_submitting_operator_reads_a_result_and_only_the_owner_ingests(
     // The operator cannot make a node ingest.
     let operator =
         Identity::load(&dir.path().join("operator/cert.pem"), &dir.path().join("operator/key.pem")).unwrap();
-    match ask_as(&operator, &cluster, 0, RequestBody::Ingest { dataset: sample::DATASET.into() })
-        .await
-        .unwrap()
+    match ask_as(
+        &operator,
+        &cluster,
+        0,
+        RequestBody::Ingest { dataset: sample::DATASET.into(), replace: true },
+    )
+    .await
+    .unwrap()
     {
         Response::Error { message, .. } => assert!(message.contains("owner"), "{message}"),
         other => panic!("operator ingest was not refused: {other:?}"),
+    }
+    // Nor restore an owner's replaced records.
+    match ask_as(&operator, &cluster, 0, RequestBody::Restore { dataset: sample::DATASET.into() })
+        .await
+        .unwrap()
+    {
+        Response::Error { message, .. } => {
+            assert_eq!(message, "only the node's owner can restore its data")
+        }
+        other => panic!("operator restore was not refused: {other:?}"),
     }
     // The operator that submitted reads it.
     assert!(cluster.client.stats_result(job).await.is_ok());

@@ -7,7 +7,7 @@ use net::{Identity, NetOptions};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use wire::control::{Request, RequestBody, Response};
+use wire::control::{ErrorKind, Request, RequestBody, Response};
 
 /// A node of the secure segmentation cluster.
 #[derive(Debug, Parser)]
@@ -54,6 +54,14 @@ enum Command {
         /// Dataset name, as in the configuration.
         #[arg(long)]
         dataset: String,
+        /// Replace the records this node already shared in the dataset (they stay restorable
+        /// with --restore for `keep_replaced_days`, or until a job uses the new ones).
+        #[arg(long)]
+        replace: bool,
+        /// Share nothing: put back, on every node, the records the last --replace replaced,
+        /// and drop the ones that replaced them.
+        #[arg(long, conflicts_with = "replace")]
+        restore: bool,
     },
     /// Check that the node answers (exit code 0 if it does).
     Health {
@@ -110,18 +118,44 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", identity.fingerprint());
             Ok(())
         }
-        (Some(Command::Ingest { config, dataset }), _) => {
-            let config = Config::load(&config)?;
-            let answer =
-                ask_own_node(&config, RequestBody::Ingest { dataset }, Duration::from_secs(3600)).await?;
-            match answer {
+        (Some(Command::Ingest { config: path, dataset, replace, restore }), _) => {
+            let config = Config::load(&path)?;
+            let body = if restore {
+                RequestBody::Restore { dataset: dataset.clone() }
+            } else {
+                RequestBody::Ingest { dataset: dataset.clone(), replace }
+            };
+            match ask_own_node(&config, body, Duration::from_secs(3600)).await? {
                 Response::Ingested(r) => {
+                    let replaced = r.replaced.map_or_else(String::new, |p| {
+                        format!(
+                            ", replacing its {} records (contribution {}), restorable with --restore \
+                             until {} unless a job uses the new ones before",
+                            p.rows,
+                            p.contribution,
+                            crate::store::utc(p.keep_until_ms)
+                        )
+                    });
                     println!(
-                        "dataset {}: shared {} records with {} nodes (contribution {}); skipped {} without consent",
+                        "dataset {}: shared {} records with {} nodes (contribution {}){replaced}; skipped {} \
+                         without consent",
                         r.dataset, r.rows, r.nodes, r.contribution, r.skipped_no_consent
                     );
                     Ok(())
                 }
+                Response::Restored(r) => {
+                    println!(
+                        "dataset {}: restored {} records (contribution {}) on {} nodes; dropped the {} \
+                         records of contribution {}",
+                        r.dataset, r.restored_rows, r.restored, r.nodes, r.dropped_rows, r.dropped
+                    );
+                    Ok(())
+                }
+                Response::Error { kind: ErrorKind::Conflict, message } => bail!(
+                    "{message}\nto replace them, run: mpc-node ingest --config {} --dataset {dataset} \
+                     --replace",
+                    path.display()
+                ),
                 Response::Error { message, .. } => bail!("{message}"),
                 other => bail!("unexpected answer {other:?}"),
             }

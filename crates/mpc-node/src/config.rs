@@ -70,9 +70,21 @@ pub struct Config {
     /// each dataset. Without one, every job its data supports.
     #[serde(default)]
     pub policy: Option<PathBuf>,
+    /// How long a contribution that an ingest with `--replace` replaced stays restorable
+    /// (`mpc-node ingest --restore`), in days, unless a job uses the new one before. This
+    /// node keeps its shares of it aside until then.
+    #[serde(default = "default_keep_replaced_days")]
+    pub keep_replaced_days: f64,
     /// The policy read from that file.
     #[serde(skip)]
     pub rules: Option<crate::policy::Policy>,
+}
+
+/// Longest `keep_replaced_days`.
+pub const MAX_KEEP_REPLACED_DAYS: f64 = 365.0;
+
+fn default_keep_replaced_days() -> f64 {
+    7.0
 }
 
 /// Paths of a PEM certificate and key.
@@ -263,7 +275,18 @@ impl Config {
                 return bad(format!("network.{field}"), format!("{v} is not between 1 and 86400 seconds"));
             }
         }
+        if !(0.0..=MAX_KEEP_REPLACED_DAYS).contains(&self.keep_replaced_days) {
+            return bad(
+                "keep_replaced_days".into(),
+                format!("{} is not between 0 and {MAX_KEEP_REPLACED_DAYS} days", self.keep_replaced_days),
+            );
+        }
         Ok(())
+    }
+
+    /// How long a replaced contribution stays restorable, in milliseconds.
+    pub fn keep_replaced_ms(&self) -> u64 {
+        (self.keep_replaced_days * 86_400_000.0) as u64
     }
 
     /// All nodes, this one included, sorted by id: index = party number.
@@ -341,6 +364,7 @@ consent = "consent"
         let c = Config::load(&path).unwrap();
         assert_eq!(c.data_dir, dir.path().join("data"));
         assert_eq!(c.datasets[0].csv, dir.path().join("customers.csv"));
+        assert_eq!(c.keep_replaced_ms(), 7 * 86_400_000, "a replaced contribution is kept 7 days");
         let members = c.members(Fingerprint([9; 32]));
         assert_eq!(members.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
     }
@@ -354,6 +378,8 @@ consent = "consent"
             (base().replace("min = 18, max = 100", "min = -1e12"), "features[0].min"),
             (base().replace("\"y\"", "\"x\""), "datasets[0].schema"),
             (base().replace("node_id = \"a\"", "node_id = \"a/b\""), "node_id"),
+            (format!("keep_replaced_days = -1\n{}", base()), "keep_replaced_days"),
+            (format!("keep_replaced_days = nan\n{}", base()), "keep_replaced_days"),
         ];
         for (text, field) in cases {
             let (_dir, path) = write(&text);

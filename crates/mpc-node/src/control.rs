@@ -37,12 +37,24 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
     let operator = matches!(role, Role::Operator(_));
     match body {
         RequestBody::Ping => Response::Pong(info(&node)),
-        RequestBody::Ingest { dataset } => {
+        RequestBody::Ingest { dataset, replace } => {
             if *role != Role::Owner {
                 return error(ErrorKind::Forbidden, "only the node's owner can ingest its data");
             }
-            match crate::ingest::ingest(node, &dataset).await {
+            match crate::ingest::ingest(node, &dataset, replace).await {
                 Ok(report) => Response::Ingested(report),
+                Err(e @ crate::ingest::IngestError::WouldReplace { .. }) => {
+                    error(ErrorKind::Conflict, e.to_string())
+                }
+                Err(e) => error(ErrorKind::Failed, e.to_string()),
+            }
+        }
+        RequestBody::Restore { dataset } => {
+            if *role != Role::Owner {
+                return error(ErrorKind::Forbidden, "only the node's owner can restore its data");
+            }
+            match crate::contributions::restore(node, &dataset).await {
+                Ok(report) => Response::Restored(report),
                 Err(e) => error(ErrorKind::Failed, e.to_string()),
             }
         }

@@ -2,8 +2,12 @@
 //!
 //! Every record is checked before anything is shared: a value that is not a number, outside
 //! its declared range, not one of its column's levels, or a row with the wrong number of
-//! fields stops the ingest with the file, line and column. Numbers are encoded in fixed point
-//! (see `protocol::fixed`); categorical values become the index of their level.
+//! fields stops the ingest with the file, line and column. So does a header that names a
+//! column twice (which of the two would be shared?), and a file that would share no record:
+//! one with a header only, or whose every record says no in its consent column (an ingest of
+//! nothing is never what an owner means, and it must never stand in for the records shared
+//! before). Numbers are encoded in fixed point (see `protocol::fixed`); categorical values
+//! become the index of their level.
 
 use protocol::fixed;
 use std::path::{Path, PathBuf};
@@ -54,6 +58,26 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
         .from_path(path)
         .map_err(|e| file_err(e.to_string()))?;
     let headers = reader.headers().map_err(|e| file_err(format!("cannot read the header row: {e}")))?.clone();
+    let header_error =
+        |column: usize, message: String| CsvError::Value { path: path.into(), line: 1, column, message };
+    if headers.iter().all(str::is_empty) {
+        return Err(header_error(
+            1,
+            "the file is empty: it needs a header row naming the columns, then one line per record".into(),
+        ));
+    }
+    for (i, name) in headers.iter().enumerate() {
+        if let Some(first) = headers.iter().take(i).position(|h| !name.is_empty() && h == name) {
+            return Err(header_error(
+                i + 1,
+                format!(
+                    "the header names `{name}` twice (columns {} and {}): rename or remove one of them",
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
     let find = |name: &str| -> Result<usize, CsvError> {
         headers.iter().position(|h| h == name).ok_or_else(|| CsvError::Value {
             path: path.into(),
@@ -72,6 +96,8 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
     let width = schema.features.len() + schema.categorical.len();
     let mut columns: Vec<Vec<u64>> = vec![Vec::new(); width];
     let mut skipped = 0u64;
+    // Where the first record without consent is, to point at it if no record has consent.
+    let mut first_skipped = None;
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -101,6 +127,7 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
                 Some(true) => {}
                 Some(false) => {
                     skipped += 1;
+                    first_skipped.get_or_insert(line);
                     continue;
                 }
                 None => {
@@ -130,6 +157,26 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
         }
     }
     let rows = columns.first().map_or(0, |c| c.len() as u64);
+    if rows == 0 {
+        let nothing = "nothing was shared, and what this node shared before is unchanged";
+        return Err(match (first_skipped, consent_idx) {
+            (Some(line), Some(ci)) => CsvError::Value {
+                path: path.into(),
+                line,
+                column: ci + 1,
+                message: format!(
+                    "every record ({skipped}) says no in `{}`: there is no record to share; {nothing}",
+                    schema.consent.as_deref().unwrap_or_default()
+                ),
+            },
+            _ => CsvError::Value {
+                path: path.into(),
+                line: 2,
+                column: 1,
+                message: format!("the file has a header row but no records; {nothing}"),
+            },
+        });
+    }
     Ok(EncodedTable { columns, rows, skipped_no_consent: skipped })
 }
 
@@ -177,10 +224,39 @@ mod tests {
     }
 
     #[test]
-    fn header_only_is_an_empty_table() {
-        let t = read("age,spend,group,consent\n").unwrap();
-        assert_eq!(t.rows, 0);
-        assert_eq!(t.columns.len(), 3);
+    fn a_file_with_a_header_only_is_refused_at_line_2() {
+        for text in ["age,spend,group,consent\n", "age,spend,group,consent"] {
+            let err = read(text).unwrap_err().to_string();
+            assert!(
+                err.ends_with(
+                    "in.csv:2:1: the file has a header row but no records; nothing was shared, and what this \
+                 node shared before is unchanged"
+                ),
+                "{text:?} gave {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_at_line_1() {
+        let err = read("").unwrap_err().to_string();
+        assert!(err.contains("in.csv:1:1: the file is empty"), "{err}");
+    }
+
+    #[test]
+    fn a_file_whose_every_record_refuses_consent_is_refused_at_the_first_of_them() {
+        let err = read("age,spend,group,consent\n1,2,a,no\n3,4,b,n\n").unwrap_err().to_string();
+        assert!(err.contains("in.csv:2:4: every record (2) says no in `consent`"), "{err}");
+        assert!(err.contains("nothing was shared"), "{err}");
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused_at_its_second_place() {
+        let err = read("age,spend,age,group,consent\n1,2,3,a,yes\n").unwrap_err().to_string();
+        assert!(err.contains("in.csv:1:3: the header names `age` twice (columns 1 and 3)"), "{err}");
+        // Even a column the schema does not use: which of the two was meant is unknown.
+        let err = read("id,age,spend,group,consent,id\n1,2,3,a,yes,1\n").unwrap_err().to_string();
+        assert!(err.contains("in.csv:1:6: the header names `id` twice (columns 1 and 6)"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The owner's side of an ingest: read the CSV, split every value into components, stage them
 //! on every node, then commit everywhere (or abort everywhere).
+//!
+//! An ingest that would replace this node's contribution to the dataset is refused before
+//! anything is sent unless the owner asked for a replacement; the other nodes check the same
+//! when staging and committing (see `crate::contributions`).
 
 use crate::node::Node;
 use crate::store::SharesHeader;
@@ -12,7 +16,7 @@ use std::time::Duration;
 /// Times the owner asks a node to commit before it reports a partial ingest.
 const COMMIT_ATTEMPTS: usize = 3;
 use thiserror::Error;
-use wire::control::IngestReport;
+use wire::control::{IngestReport, ReplacedInfo};
 use wire::mesh::{ContributionHeader, DataFrame, MeshHeader, MeshRequest, MeshResponse};
 use wire::{U64s, read_frame, write_frame};
 
@@ -28,19 +32,40 @@ pub enum IngestError {
     /// This node's policy does not allow sharing a column of the schema.
     #[error("this node's policy refuses the ingest, nothing was shared: {0}")]
     Policy(String),
+    /// The ingest would replace this node's contribution, and no replacement was asked for.
+    #[error(
+        "dataset `{dataset}` already holds {rows} records of this node (contribution {contribution}); \
+         this file would replace them with {new_rows} records. Nothing was sent to any node. To \
+         replace them, ingest again with --replace: the {rows} records then stay restorable (with \
+         --restore) for {keep_days} days, or until a job uses the new ones"
+    )]
+    WouldReplace {
+        /// The dataset.
+        dataset: String,
+        /// The current contribution.
+        contribution: String,
+        /// Its records.
+        rows: u64,
+        /// The records of the file.
+        new_rows: u64,
+        /// This node's `keep_replaced_days`.
+        keep_days: f64,
+    },
     /// A node refused or could not store the shares.
     #[error("ingest aborted, nothing was stored: {0}")]
     Aborted(String),
     /// Every node staged the shares but some did not confirm the commit.
     #[error(
         "the contribution was committed on some nodes only (failed on {0}); jobs on this dataset \
-         fail until you run this ingest again, which replaces the contribution everywhere"
+         fail until you run this ingest again with --replace, which replaces the contribution \
+         everywhere"
     )]
     Partial(String),
 }
 
-/// Ingests the configured CSV of `dataset` and shares it with every node.
-pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, IngestError> {
+/// Ingests the configured CSV of `dataset` and shares it with every node; with `replace`, it
+/// replaces this node's current contribution, if any (which is otherwise refused).
+pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<IngestReport, IngestError> {
     let config =
         node.config.dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
     node.store.check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
@@ -60,6 +85,24 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
     })
     .await
     .map_err(|e| IngestError::Aborted(e.to_string()))??;
+    // This node knows the dataset's contributions: refuse a replacement nobody asked for
+    // before anything leaves it.
+    let current = node
+        .store
+        .dataset(dataset)
+        .map_err(|e| IngestError::Aborted(e.to_string()))?
+        .and_then(|m| m.contributions.into_iter().find(|c| c.owner == node.config.node_id));
+    if let Some(c) = &current
+        && !replace
+    {
+        return Err(IngestError::WouldReplace {
+            dataset: dataset.into(),
+            contribution: c.id.clone(),
+            rows: c.rows,
+            new_rows: table.rows,
+            keep_days: node.config.keep_replaced_days,
+        });
+    }
     let header = ContributionHeader {
         dataset: dataset.into(),
         contribution: contribution.clone(),
@@ -67,6 +110,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
         schema: config.schema.clone(),
         rows: table.rows,
         components: Vec::new(),
+        replace,
     };
     tracing::info!(
         dataset,
@@ -104,7 +148,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
     if !failures.is_empty() {
         failures.sort();
         for party in 0..node.layout.parties() {
-            if let Err(e) = decide(&node, party, dataset, &contribution, false).await {
+            if let Err(e) = decide(&node, party, dataset, &contribution, None).await {
                 tracing::warn!(node = %node.members[party].id, error = %e, "could not drop staged shares (dropped after a day)");
             }
         }
@@ -114,13 +158,13 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
     // (a commit is idempotent, and a staged contribution survives a restart).
     let mut failed = Vec::new();
     for party in 0..node.layout.parties() {
-        let mut outcome = decide(&node, party, dataset, &contribution, true).await;
+        let mut outcome = decide(&node, party, dataset, &contribution, Some(replace)).await;
         for attempt in 1..COMMIT_ATTEMPTS {
             if outcome.is_ok() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500 * attempt as u64)).await;
-            outcome = decide(&node, party, dataset, &contribution, true).await;
+            outcome = decide(&node, party, dataset, &contribution, Some(replace)).await;
         }
         if let Err(e) = outcome {
             failed.push(format!("{}: {e}", node.members[party].id));
@@ -130,6 +174,9 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
         return Err(IngestError::Partial(failed.join("; ")));
     }
     tracing::info!(dataset, contribution, "contribution committed on every node");
+    let kept_from = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     Ok(IngestReport {
         dataset: dataset.into(),
         contribution,
@@ -137,30 +184,33 @@ pub async fn ingest(node: Arc<Node>, dataset: &str) -> Result<IngestReport, Inge
         skipped_no_consent: table.skipped_no_consent,
         nodes: node.layout.parties() as u16,
         bytes_sent,
+        replaced: current.map(|c| ReplacedInfo {
+            contribution: c.id,
+            rows: c.rows,
+            keep_until_ms: kept_from.saturating_add(node.config.keep_replaced_ms()),
+        }),
     })
 }
 
-/// Commits (or aborts) the contribution on `party`.
+/// Commits (`Some(replace)`) or aborts (`None`) the contribution on `party`.
 async fn decide(
     node: &Arc<Node>,
     party: usize,
     dataset: &str,
     contribution: &str,
-    commit: bool,
+    commit: Option<bool>,
 ) -> Result<(), String> {
     let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config.node_id.clone());
     if party == node.me {
-        return node
-            .with_store(move |store| {
-                if commit { store.commit(&d, &c, &owner).map(|_| ()) } else { store.abort(&d, &c, &owner) }
-            })
-            .await
-            .map_err(|e| e.to_string());
+        return match commit {
+            Some(replace) => crate::contributions::commit(node, &d, &c, &owner, replace).await.map(|_| ()),
+            None => node.with_store(move |store| store.abort(&d, &c, &owner)).await,
+        }
+        .map_err(|e| e.to_string());
     }
-    let request = if commit {
-        MeshRequest::Commit { dataset: d, contribution: c }
-    } else {
-        MeshRequest::Abort { dataset: d, contribution: c }
+    let request = match commit {
+        Some(replace) => MeshRequest::Commit { dataset: d, contribution: c, replace },
+        None => MeshRequest::Abort { dataset: d, contribution: c },
     };
     node.mesh.call(party, request).await.map_err(|e| e.reason)
 }
@@ -174,7 +224,9 @@ async fn stage_locally(
     node.with_store(move |store| store.stage(&header, &columns)).await.map_err(|e| e.to_string())
 }
 
-/// Streams the components `party` holds; returns the share bytes sent.
+/// Streams the components `party` holds; returns the share bytes sent. A node that refuses
+/// the contribution (its schema, a replacement not asked for) answers before the data ends
+/// and stops reading: its answer is the error, not the interrupted write.
 async fn send(
     node: &Node,
     party: usize,
@@ -183,29 +235,37 @@ async fn send(
 ) -> Result<u64, String> {
     let conn = node.mesh.connection(party).await.map_err(|e| e.reason)?;
     let (mut tx, mut rx) = conn.open_bi().await.map_err(|e| e.to_string())?;
-    let head = MeshHeader { version: wire::PROTOCOL_VERSION, request: MeshRequest::Prepare(header.clone()) };
-    write_frame(&mut tx, &head).await.map_err(|e| e.to_string())?;
-    for cols in columns {
-        for (j, col) in cols.iter().enumerate() {
-            for (k, chunk) in col.values.chunks(wire::CHUNK_VALUES).enumerate() {
-                let frame = DataFrame::Chunk {
-                    component: col.id,
-                    column: j as u32,
-                    offset: (k * wire::CHUNK_VALUES) as u64,
-                    values: U64s(chunk.to_vec()),
-                };
-                write_frame(&mut tx, &frame).await.map_err(|e| e.to_string())?;
+    let streamed = async {
+        let head =
+            MeshHeader { version: wire::PROTOCOL_VERSION, request: MeshRequest::Prepare(header.clone()) };
+        write_frame(&mut tx, &head).await.map_err(|e| e.to_string())?;
+        for cols in columns {
+            for (j, col) in cols.iter().enumerate() {
+                for (k, chunk) in col.values.chunks(wire::CHUNK_VALUES).enumerate() {
+                    let frame = DataFrame::Chunk {
+                        component: col.id,
+                        column: j as u32,
+                        offset: (k * wire::CHUNK_VALUES) as u64,
+                        values: U64s(chunk.to_vec()),
+                    };
+                    write_frame(&mut tx, &frame).await.map_err(|e| e.to_string())?;
+                }
             }
         }
+        write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
+        tx.finish().map_err(|e| e.to_string())
     }
-    write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
-    tx.finish().map_err(|e| e.to_string())?;
+    .await;
     let reply =
-        tokio::time::timeout(node.mesh.request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME))
-            .await
-            .map_err(|_| format!("no answer within {} s", node.mesh.request_timeout().as_secs()))?;
-    match reply.map_err(|e| e.to_string())? {
-        MeshResponse::Ok => Ok(columns.iter().flatten().map(|c| 8 * c.values.len() as u64).sum()),
-        MeshResponse::Error { message } => Err(message),
+        tokio::time::timeout(node.mesh.request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME)).await;
+    match reply {
+        Ok(Ok(MeshResponse::Error { message })) => Err(message),
+        Ok(Ok(MeshResponse::Ok)) => {
+            streamed.map(|()| columns.iter().flatten().map(|c| 8 * c.values.len() as u64).sum())
+        }
+        Ok(Err(e)) => Err(streamed.err().unwrap_or_else(|| e.to_string())),
+        Err(_) => Err(streamed
+            .err()
+            .unwrap_or_else(|| format!("no answer within {} s", node.mesh.request_timeout().as_secs()))),
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! - [`config`]: the TOML configuration.
 //! - [`store`]: shares on disk, atomic and checksummed.
-//! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed.
+//! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed;
+//!   [`contributions`]: replacing an owner's contribution, and restoring the one replaced.
 //! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves.
 //! - [`jobs`]: job records, checks and the runner.
 //! - [`policy`], [`ledger`], [`audit`], [`retention`]: what each company allows, the privacy
@@ -17,6 +18,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod contributions;
 pub mod control;
 pub mod csv_input;
 pub mod ingest;

@@ -201,11 +201,13 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let node = Node::start(config)?;
     let serving = tokio::spawn(node.clone().serve());
     let retention = tokio::spawn(crate::retention::enforce(node.clone()));
+    let purge = tokio::spawn(crate::contributions::purge(node.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down");
     node.shutdown();
     serving.abort();
     retention.abort();
+    purge.abort();
     Ok(())
 }
 

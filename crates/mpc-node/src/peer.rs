@@ -94,14 +94,19 @@ async fn handle(
             tracing::info!(%dataset, owner = %peer, rows, "staged a contribution");
             Ok(())
         }
-        MeshRequest::Commit { dataset, contribution } => {
-            let (d, owner) = (dataset.clone(), peer.clone());
-            let meta = node
-                .with_store(move |store| store.commit(&d, &contribution, &owner))
+        MeshRequest::Commit { dataset, contribution, replace } => {
+            let committed = crate::contributions::commit(node, &dataset, &contribution, &peer, replace)
                 .await
                 .map_err(|e| e.to_string())?;
-            tracing::info!(%dataset, owner = %peer, rows = meta.rows, "committed a contribution");
+            tracing::info!(%dataset, owner = %peer, rows = committed.entry.rows, "committed a contribution");
             Ok(())
+        }
+        MeshRequest::Restore { dataset, restored, dropped, apply } => {
+            // Only the sender's own contributions: the store looks up `peer`'s.
+            crate::contributions::restore_here(node, &peer, &dataset, &restored, &dropped, apply)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         }
         MeshRequest::Abort { dataset, contribution } => node
             .with_store(move |store| store.abort(&dataset, &contribution, &peer))
@@ -133,6 +138,9 @@ async fn receive(
     }
     header.schema.check()?;
     node.store.check_schema(&header.dataset, &header.schema).map_err(|e| e.to_string())?;
+    if !header.replace {
+        node.store.check_not_replacing(&header.dataset, &header.owner).map_err(|e| e.to_string())?;
+    }
     let width = header.schema.shared_columns().len();
     if width > MAX_COLUMNS {
         return Err(format!("{width} columns exceed the limit of {MAX_COLUMNS}"));

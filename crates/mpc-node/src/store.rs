@@ -5,6 +5,8 @@
 //! ```text
 //! datasets/<name>/dataset.json          schema and the list of contributions (with digests)
 //! datasets/<name>/<contribution>.shares the components this node holds of one contribution
+//! datasets/<name>/replaced/<id>.json    a contribution an ingest replaced, kept aside while it
+//! datasets/<name>/replaced/<id>.shares  is restorable (see `replaced`)
 //! staging/<name>/<contribution>.shares  received, not yet committed (kept across restarts,
 //!                                       removed after a day)
 //! jobs/<job id>.json                    job records and output shares
@@ -19,6 +21,10 @@
 //! SHA-256 of everything before it. Every file is written to a temporary name, synced,
 //! renamed over the target and the directory synced, so a crash leaves the old or the new
 //! version, never a torn one; a file whose checksum fails is reported, never used.
+
+mod replaced;
+
+pub use replaced::{Kept, utc};
 
 use crate::config::valid_name;
 use protocol::sharing::Component;
@@ -78,6 +84,32 @@ pub enum StoreError {
         /// Who asked.
         requester: String,
     },
+    /// A contribution would replace its owner's current one without being marked as a
+    /// replacement.
+    #[error(
+        "dataset `{dataset}` holds contribution {current} ({rows} records) of node {owner}; a contribution \
+         that replaces it must be marked as a replacement (mpc-node ingest --replace)"
+    )]
+    WouldReplace {
+        /// The dataset.
+        dataset: String,
+        /// The owner.
+        owner: String,
+        /// Its current contribution.
+        current: String,
+        /// Its records.
+        rows: u64,
+    },
+    /// The previous contribution of an owner cannot be put back.
+    #[error("the previous contribution of node {owner} to dataset `{dataset}` cannot be restored: {reason}")]
+    NotRestorable {
+        /// The dataset.
+        dataset: String,
+        /// The owner.
+        owner: String,
+        /// Why not.
+        reason: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -122,6 +154,25 @@ pub struct ContributionMeta {
     /// recorded).
     #[serde(default)]
     pub committed_ms: u64,
+}
+
+/// How a commit treats the owner's contribution already in the dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// Not a replacement: refused if the owner has a contribution.
+    No,
+    /// Replace the owner's contribution, if any, keeping it aside (restorable) until this
+    /// time, in milliseconds since the Unix epoch.
+    KeepUntil(u64),
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The committed contribution.
+    pub entry: ContributionMeta,
+    /// The owner's contribution it replaced (now kept aside), if this call replaced one.
+    pub replaced: Option<ContributionMeta>,
 }
 
 /// The header of a `.shares` file.
@@ -189,6 +240,9 @@ impl Store {
     fn recover(&self) -> Result<(), StoreError> {
         for meta in self.datasets()? {
             let dir = self.dataset_dir(&meta.name)?;
+            // Replacements and restores interrupted half-way are finished first: a replaced
+            // contribution still in place is moved aside before orphans are removed below.
+            self.recover_kept(&meta, &dir)?;
             for c in &meta.contributions {
                 let target = dir.join(format!("{}.shares", c.id));
                 let staged = self.staged_path(&meta.name, &c.id)?;
@@ -300,6 +354,7 @@ impl Store {
                 let path = dir.join(format!("{contribution}.shares"));
                 std::fs::remove_file(&path).map_err(io(&path))?;
                 sync_dir(&dir)?;
+                self.drop_kept_of(dataset, owner)?;
             }
         }
         if staged_owner.is_some() {
@@ -394,22 +449,24 @@ impl Store {
         write_atomic(&path, &bytes)
     }
 
-    /// Makes a staged contribution of `owner` part of its dataset, replacing any earlier
-    /// contribution of the same owner: an owner re-ingesting its file updates its part.
-    /// Committing a contribution that is already committed succeeds again.
+    /// Makes a staged contribution of `owner` part of its dataset. The owner's earlier
+    /// contribution, if any, is replaced only with [`Replace::KeepUntil`] (an owner
+    /// re-ingesting its file on purpose updates its part), and kept aside, restorable, until
+    /// then. Committing a contribution that is already committed succeeds again.
     pub fn commit(
         &self,
         dataset: &str,
         contribution: &str,
         owner: &str,
-    ) -> Result<ContributionMeta, StoreError> {
+        replace: Replace,
+    ) -> Result<Committed, StoreError> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let existing = self.dataset(dataset)?;
         if let Some(done) = existing
             .as_ref()
             .and_then(|m| m.contributions.iter().find(|c| c.id == contribution && c.owner == owner))
         {
-            return Ok(done.clone());
+            return Ok(Committed { entry: done.clone(), replaced: None });
         }
         let staged = self.staged_path(dataset, contribution)?;
         if !staged.exists() {
@@ -443,8 +500,20 @@ impl Store {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
         };
-        let replaced: Vec<ContributionMeta> =
-            meta.contributions.iter().filter(|c| c.owner == owner).cloned().collect();
+        // One contribution per owner: the one this commit would replace.
+        let previous = meta.contributions.iter().find(|c| c.owner == owner).cloned();
+        if let Some(p) = &previous {
+            let Replace::KeepUntil(until) = replace else {
+                return Err(StoreError::WouldReplace {
+                    dataset: dataset.into(),
+                    owner: owner.into(),
+                    current: p.id.clone(),
+                    rows: p.rows,
+                });
+            };
+            // The intent first: a crash at any later point is finished (or undone) at start.
+            self.write_kept(&Kept::new(dataset, p, &entry, until))?;
+        }
         meta.contributions.retain(|c| c.owner != owner);
         meta.contributions.push(entry.clone());
         meta.contributions.sort_by(|a, b| a.owner.cmp(&b.owner));
@@ -454,13 +523,11 @@ impl Store {
         let target = dir.join(format!("{contribution}.shares"));
         std::fs::rename(&staged, &target).map_err(io(&target))?;
         sync_dir(&dir)?;
-        for old in replaced {
-            let path = dir.join(format!("{}.shares", old.id));
-            if let Err(e) = std::fs::remove_file(&path) {
-                tracing::warn!(file = %path.display(), error = %e, "could not remove a replaced contribution");
-            }
+        if let Some(p) = &previous {
+            self.move_aside(dataset, &p.id)?;
+            self.purge_kept_locked(dataset, replaced::now_ms(), None)?;
         }
-        Ok(entry)
+        Ok(Committed { entry, replaced: previous })
     }
 
     /// Drops a staged contribution of `owner` (a missing one is not an error).
@@ -688,8 +755,12 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 5);
         store.stage(&h, &cols).unwrap();
-        let meta = store.commit("d", "c1", "n1").unwrap();
-        assert_eq!(store.commit("d", "c1", "n1").unwrap(), meta, "a repeated commit succeeds");
+        let meta = store.commit("d", "c1", "n1", Replace::No).unwrap().entry;
+        assert_eq!(
+            store.commit("d", "c1", "n1", Replace::No).unwrap(),
+            Committed { entry: meta.clone(), replaced: None },
+            "a repeated commit succeeds"
+        );
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         let ds = store.dataset("d").unwrap().unwrap();
@@ -705,7 +776,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 3);
         store.stage(&h, &cols).unwrap();
-        let meta = store.commit("d", "c1", "n1").unwrap();
+        let meta = store.commit("d", "c1", "n1", Replace::No).unwrap().entry;
         let path = dir.path().join("datasets/d/c1.shares");
         let mut bytes = std::fs::read(&path).unwrap();
         let mid = bytes.len() - 40;
@@ -721,7 +792,7 @@ mod tests {
         for (id, owner, rows) in [("c1", "n1", 3), ("c2", "n2", 4), ("c3", "n1", 6)] {
             let (h, cols) = contribution(id, owner, rows);
             store.stage(&h, &cols).unwrap();
-            store.commit("d", id, owner).unwrap();
+            store.commit("d", id, owner, Replace::KeepUntil(0)).unwrap();
         }
         let ds = store.dataset("d").unwrap().unwrap();
         assert_eq!(ds.rows(), 10);
@@ -730,7 +801,7 @@ mod tests {
         store.stage(&h, &cols).unwrap();
         drop(store);
         let store = Store::open(dir.path()).unwrap();
-        store.commit("d", "c4", "n3").expect("a staged contribution survives a restart");
+        store.commit("d", "c4", "n3", Replace::No).expect("a staged contribution survives a restart");
         assert_eq!(store.dataset("d").unwrap().unwrap().rows(), 11);
     }
 
@@ -740,9 +811,9 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 2);
         store.stage(&h, &cols).unwrap();
-        assert!(store.commit("d", "c1", "n2").is_err(), "n2 committed n1's contribution");
+        assert!(store.commit("d", "c1", "n2", Replace::No).is_err(), "n2 committed n1's contribution");
         assert!(store.abort("d", "c1", "n2").is_err(), "n2 aborted n1's contribution");
-        store.commit("d", "c1", "n1").unwrap();
+        store.commit("d", "c1", "n1", Replace::No).unwrap();
         // n2 reuses n1's id: refused, n1's shares stay intact.
         let (h2, cols2) = contribution("c1", "n2", 3);
         assert!(store.stage(&h2, &cols2).is_err());
@@ -756,7 +827,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 2);
         store.stage(&h, &cols).unwrap();
-        let meta = store.commit("d", "c1", "n1").unwrap();
+        let meta = store.commit("d", "c1", "n1", Replace::No).unwrap().entry;
         // Simulate a stop between the metadata write and the rename.
         std::fs::rename(dir.path().join("datasets/d/c1.shares"), dir.path().join("staging/d/c1.shares"))
             .unwrap();
@@ -774,7 +845,7 @@ mod tests {
         for (id, owner) in [("c1", "n1"), ("c2", "n2")] {
             let (h, cols) = contribution(id, owner, 2);
             store.stage(&h, &cols).unwrap();
-            store.commit("d", id, owner).unwrap();
+            store.commit("d", id, owner, Replace::No).unwrap();
         }
         let (h, cols) = contribution("c3", "n3", 2);
         store.stage(&h, &cols).unwrap();
@@ -822,7 +893,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (h, cols) = contribution("c1", "n1", 2);
         store.stage(&h, &cols).unwrap();
-        store.commit("d", "c1", "n1").unwrap();
+        store.commit("d", "c1", "n1", Replace::No).unwrap();
         let (mut h2, cols2) = contribution("c2", "n2", 2);
         h2.schema.features[0].name = "y".into();
         let err = store.stage(&h2, &cols2).unwrap_err().to_string();

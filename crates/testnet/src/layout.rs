@@ -195,6 +195,7 @@ pub fn generate_with(dir: &Path, plan: &Plan, addressing: &Addressing) -> Result
             }],
             network: NetworkConfig::default(),
             policy: None,
+            keep_replaced_days: 7.0,
             rules: None,
         };
         std::fs::write(&f.config, toml::to_string_pretty(&config)?)?;

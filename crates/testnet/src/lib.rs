@@ -22,7 +22,7 @@ use orchestrator::Client;
 use std::path::Path;
 use std::process::Child;
 use std::time::Duration;
-use wire::control::{IngestReport, RequestBody, Response};
+use wire::control::{IngestReport, RequestBody, Response, RestoreReport};
 
 /// How long `up` waits for nodes to answer.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -83,14 +83,40 @@ impl Cluster {
         self.generated.nodes.is_empty()
     }
 
-    /// Asks node `i` to ingest its configured file of `dataset`, as its owner would.
+    /// Asks node `i` to ingest its configured file of `dataset`, as its owner would (refused
+    /// if node `i` already contributed to it).
     pub async fn ingest(&self, i: usize, dataset: &str) -> Result<IngestReport> {
-        let config = Config::load(&self.generated.nodes[i].config)?;
-        let body = RequestBody::Ingest { dataset: dataset.into() };
-        match mpc_node::cli::ask_own_node(&config, body, Duration::from_secs(600)).await? {
+        let body = RequestBody::Ingest { dataset: dataset.into(), replace: false };
+        match self.ask_as_owner(i, body).await? {
             Response::Ingested(r) => Ok(r),
-            Response::Error { message, .. } => bail!("{message}"),
             other => bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Asks node `i` to ingest its configured file of `dataset` again, replacing what it
+    /// shared before (`mpc-node ingest --replace`).
+    pub async fn replace(&self, i: usize, dataset: &str) -> Result<IngestReport> {
+        let body = RequestBody::Ingest { dataset: dataset.into(), replace: true };
+        match self.ask_as_owner(i, body).await? {
+            Response::Ingested(r) => Ok(r),
+            other => bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Asks node `i` to put back the contribution its last replacement replaced
+    /// (`mpc-node ingest --restore`).
+    pub async fn restore(&self, i: usize, dataset: &str) -> Result<RestoreReport> {
+        match self.ask_as_owner(i, RequestBody::Restore { dataset: dataset.into() }).await? {
+            Response::Restored(r) => Ok(r),
+            other => bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    async fn ask_as_owner(&self, i: usize, body: RequestBody) -> Result<Response> {
+        let config = Config::load(&self.generated.nodes[i].config)?;
+        match mpc_node::cli::ask_own_node(&config, body, Duration::from_secs(600)).await? {
+            Response::Error { message, .. } => bail!("{message}"),
+            other => Ok(other),
         }
     }
 

@@ -1,9 +1,10 @@
 //! The audit log every node keeps: an append-only, hash-chained list of what happened to each
 //! job (the specification and this node's decision, the end, what was revealed and to whom,
-//! with a digest of it). Each line is one JSON [`Line`]: an [`Entry`] and the SHA-256 of the
-//! entry, whose `prev` is the hash of the line before (64 zeros for the first). An edited,
-//! deleted, inserted or reordered line breaks the chain at its position ([`verify`]), and the
-//! nodes' logs can be compared job by job ([`disagreements`]).
+//! with a digest of it), and to the data (erasures, replaced and restored contributions). Each
+//! line is one JSON [`Line`]: an [`Entry`] and the SHA-256 of the entry, whose `prev` is the
+//! hash of the line before (64 zeros for the first). An edited, deleted, inserted or reordered
+//! line breaks the chain at its position ([`verify`]), and the nodes' logs can be compared job
+//! by job ([`disagreements`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -67,6 +68,39 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         jobs: Vec<String>,
     },
+    /// An owner's new contribution replaced its previous one, which this node keeps aside
+    /// (restorable until `kept_until_ms`, unless a job uses the new one before).
+    Replaced {
+        /// The dataset.
+        dataset: String,
+        /// The owner node.
+        owner: String,
+        /// The previous contribution.
+        replaced: String,
+        /// Its records.
+        replaced_rows: u64,
+        /// The new contribution.
+        contribution: String,
+        /// Its records.
+        rows: u64,
+        /// Milliseconds since the Unix epoch.
+        kept_until_ms: u64,
+    },
+    /// An owner put its previous contribution back and dropped the one that had replaced it.
+    Restored {
+        /// The dataset.
+        dataset: String,
+        /// The owner node.
+        owner: String,
+        /// The contribution put back.
+        restored: String,
+        /// Its records.
+        restored_rows: u64,
+        /// The contribution dropped.
+        dropped: String,
+        /// Its records.
+        dropped_rows: u64,
+    },
     /// A job spent privacy budget on a dataset (recorded before anything is released).
     Spent {
         /// The job id.
@@ -94,14 +128,14 @@ pub enum Event {
 }
 
 impl Event {
-    /// The job the event is about (empty for an erasure).
+    /// The job the event is about (empty for an erasure, a replacement or a restore).
     pub fn job(&self) -> &str {
         match self {
             Event::Submitted { job, .. }
             | Event::Ended { job, .. }
             | Event::Revealed { job, .. }
             | Event::Spent { job, .. } => job,
-            Event::Erased { .. } => "",
+            Event::Erased { .. } | Event::Replaced { .. } | Event::Restored { .. } => "",
         }
     }
 }
@@ -219,6 +253,46 @@ mod tests {
 
     fn text(lines: &[Line]) -> String {
         lines.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect()
+    }
+
+    #[test]
+    fn replacements_and_restores_chain_like_any_event_and_belong_to_no_job() {
+        let replaced = Event::Replaced {
+            dataset: "d".into(),
+            owner: "n1".into(),
+            replaced: "old".into(),
+            replaced_rows: 1846,
+            contribution: "new".into(),
+            rows: 0,
+            kept_until_ms: 7,
+        };
+        let restored = Event::Restored {
+            dataset: "d".into(),
+            owner: "n1".into(),
+            restored: "old".into(),
+            restored_rows: 1846,
+            dropped: "new".into(),
+            dropped_rows: 0,
+        };
+        assert_eq!((replaced.job(), restored.job()), ("", ""));
+        let json = serde_json::to_string(&replaced).unwrap();
+        assert!(
+            json.starts_with(r#"{"kind":"replaced","dataset":"d","owner":"n1","replaced":"old""#),
+            "{json}"
+        );
+        assert!(serde_json::to_string(&restored).unwrap().starts_with(r#"{"kind":"restored""#));
+        let mut lines = log(2);
+        for event in [replaced, restored] {
+            let line = next(lines.last(), 5000, event);
+            lines.push(line);
+        }
+        let entries = verify(&text(&lines)).unwrap();
+        assert!(matches!(entries[3].event, Event::Restored { restored_rows: 1846, .. }));
+        let mut edited = lines.clone();
+        if let Event::Replaced { replaced_rows, .. } = &mut edited[2].entry.event {
+            *replaced_rows = 1;
+        }
+        assert_eq!(verify(&text(&edited)).unwrap_err().0, 3);
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum RequestBody {
     Ingest {
         /// Dataset name from the node's configuration.
         dataset: String,
+        /// Replace this node's current contribution to the dataset. Without it, an ingest
+        /// that would replace one is refused ([`ErrorKind::Conflict`]) and nothing is sent.
+        replace: bool,
     },
     /// Propose a job; the node checks it and votes.
     SubmitJob {
@@ -83,6 +86,12 @@ pub enum RequestBody {
     },
     /// Operators: this node's privacy-budget ledger, per dataset.
     PrivacyBudget,
+    /// Owner only: put back, on every node, the contribution this node's last ingest with
+    /// `replace` replaced, and drop the current one (while the replaced one is restorable).
+    Restore {
+        /// Dataset name.
+        dataset: String,
+    },
 }
 
 /// Most audit lines in one answer.
@@ -128,6 +137,8 @@ pub enum Response {
     },
     /// Answer to [`RequestBody::PrivacyBudget`].
     PrivacyBudget(Vec<BudgetInfo>),
+    /// Answer to [`RequestBody::Restore`].
+    Restored(RestoreReport),
 }
 
 /// One dataset's line of a node's privacy-budget ledger.
@@ -158,6 +169,9 @@ pub enum ErrorKind {
     Failed,
     /// The sender speaks another protocol version.
     Version,
+    /// The request would replace data that exists; it takes an explicit confirmation (an
+    /// ingest: `replace`).
+    Conflict,
 }
 
 /// Who a node is.
@@ -241,6 +255,37 @@ pub struct IngestReport {
     pub nodes: u16,
     /// Share bytes the owner sent to the other nodes.
     pub bytes_sent: u64,
+    /// The owner's contribution this one replaced, if any.
+    pub replaced: Option<ReplacedInfo>,
+}
+
+/// A contribution an ingest replaced, kept aside on every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacedInfo {
+    /// Its id.
+    pub contribution: String,
+    /// Its records.
+    pub rows: u64,
+    /// Until when (milliseconds since the Unix epoch) the owner's node keeps it restorable,
+    /// unless a job uses the new contribution before.
+    pub keep_until_ms: u64,
+}
+
+/// The outcome of a restore, for the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    /// Dataset name.
+    pub dataset: String,
+    /// The contribution put back.
+    pub restored: String,
+    /// Its records.
+    pub restored_rows: u64,
+    /// The contribution dropped.
+    pub dropped: String,
+    /// Its records.
+    pub dropped_rows: u64,
+    /// Nodes that restored.
+    pub nodes: u16,
 }
 
 /// A job identifier: 16 random bytes, written as 32 hex digits (also in JSON).
@@ -541,5 +586,8 @@ mod tests {
     fn request_known_answer() {
         // Version 3 (varint 0x03), variant 0 (Ping).
         assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![3, 0]);
+        // Variant 2 (Ingest), the name (length 1, `d`), replace = true.
+        let ingest = RequestBody::Ingest { dataset: "d".into(), replace: true };
+        assert_eq!(postcard::to_stdvec(&Request::new(ingest)).unwrap(), vec![3, 2, 1, b'd', 1]);
     }
 }

@@ -4,7 +4,10 @@
 //! [`MeshRequest::Prepare`] header, then [`DataFrame`]s carrying the components that node
 //! holds, then [`DataFrame::End`]; the node stages them durably and answers
 //! [`MeshResponse::Ok`]. Once every node staged, the owner sends [`MeshRequest::Commit`]
-//! (or [`MeshRequest::Abort`]) on a new stream to each.
+//! (or [`MeshRequest::Abort`]) on a new stream to each. Both the header and the commit say
+//! whether the owner asked to replace its current contribution: a node that holds one
+//! refuses a contribution that is not marked as a replacement, and keeps the replaced one
+//! aside until [`MeshRequest::Restore`] brings it back or it stops being restorable.
 //!
 //! Jobs: the sending node opens one bidirectional stream per job and peer and writes a
 //! [`MeshRequest::JobChannel`] header; the receiver answers [`MeshResponse::Ok`] once it
@@ -36,6 +39,9 @@ pub enum MeshRequest {
         dataset: String,
         /// Contribution id.
         contribution: String,
+        /// Whether it replaces the sender's current contribution (refused without it when
+        /// there is one).
+        replace: bool,
     },
     /// Drop a staged contribution.
     Abort {
@@ -71,6 +77,19 @@ pub enum MeshRequest {
         /// Why it failed on the sender.
         reason: String,
     },
+    /// The sender owns `dropped`, its current contribution to `dataset`, which replaced
+    /// `restored`: put `restored` back in its place and drop `dropped`. Honoured only for the
+    /// sender's own contributions, and only while `restored` is restorable.
+    Restore {
+        /// Dataset name.
+        dataset: String,
+        /// The contribution to bring back.
+        restored: String,
+        /// The current contribution, dropped.
+        dropped: String,
+        /// `false`: only say whether the restore would be carried out; `true`: carry it out.
+        apply: bool,
+    },
 }
 
 /// Describes the share data that follows a [`MeshRequest::Prepare`].
@@ -88,6 +107,8 @@ pub struct ContributionHeader {
     pub rows: u64,
     /// The components that follow (those the receiving node holds), in order.
     pub components: Vec<u16>,
+    /// Whether it replaces the owner's current contribution to the dataset.
+    pub replace: bool,
 }
 
 /// Share data of a contribution.

@@ -428,6 +428,10 @@ async fn start_engine<'t, T: protocol::Transport>(
 ) -> Result<protocol::replicated::Replicated<'t, T>, String> {
     node.jobs.progress(job, "agreeing on the job with every node");
     protocol::agree::agree(channel, view_digest(node, job, spec, meta)).await.map_err(|e| e.to_string())?;
+    // Every node reads this version now: what its contributions replaced is no longer restorable.
+    if let Some(meta) = meta {
+        crate::contributions::note_used(node, job, meta)?;
+    }
     node.jobs.progress(job, "agreeing on seeds");
     protocol::replicated::Replicated::setup(channel, &mut os_rng()?).await.map_err(|e| e.to_string())
 }
