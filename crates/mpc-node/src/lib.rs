@@ -7,7 +7,8 @@
 //! and files, moves bytes, keeps records, and calls `protocol`.
 //!
 //! - [`config`]: the TOML configuration.
-//! - [`store`]: shares on disk, atomic and checksummed.
+//! - [`store`]: shares on disk, atomic and checksummed; [`files`]: every file and directory
+//!   the node writes is its user's alone.
 //! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed.
 //! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves.
 //! - [`jobs`]: job records, checks and the runner.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod csv_input;
+pub mod files;
 pub mod ingest;
 pub mod jobs;
 pub mod ledger;

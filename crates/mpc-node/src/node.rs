@@ -28,6 +28,9 @@ pub enum StartError {
     /// The data directory cannot be used.
     #[error("share store: {0}")]
     Store(#[from] StoreError),
+    /// The data directory is open to other users and cannot be restricted.
+    #[error("data directory: {0}")]
+    DataDir(#[from] crate::files::RestrictError),
     /// The listen address cannot be used.
     #[error("{0}")]
     Endpoint(#[from] net::endpoint::EndpointError),
@@ -94,6 +97,19 @@ impl Node {
         }
         let me = members.iter().position(|m| m.id == config.node_id).expect("self is a member");
         let layout = Layout::honest_majority(members.len()).expect("checked with the configuration");
+        let widened = crate::files::restrict(&config.data_dir)?;
+        if let Some((first, mode)) = widened.first() {
+            tracing::warn!(
+                data_dir = %config.data_dir.display(),
+                paths = widened.len(),
+                first = %first.display(),
+                mode = %format!("{mode:04o}"),
+                "took group and other access away from files in the data directory"
+            );
+            for (path, mode) in &widened {
+                tracing::debug!(path = %path.display(), mode = %format!("{mode:04o}"), "restricted");
+            }
+        }
         let store = Store::open(&config.data_dir)?;
         let jobs = Jobs::load(store.jobs_dir())?;
         let audit = AuditLog::open(&config.data_dir).map_err(StartError::Audit)?;
