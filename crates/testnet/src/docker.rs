@@ -390,3 +390,42 @@ pub async fn ready(project: &ComposeProject) -> Result<orchestrator::Client> {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn a_compose_project_keeps_keys_private_and_readable_by_the_containers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = Plan { nodes: 3, records: 5, seed: 1, data: None };
+        let project = write_compose(&tmp.path().join("c"), &plan, "segmpc-node:test", 30_000).unwrap();
+        let text = std::fs::read_to_string(&project.file).unwrap();
+        let json: String = text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        let compose: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let me = std::fs::metadata(tmp.path()).unwrap();
+        let owner = if me.uid() == 0 { NODE_UID } else { me.uid() };
+        let mut private = vec![(project.generated.dir.join("operator"), 0o700)];
+        private.push((project.generated.dir.join("operator/key.pem"), 0o600));
+        for node in &project.generated.nodes {
+            private.push((node.dir.clone(), 0o700));
+            private.push((node.dir.join("keys"), 0o700));
+            private.push((node.dir.join("keys/key.pem"), 0o600));
+            private.push((node.csv.clone(), 0o600));
+            let service = &compose["services"][&node.id];
+            if me.uid() == 0 {
+                assert!(service.get("user").is_none(), "{service}");
+                assert_eq!(service["volumes"][1], format!("{}-data:{CONTAINER_DATA_DIR}", node.id));
+            } else {
+                assert_eq!(service["user"], format!("{}:{}", me.uid(), me.gid()));
+                assert_eq!(service["volumes"][1], format!("./volumes/{}:{CONTAINER_DATA_DIR}", node.id));
+            }
+        }
+        for (path, mode) in private {
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o7777, mode, "{}", path.display());
+            assert_eq!(meta.uid(), owner, "{} is not the containers' user's", path.display());
+        }
+    }
+}
