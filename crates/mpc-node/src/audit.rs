@@ -39,10 +39,7 @@ impl AuditLog {
             .map_or(0, |d| d.as_millis() as u64);
         let line = wire::audit::next(last.as_ref(), now, event);
         let text = serde_json::to_string(&line).expect("audit lines serialise") + "\n";
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        let written = crate::files::open_append(&self.path)
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_data()));
         match written {
             Ok(()) => *last = Some(line),

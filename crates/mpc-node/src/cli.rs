@@ -197,5 +197,8 @@ pub async fn ask_own_node(config: &Config, body: RequestBody, timeout: Duration)
         .with_context(|| format!("node {} did not answer within {} s", config.node_id, timeout.as_secs()))?
         .with_context(|| format!("node {} at {addr}", config.node_id))?;
     conn.close(0u32.into(), b"done");
+    // Let the node learn the connection is closed, rather than keep it until it times out
+    // (frequent health checks would otherwise pile up connections of this certificate).
+    let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
     Ok(answer)
 }

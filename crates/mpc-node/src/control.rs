@@ -4,29 +4,31 @@ use crate::jobs;
 use crate::node::{Node, Role};
 use net::Fingerprint;
 use std::sync::Arc;
+use wire::U64s;
 use wire::control::{
     ContributionInfo, DatasetInfo, ErrorKind, JobResultShares, JobState, NodeInfo, NodeStatus, PeerLink,
     Request, RequestBody, Response, WireComponent,
 };
-use wire::{U64s, read_frame, write_frame};
 
-/// Serves the control streams of one operator or owner connection.
+/// Serves the control streams of one operator or owner connection (requests read as
+/// [`crate::accept::requests`] says).
 pub async fn serve(node: Arc<Node>, role: Role, fp: Fingerprint, conn: quinn::Connection) {
-    while let Ok((mut tx, mut rx)) = conn.accept_bi().await {
+    let deadline = node.request_deadline();
+    crate::accept::requests(&conn, deadline, move |request: Result<Request, String>, tx, _rx| {
         let (node, role) = (node.clone(), role.clone());
-        tokio::spawn(async move {
-            let answer = match read_frame::<_, Request>(&mut rx, wire::MAX_CONTROL_FRAME).await {
-                Err(e) => error(ErrorKind::BadRequest, format!("bad request: {e}")),
+        async move {
+            let answer = match request {
+                Err(message) => error(ErrorKind::BadRequest, message),
                 Ok(r) if r.version != wire::PROTOCOL_VERSION => error(
                     ErrorKind::Version,
                     format!("protocol version {} is not this node's {}", r.version, wire::PROTOCOL_VERSION),
                 ),
                 Ok(r) => handle(node, &role, fp, r.body).await,
             };
-            let _ = write_frame(&mut tx, &answer).await;
-            let _ = tx.finish();
-        });
-    }
+            crate::accept::reply(tx, &answer, deadline).await;
+        }
+    })
+    .await;
 }
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> Response {

@@ -7,20 +7,24 @@
 //! and files, moves bytes, keeps records, and calls `protocol`.
 //!
 //! - [`config`]: the TOML configuration.
-//! - [`store`]: shares on disk, atomic and checksummed.
+//! - [`store`]: shares on disk, atomic and checksummed; [`files`]: every file and directory
+//!   the node writes is its user's alone.
 //! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed;
 //!   [`contributions`]: replacing an owner's contribution, and restoring the one replaced.
-//! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves.
+//! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves;
+//!   [`accept`]: what one certificate's connections can make the node hold.
 //! - [`jobs`]: job records, checks and the runner.
 //! - [`policy`], [`ledger`], [`audit`], [`retention`]: what each company allows, the privacy
 //!   budget spent, the hash-chained record of what happened, and erasure.
 
+pub mod accept;
 pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod contributions;
 pub mod control;
 pub mod csv_input;
+pub mod files;
 pub mod ingest;
 pub mod jobs;
 pub mod ledger;

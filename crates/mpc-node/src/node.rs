@@ -1,6 +1,7 @@
 //! The running node: its identity, store, mesh and jobs, and the accept loop that routes each
 //! incoming connection by the fingerprint of its certificate.
 
+use crate::accept::Connections;
 use crate::audit::AuditLog;
 use crate::config::{Config, ConfigError, Member};
 use crate::jobs::Jobs;
@@ -28,6 +29,9 @@ pub enum StartError {
     /// The data directory cannot be used.
     #[error("share store: {0}")]
     Store(#[from] StoreError),
+    /// The data directory is open to other users and cannot be restricted.
+    #[error("data directory: {0}")]
+    DataDir(#[from] crate::files::RestrictError),
     /// The listen address cannot be used.
     #[error("{0}")]
     Endpoint(#[from] net::endpoint::EndpointError),
@@ -94,6 +98,19 @@ impl Node {
         }
         let me = members.iter().position(|m| m.id == config.node_id).expect("self is a member");
         let layout = Layout::honest_majority(members.len()).expect("checked with the configuration");
+        let widened = crate::files::restrict(&config.data_dir)?;
+        if let Some((first, mode)) = widened.first() {
+            tracing::warn!(
+                data_dir = %config.data_dir.display(),
+                paths = widened.len(),
+                first = %first.display(),
+                mode = %format!("{mode:04o}"),
+                "took group and other access away from files in the data directory"
+            );
+            for (path, mode) in &widened {
+                tracing::debug!(path = %path.display(), mode = %format!("{mode:04o}"), "restricted");
+            }
+        }
         let store = Store::open(&config.data_dir)?;
         let jobs = Jobs::load(store.jobs_dir())?;
         let audit = AuditLog::open(&config.data_dir).map_err(StartError::Audit)?;
@@ -145,6 +162,12 @@ impl Node {
         tokio::task::spawn_blocking(move || f(&node.store)).await.expect("a store task panicked")
     }
 
+    /// How long a connected client has to deliver a whole request on a new stream, or to
+    /// take its answer: the network idle timeout.
+    pub fn request_deadline(&self) -> Duration {
+        Duration::from_secs(self.config.network.idle_timeout_secs)
+    }
+
     /// The bound UDP address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.endpoint.local_addr()
@@ -161,10 +184,13 @@ impl Node {
         self.config.operators.iter().find(|o| o.fingerprint == fp).map(|o| Role::Operator(o.name.clone()))
     }
 
-    /// Accepts connections until the endpoint is closed.
+    /// Accepts connections until the endpoint is closed; a certificate that already has
+    /// [`net::limits::MAX_CONNECTIONS_PER_IDENTITY`] connections open gets its next one
+    /// closed at once.
     pub async fn serve(self: Arc<Self>) {
+        let connections = Arc::new(Connections::default());
         while let Some(incoming) = self.endpoint.accept().await {
-            let node = self.clone();
+            let (node, connections) = (self.clone(), connections.clone());
             tokio::spawn(async move {
                 let remote = incoming.remote_address();
                 let conn = match incoming.await {
@@ -175,6 +201,21 @@ impl Node {
                     }
                 };
                 let Some(fp) = net::peer_fingerprint(&conn) else { return };
+                let limit = net::limits::MAX_CONNECTIONS_PER_IDENTITY;
+                let Some(_admitted) = connections.admit(fp, limit) else {
+                    tracing::warn!(
+                        fingerprint = %fp,
+                        role = ?node.role(fp),
+                        %remote,
+                        limit,
+                        "refused a connection: this certificate already has the most connections allowed"
+                    );
+                    conn.close(
+                        net::limits::TOO_MANY_CONNECTIONS_CODE.into(),
+                        net::limits::TOO_MANY_CONNECTIONS.as_bytes(),
+                    );
+                    return;
+                };
                 match node.role(fp) {
                     Some(Role::Peer(p)) => {
                         tracing::debug!(peer = %node.members[p].id, %remote, "peer connected");

@@ -14,13 +14,15 @@ const MAX_ROWS: u64 = 50_000_000;
 /// Largest number of shared columns accepted in a contribution.
 const MAX_COLUMNS: usize = 1024;
 
-/// Serves the streams of peer `party` until the connection closes.
+/// Serves the streams of peer `party` until the connection closes (headers read as
+/// [`crate::accept::requests`] says).
 pub async fn serve(node: Arc<Node>, party: usize, conn: quinn::Connection) {
-    while let Ok((mut tx, mut rx)) = conn.accept_bi().await {
+    let deadline = node.request_deadline();
+    crate::accept::requests(&conn, deadline, move |header: Result<MeshHeader, String>, tx, mut rx| {
         let node = node.clone();
-        tokio::spawn(async move {
-            let answer = match read_frame::<_, MeshHeader>(&mut rx, wire::MAX_CONTROL_FRAME).await {
-                Err(e) => MeshResponse::Error { message: format!("bad request: {e}") },
+        async move {
+            let answer = match header {
+                Err(message) => MeshResponse::Error { message },
                 Ok(h) if h.version != wire::PROTOCOL_VERSION => MeshResponse::Error {
                     message: format!("protocol version {} is not {}", h.version, wire::PROTOCOL_VERSION),
                 },
@@ -35,10 +37,10 @@ pub async fn serve(node: Arc<Node>, party: usize, conn: quinn::Connection) {
                     }
                 },
             };
-            let _ = write_frame(&mut tx, &answer).await;
-            let _ = tx.finish();
-        });
-    }
+            crate::accept::reply(tx, &answer, deadline).await;
+        }
+    })
+    .await;
 }
 
 /// Accepts a job channel from `party`: acknowledges it and hands the stream to the job.
@@ -153,7 +155,12 @@ async fn receive(
         .map(|&id| (0..width).map(|_| Component { id, values: Vec::new() }).collect())
         .collect();
     loop {
-        match read_frame::<_, DataFrame>(rx, wire::MAX_DATA_FRAME).await.map_err(|e| e.to_string())? {
+        // A sender that stalls for a whole job timeout has given up; its stream is dropped.
+        let frame =
+            tokio::time::timeout(node.job_timeout, read_frame::<_, DataFrame>(rx, wire::MAX_DATA_FRAME))
+                .await
+                .map_err(|_| format!("no share data for {} s", node.job_timeout.as_secs()))?;
+        match frame.map_err(|e| e.to_string())? {
             DataFrame::End => break,
             DataFrame::Chunk { component, column, offset, values } => {
                 let ci = header.components.iter().position(|&c| c == component);

@@ -230,7 +230,7 @@ impl Store {
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         for dir in ["datasets", "staging", "jobs"] {
             let d = root.join(dir);
-            std::fs::create_dir_all(&d).map_err(io(&d))?;
+            crate::files::create_dir(&d).map_err(io(&d))?;
         }
         let store = Self { root: root.to_path_buf(), lock: Mutex::new(()) };
         store.recover()?;
@@ -444,7 +444,7 @@ impl Store {
             )));
         }
         let dir = path.parent().expect("staged files have a directory");
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        crate::files::create_dir(dir).map_err(io(dir))?;
         let bytes = encode_shares(header, columns)?;
         write_atomic(&path, &bytes)
     }
@@ -485,7 +485,7 @@ impl Store {
         }
         self.check_schema(dataset, &h.schema)?;
         let dir = self.dataset_dir(dataset)?;
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        crate::files::create_dir(&dir).map_err(io(&dir))?;
         let mut meta = existing.unwrap_or(DatasetMeta {
             name: dataset.into(),
             schema: h.schema.clone(),
@@ -696,7 +696,7 @@ impl Store {
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably.
+/// Writes `bytes` to `path` atomically and durably, with mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().expect("store paths have a parent");
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -706,7 +706,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         path.file_name().expect("file name").to_string_lossy(),
         std::process::id()
     ));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    let mut f = crate::files::create_file(&tmp).map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     drop(f);

@@ -66,12 +66,30 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn transport(options: &NetOptions) -> Arc<quinn::TransportConfig> {
+/// Which side of a connection a transport configuration is for.
+#[derive(Clone, Copy)]
+enum Side {
+    /// Accepts connections, and the streams their dialling side opens.
+    Accepting,
+    /// Dials out, and accepts no stream from the other side.
+    Dialling,
+}
+
+/// Timeouts, stream limits and flow-control windows (see [`crate::limits`]).
+fn transport(options: &NetOptions, side: Side) -> Arc<quinn::TransportConfig> {
+    use crate::limits::*;
     let mut t = quinn::TransportConfig::default();
     t.max_idle_timeout(Some(options.idle_timeout.try_into().expect("idle timeout fits QUIC's range")));
     t.keep_alive_interval(Some(options.keep_alive));
-    t.max_concurrent_bidi_streams(1024u32.into());
-    t.max_concurrent_uni_streams(1024u32.into());
+    let streams = match side {
+        Side::Accepting => MAX_STREAMS_PER_CONNECTION,
+        Side::Dialling => 0,
+    };
+    t.max_concurrent_bidi_streams(streams.into());
+    t.max_concurrent_uni_streams(0u32.into());
+    t.stream_receive_window(STREAM_RECEIVE_WINDOW.into());
+    t.receive_window(CONNECTION_RECEIVE_WINDOW.into());
+    t.send_window(SEND_WINDOW);
     Arc::new(t)
 }
 
@@ -100,7 +118,7 @@ pub fn server_endpoint(
     tls.alpn_protocols = vec![crate::ALPN.to_vec()];
     let crypto = QuicServerConfig::try_from(tls).map_err(tls_err)?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    config.transport_config(transport(options));
+    config.transport_config(transport(options, Side::Accepting));
     let reset_key =
         ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &identity.derive_secret("quic stateless reset"));
     let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
@@ -143,7 +161,7 @@ pub async fn connect(
     tls.alpn_protocols = vec![crate::ALPN.to_vec()];
     let crypto = QuicClientConfig::try_from(tls).map_err(tls_err)?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    config.transport_config(transport(options));
+    config.transport_config(transport(options, Side::Dialling));
     let connecting = endpoint
         .connect_with(config, addr, crate::SERVER_NAME)
         .map_err(|e| EndpointError::Connect { addr, reason: e.to_string() })?;

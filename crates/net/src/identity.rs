@@ -32,6 +32,17 @@ pub enum IdentityError {
         /// The parser's message.
         reason: String,
     },
+    /// The private key file is open to users other than its owner.
+    #[error(
+        "{path}: the private key can be read or changed by users other than its owner (mode {mode:04o}); \
+         restrict it with `chmod 600 {path}`"
+    )]
+    KeyPermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
 }
 
 /// The SHA-256 digest of a DER certificate, written as 64 lowercase hex digits.
@@ -117,7 +128,8 @@ impl Identity {
         Ok(Self { cert: cert.der().clone(), key: PrivateKeyDer::Pkcs8(key.serialize_der().into()) })
     }
 
-    /// Reads a PEM certificate and a PEM private key.
+    /// Reads a PEM certificate and a PEM private key. A key file that its owner's group or
+    /// other users may read or write is refused ([`IdentityError::KeyPermissions`]).
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, IdentityError> {
         let read = |path: &Path| {
             std::fs::read(path).map_err(|source| IdentityError::Io { path: path.into(), source })
@@ -128,19 +140,24 @@ impl Identity {
         };
         let cert =
             CertificateDer::from_pem_slice(&read(cert_path)?).map_err(pem_err(cert_path, "certificate"))?;
+        check_key_mode(key_path)?;
         let key =
             PrivateKeyDer::from_pem_slice(&read(key_path)?).map_err(pem_err(key_path, "private key"))?;
         Ok(Self { cert, key })
     }
 
-    /// Writes `cert.pem` and `key.pem` (readable by the owner only) into `dir`, creating it.
-    /// Refuses to overwrite an existing key.
+    /// Writes `cert.pem` and `key.pem` (mode 0600, whatever the umask) into `dir`, creating
+    /// it (mode 0700) if needed. Refuses to overwrite an existing key.
     pub fn write(&self, dir: &Path) -> Result<(PathBuf, PathBuf), IdentityError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| IdentityError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        if !dir.is_dir() {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+        }
         let cert_path = dir.join(CERT_FILE);
         let key_path = dir.join(KEY_FILE);
         let cert_pem = pem_block("CERTIFICATE", self.cert.as_ref());
@@ -177,10 +194,25 @@ impl Identity {
     }
 }
 
+/// Refuses a key file whose group or other permission bits are set (the file it points to,
+/// for a link).
+fn check_key_mode(path: &Path) -> Result<(), IdentityError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(path).map_err(|source| IdentityError::Io { path: path.to_path_buf(), source })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(IdentityError::KeyPermissions { path: path.to_path_buf(), mode });
+    }
+    Ok(())
+}
+
+/// Creates `path` (which must not exist) with exactly `mode`, whatever the umask.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -205,6 +237,55 @@ mod tests {
         assert!(matches!(id.write(dir.path()), Err(IdentityError::Io { .. })), "overwrote a key");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn a_written_identity_is_a_private_directory_and_a_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new/keys");
+        let (cert, key) = Identity::generate("node-1").unwrap().write(&out).unwrap();
+        assert_eq!(mode(&out), 0o700, "key directory");
+        assert_eq!(mode(&key), 0o600, "key");
+        assert_eq!(mode(&cert) & 0o600, 0o600, "the owner reads and writes the certificate");
+    }
+
+    #[test]
+    fn a_key_readable_by_group_or_others_is_refused_with_the_chmod_that_fixes_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = Identity::generate("node-1").unwrap().write(dir.path()).unwrap();
+        for bad in [0o644, 0o640, 0o604, 0o620, 0o660, 0o700 | 0o001] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(bad)).unwrap();
+            let err = Identity::load(&cert, &key).unwrap_err();
+            assert!(
+                matches!(&err, IdentityError::KeyPermissions { path, mode } if *path == key && *mode == bad),
+                "mode {bad:o}: {err:?}"
+            );
+            let text = err.to_string();
+            assert!(text.contains(&format!("mode {bad:04o}")), "{text}");
+            assert!(text.contains(&format!("chmod 600 {}", key.display())), "{text}");
+        }
+        for good in [0o600, 0o400] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(good)).unwrap();
+            Identity::load(&cert, &key).unwrap_or_else(|e| panic!("mode {good:o} refused: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_link_to_a_private_key_is_judged_by_the_key_it_points_to() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = Identity::generate("node-1").unwrap().write(&dir.path().join("k")).unwrap();
+        let link = dir.path().join("link.pem");
+        std::os::unix::fs::symlink(&key, &link).unwrap();
+        Identity::load(&cert, &link).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(Identity::load(&cert, &link), Err(IdentityError::KeyPermissions { .. })));
     }
 
     #[test]

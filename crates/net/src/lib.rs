@@ -7,11 +7,12 @@
 //! ([`pinning`]). Signatures are still checked by rustls, so holding a certificate without its
 //! private key is not enough.
 //!
-//! [`endpoint`] builds quinn endpoints on these rules, and [`rpc`] runs one framed request and
-//! answer over a bidirectional stream.
+//! [`endpoint`] builds quinn endpoints on these rules and on the resource limits of
+//! [`limits`], and [`rpc`] runs one framed request and answer over a bidirectional stream.
 
 pub mod endpoint;
 pub mod identity;
+pub mod limits;
 pub mod pinning;
 pub mod rpc;
 

@@ -53,6 +53,39 @@ pub struct Client {
     pub timeout: Duration,
 }
 
+/// Connections of dropped clients still being closed (see [`finish_closing`]).
+static CLOSING: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+
+/// Longest wait for the nodes to learn that a dropped client's connections are closed.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+impl Drop for Client {
+    /// Closes the client's connections: each node frees them at once instead of keeping them
+    /// until they time out (a node caps the connections one certificate may have open).
+    fn drop(&mut self) {
+        self.endpoint.close(0u32.into(), b"done");
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let endpoint = self.endpoint.clone();
+            let task = runtime.spawn(async move {
+                let _ = tokio::time::timeout(CLOSE_WAIT, endpoint.wait_idle()).await;
+            });
+            let mut closing = CLOSING.lock().unwrap_or_else(|e| e.into_inner());
+            closing.retain(|t| !t.is_finished());
+            closing.push(task);
+        }
+    }
+}
+
+/// Waits until the nodes have been told that every dropped client's connections are closed
+/// (at most a second). A program calls this before it exits: a connection whose closing
+/// never left the machine stays open on the node until its idle timeout.
+pub async fn finish_closing() {
+    let tasks = std::mem::take(&mut *CLOSING.lock().unwrap_or_else(|e| e.into_inner()));
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
 /// A dataset as the cluster reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DatasetView {

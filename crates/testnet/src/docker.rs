@@ -93,7 +93,7 @@ pub fn build_image(binary: &Path, orchestrator: Option<&Path>, tag: &str) -> Res
     let _ = std::fs::remove_dir_all(&context);
     let rootfs = context.join("rootfs");
     std::fs::create_dir_all(rootfs.join("etc"))?;
-    std::fs::create_dir_all(context.join("data"))?;
+    mpc_node::files::create_dir(&context.join("data"))?;
     let mut libs = linked_libraries(binary)?;
     if let Some(o) = orchestrator {
         libs.extend(linked_libraries(o)?);
@@ -177,19 +177,7 @@ pub fn write_compose(dir: &Path, plan: &Plan, image: &str, host_port: u16) -> Re
     in_network.operator.cert = "operator/cert.pem".into();
     in_network.operator.key = "operator/key.pem".into();
     std::fs::write(generated.dir.join("cluster-in-network.toml"), toml::to_string_pretty(&in_network)?)?;
-    // The container user must read the keys: hand them over (as root), or else let everyone
-    // on this machine read them (a test cluster's keys).
-    let nodes_keys = generated.nodes.iter().map(|n| n.dir.join("keys/key.pem"));
-    for key in nodes_keys.chain([generated.dir.join("operator/key.pem")]) {
-        if std::os::unix::fs::chown(&key, Some(NODE_UID), Some(NODE_UID)).is_err() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644))?;
-            eprintln!(
-                "note: {} is readable by every user of this machine (not running as root)",
-                key.display()
-            );
-        }
-    }
+    let runs_as = hand_over(&generated)?;
     let health = serde_json::json!({
         "test": ["CMD", BINARY, "health", "--config", format!("{CONTAINER_CONFIG_DIR}/node.toml")],
         "interval": "2s",
@@ -206,46 +194,53 @@ pub fn write_compose(dir: &Path, plan: &Plan, image: &str, host_port: u16) -> Re
         .collect();
     for (node, port) in generated.nodes.iter().zip(&host_ports) {
         let config_mount = format!("./{}:{CONTAINER_CONFIG_DIR}:ro", node.id);
-        services.insert(
-            node.id.clone(),
-            serde_json::json!({
-                "image": image,
-                "hostname": node.id,
-                "command": ["run", "--config", format!("{CONTAINER_CONFIG_DIR}/node.toml")],
-                "environment": { "RUST_LOG": "info" },
-                "volumes": [config_mount, format!("{}-data:{CONTAINER_DATA_DIR}", node.id)],
-                "ports": [format!("127.0.0.1:{port}:{NODE_PORT}/udp")],
-                "networks": ["segmpc"],
-                "restart": "unless-stopped",
-                "healthcheck": health,
-            }),
-        );
-        services.insert(
-            format!("ingest-{}", node.id),
-            serde_json::json!({
-                "image": image,
-                "command": ["ingest", "--config", format!("{CONTAINER_CONFIG_DIR}/node.toml"), "--dataset", sample::DATASET],
-                "volumes": [config_mount],
-                "network_mode": format!("service:{}", node.id),
-                "depends_on": all_healthy,
-                "restart": "no",
-            }),
-        );
-        volumes.insert(format!("{}-data", node.id), serde_json::json!({}));
-    }
-    services.insert(
-        "orchestrator".into(),
-        serde_json::json!({
+        let data_mount = match runs_as {
+            RunsAs::ImageUser => {
+                volumes.insert(format!("{}-data", node.id), serde_json::json!({}));
+                format!("{}-data:{CONTAINER_DATA_DIR}", node.id)
+            }
+            RunsAs::HostUser { .. } => {
+                let dir = generated.dir.join("volumes").join(&node.id);
+                mpc_node::files::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                format!("./volumes/{}:{CONTAINER_DATA_DIR}", node.id)
+            }
+        };
+        let mut service = serde_json::json!({
             "image": image,
-            "profiles": ["tools"],
-            "entrypoint": ["/usr/local/bin/orchestrator", "--cluster", "/etc/segmpc-operator/cluster.toml"],
-            "volumes": [
-                "./operator:/etc/segmpc-operator/operator:ro",
-                "./cluster-in-network.toml:/etc/segmpc-operator/cluster.toml:ro",
-            ],
+            "hostname": node.id,
+            "command": ["run", "--config", format!("{CONTAINER_CONFIG_DIR}/node.toml")],
+            "environment": { "RUST_LOG": "info" },
+            "volumes": [config_mount, data_mount],
+            "ports": [format!("127.0.0.1:{port}:{NODE_PORT}/udp")],
             "networks": ["segmpc"],
-        }),
-    );
+            "restart": "unless-stopped",
+            "healthcheck": health,
+        });
+        runs_as.apply(&mut service);
+        services.insert(node.id.clone(), service);
+        let mut ingest = serde_json::json!({
+            "image": image,
+            "command": ["ingest", "--config", format!("{CONTAINER_CONFIG_DIR}/node.toml"), "--dataset", sample::DATASET],
+            "volumes": [config_mount],
+            "network_mode": format!("service:{}", node.id),
+            "depends_on": all_healthy,
+            "restart": "no",
+        });
+        runs_as.apply(&mut ingest);
+        services.insert(format!("ingest-{}", node.id), ingest);
+    }
+    let mut tools = serde_json::json!({
+        "image": image,
+        "profiles": ["tools"],
+        "entrypoint": ["/usr/local/bin/orchestrator", "--cluster", "/etc/segmpc-operator/cluster.toml"],
+        "volumes": [
+            "./operator:/etc/segmpc-operator/operator:ro",
+            "./cluster-in-network.toml:/etc/segmpc-operator/cluster.toml:ro",
+        ],
+        "networks": ["segmpc"],
+    });
+    runs_as.apply(&mut tools);
+    services.insert("orchestrator".into(), tools);
     let compose = serde_json::json!({
         "services": services,
         "networks": { "segmpc": {} },
@@ -263,6 +258,61 @@ pub fn write_compose(dir: &Path, plan: &Plan, image: &str, host_port: u16) -> Re
     std::fs::write(&file, text)?;
     let name = project_name(&generated.dir);
     Ok(ComposeProject { generated, file, name })
+}
+
+/// Which user the containers run as, so that they can read keys that only their owner may
+/// read (mode 0600 in directories of mode 0700).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunsAs {
+    /// The image's own unprivileged user ([`NODE_UID`]): `testnet` runs as root and hands the
+    /// node and operator directories, keys and customer files over to that user.
+    ImageUser,
+    /// The user who runs `testnet` (not root, so it cannot hand files to another user): the
+    /// containers run as that user, and each node's data directory is a directory of that
+    /// user's under `DIR/volumes/` instead of a named volume (whose files would belong to
+    /// the image's user).
+    HostUser {
+        /// User id.
+        uid: u32,
+        /// Group id.
+        gid: u32,
+    },
+}
+
+impl RunsAs {
+    /// Sets the `user` of a compose service that runs as the host user.
+    fn apply(self, service: &mut serde_json::Value) {
+        if let RunsAs::HostUser { uid, gid } = self {
+            service["user"] = serde_json::json!(format!("{uid}:{gid}"));
+        }
+    }
+}
+
+/// Hands what the containers read (each node's directory, keys and customers, the operator's
+/// key) to the image's user when this process may (root); otherwise the containers will run
+/// as this process's user, who owns them already.
+fn hand_over(generated: &Generated) -> Result<RunsAs> {
+    use std::os::unix::fs::MetadataExt;
+    let mut private: Vec<PathBuf> = Vec::new();
+    for node in &generated.nodes {
+        private.extend([
+            node.dir.clone(),
+            node.dir.join("keys"),
+            node.dir.join("keys/key.pem"),
+            node.csv.clone(),
+        ]);
+    }
+    private.extend([generated.dir.join("operator"), generated.dir.join("operator/key.pem")]);
+    // A file this process has just created tells which user it runs as.
+    let meta = std::fs::metadata(generated.dir.join("operator/key.pem"))?;
+    if meta.uid() != 0 {
+        return Ok(RunsAs::HostUser { uid: meta.uid(), gid: meta.gid() });
+    }
+    for path in &private {
+        std::os::unix::fs::chown(path, Some(NODE_UID), Some(NODE_UID))
+            .with_context(|| format!("handing {} to the container user {NODE_UID}", path.display()))?;
+    }
+    Ok(RunsAs::ImageUser)
 }
 
 impl ComposeProject {
@@ -338,5 +388,44 @@ pub async fn ready(project: &ComposeProject) -> Result<orchestrator::Client> {
             bail!("the containers were not ready with their data after 120 s:\n{}", logs.unwrap_or_default());
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn a_compose_project_keeps_keys_private_and_readable_by_the_containers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = Plan { nodes: 3, records: 5, seed: 1, data: None };
+        let project = write_compose(&tmp.path().join("c"), &plan, "segmpc-node:test", 30_000).unwrap();
+        let text = std::fs::read_to_string(&project.file).unwrap();
+        let json: String = text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        let compose: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let me = std::fs::metadata(tmp.path()).unwrap();
+        let owner = if me.uid() == 0 { NODE_UID } else { me.uid() };
+        let mut private = vec![(project.generated.dir.join("operator"), 0o700)];
+        private.push((project.generated.dir.join("operator/key.pem"), 0o600));
+        for node in &project.generated.nodes {
+            private.push((node.dir.clone(), 0o700));
+            private.push((node.dir.join("keys"), 0o700));
+            private.push((node.dir.join("keys/key.pem"), 0o600));
+            private.push((node.csv.clone(), 0o600));
+            let service = &compose["services"][&node.id];
+            if me.uid() == 0 {
+                assert!(service.get("user").is_none(), "{service}");
+                assert_eq!(service["volumes"][1], format!("{}-data:{CONTAINER_DATA_DIR}", node.id));
+            } else {
+                assert_eq!(service["user"], format!("{}:{}", me.uid(), me.gid()));
+                assert_eq!(service["volumes"][1], format!("./volumes/{}:{CONTAINER_DATA_DIR}", node.id));
+            }
+        }
+        for (path, mode) in private {
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o7777, mode, "{}", path.display());
+            assert_eq!(meta.uid(), owner, "{} is not the containers' user's", path.display());
+        }
     }
 }

@@ -28,7 +28,8 @@ impl NodeCommand {
 /// `node.pid` in its directory.
 pub fn spawn(cmd: &NodeCommand, files: &NodeFiles) -> Result<Child> {
     let log_path = files.dir.join("node.log");
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let log =
+        mpc_node::files::open_append(&log_path).with_context(|| format!("opening {}", log_path.display()))?;
     let child = Command::new(&cmd.program)
         .args(&cmd.args)
         .arg("--config")

@@ -10,6 +10,9 @@
 //! DIR/node-i/data/            node i's share store
 //! DIR/node-i/node.log, .pid   while it runs
 //! ```
+//!
+//! Each `node-i/` directory, each `keys/` and `operator/` directory and the node's data
+//! directory have mode 0700; keys, customer files and logs have mode 0600.
 
 use crate::sample;
 use anyhow::{Context, Result, bail};
@@ -154,8 +157,9 @@ pub fn generate_with(dir: &Path, plan: &Plan, addressing: &Addressing) -> Result
     let user = plan.data.as_ref().map(|d| crate::byod::split(d, plan.nodes)).transpose()?;
     let schema = user.as_ref().map_or_else(sample::schema, |(s, _)| s.clone());
     for (i, (f, id)) in files.iter().zip(&identities).enumerate() {
+        // A company's directory holds its key and its customers: its user's alone.
+        mpc_node::files::create_dir(&f.dir).with_context(|| format!("creating {}", f.dir.display()))?;
         id.write(&f.dir.join("keys"))?;
-        std::fs::create_dir_all(&f.dir)?;
         match &user {
             Some((schema, parts)) => {
                 crate::byod::write_part(&f.csv, schema, parts.get(i).map_or(&[][..], Vec::as_slice))?
@@ -167,6 +171,12 @@ pub fn generate_with(dir: &Path, plan: &Plan, addressing: &Addressing) -> Result
                 &format!("{}-", f.id),
             )
             .with_context(|| format!("writing {}", f.csv.display()))?,
+        }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let private = std::fs::Permissions::from_mode(mpc_node::files::FILE_MODE);
+            std::fs::set_permissions(&f.csv, private)
+                .with_context(|| format!("restricting {}", f.csv.display()))?;
         }
         let config = Config {
             node_id: f.id.clone(),

@@ -47,12 +47,7 @@ where
     R: AsyncRead + Unpin,
     T: DeserializeOwned,
 {
-    let len = read_len(r).await? as usize;
-    if len > limit {
-        return Err(FrameError::TooLarge { len, limit });
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).await?;
+    let body = read_raw(r, limit).await?;
     Ok(postcard::from_bytes(&body)?)
 }
 
@@ -71,8 +66,29 @@ pub async fn read_raw<R: AsyncRead + Unpin>(r: &mut R, limit: usize) -> Result<V
     if len > limit {
         return Err(FrameError::TooLarge { len, limit });
     }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).await?;
+    read_body(r, len).await
+}
+
+/// The first allocation for a frame's body, before any of it has arrived.
+const FIRST_CHUNK: usize = 8 << 10;
+
+/// Reads a body of `len` bytes into a buffer that grows with what has arrived: it starts at
+/// [`FIRST_CHUNK`] and at most doubles each time it fills, never past `len`. A sender that
+/// announces a large frame and sends little makes the reader hold about what it sent, not
+/// what it announced.
+async fn read_body<R: AsyncRead + Unpin>(r: &mut R, len: usize) -> Result<Vec<u8>, FrameError> {
+    let mut body: Vec<u8> = Vec::new();
+    while body.len() < len {
+        let missing = len - body.len();
+        if body.len() == body.capacity() {
+            body.reserve_exact(missing.min(body.len().max(FIRST_CHUNK)));
+        }
+        // `take` keeps the read inside this frame; `read_buf` fills spare capacity only.
+        let n = (&mut *r).take(missing as u64).read_buf(&mut body).await?;
+        if n == 0 {
+            return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
     Ok(body)
 }
 
@@ -123,5 +139,61 @@ mod tests {
             read_frame::<_, Request>(&mut &garbage[..], 1024).await,
             Err(FrameError::Decode(_))
         ));
+    }
+
+    /// A reader that hands out `data` at most `step` bytes at a time and records the largest
+    /// buffer the frame reader offered it: what the reader had allocated and not yet filled.
+    struct Spy {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        largest_offer: usize,
+    }
+
+    impl Spy {
+        fn new(data: Vec<u8>, step: usize) -> Self {
+            Self { data, at: 0, step, largest_offer: 0 }
+        }
+    }
+
+    impl AsyncRead for Spy {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.largest_offer = self.largest_offer.max(buf.remaining());
+            let n = buf.remaining().min(self.step).min(self.data.len() - self.at);
+            buf.put_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_frame_announcing_half_a_gigabyte_and_sending_a_few_bytes_holds_only_a_few_kilobytes() {
+        let announced = crate::MAX_JOB_MESSAGE;
+        let mut data = (announced as u32).to_le_bytes().to_vec();
+        data.extend_from_slice(&[7u8; 100]);
+        let mut spy = Spy::new(data, 4096);
+        let err = read_raw(&mut spy, announced).await.unwrap_err();
+        assert!(matches!(&err, FrameError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof), "{err}");
+        assert!(spy.largest_offer <= FIRST_CHUNK, "the reader allocated {} bytes", spy.largest_offer);
+    }
+
+    #[tokio::test]
+    async fn a_frame_arriving_in_small_pieces_grows_its_buffer_with_what_arrived() {
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut data = Vec::new();
+        write_raw(&mut data, &body).await.unwrap();
+        write_raw(&mut data, b"next").await.unwrap();
+        let mut spy = Spy::new(data, 1500);
+        let got = read_raw(&mut spy, body.len()).await.unwrap();
+        assert_eq!(got, body);
+        assert_eq!(got.capacity(), body.len(), "the buffer grew past the frame");
+        // Growth doubles what arrived: never more than that is waiting to be filled.
+        assert!(spy.largest_offer <= body.len() / 2 + 1, "offered {} bytes at once", spy.largest_offer);
+        assert_eq!(read_raw(&mut spy, 16).await.unwrap(), b"next", "read past the end of the frame");
+        assert!(matches!(read_raw(&mut spy, 16).await, Err(FrameError::Eof)));
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Every stream carries length-prefixed [postcard](https://docs.rs/postcard) frames: a 4-byte
 //! little-endian length, then the encoded message. Decoding refuses any frame longer than the
-//! limit the reader passes ([`frame::read_frame`]) before allocating for it. Messages carry
+//! limit the reader passes ([`frame::read_frame`]) before allocating for it, and the buffer of
+//! an accepted frame grows with the bytes that arrive, not with the announced length: a sender
+//! that announces a large frame and sends little costs the reader little. Messages carry
 //! [`PROTOCOL_VERSION`] in their first frame so that a node can refuse a peer that speaks
 //! another version with a clear error.
 //!

@@ -210,8 +210,8 @@ async fn give_labels<T: Transport>(
             text.push_str(&format!("{i},{s}\n"));
         }
         node.with_store(move |_| {
-            std::fs::create_dir_all(path.parent().expect("labels directory"))
-                .and_then(|()| std::fs::write(&path, text))
+            crate::files::create_dir(path.parent().expect("labels directory"))
+                .and_then(|()| crate::files::write(&path, text.as_bytes()))
                 .map_err(|e| format!("{}: {e}", path.display()))
         })
         .await?;

@@ -125,7 +125,7 @@ impl Store {
 
     pub(super) fn write_kept(&self, kept: &Kept) -> Result<(), StoreError> {
         let dir = self.kept_dir(&kept.dataset)?;
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        crate::files::create_dir(&dir).map_err(io(&dir))?;
         let json = serde_json::to_vec_pretty(kept).expect("records serialise");
         write_atomic(&dir.join(format!("{}.json", kept.previous.id)), &json)
     }
