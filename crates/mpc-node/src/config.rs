@@ -176,9 +176,18 @@ impl Config {
             message,
         })?;
         if let Some(file) = &config.policy {
-            config.rules = Some(crate::policy::Policy::load(file).map_err(|message| {
-                ConfigError::Invalid { path: path.into(), field: "policy".into(), message }
-            })?);
+            let invalid =
+                |message| ConfigError::Invalid { path: path.into(), field: "policy".into(), message };
+            let policy = crate::policy::Policy::load(file).map_err(invalid)?;
+            if let Some(name) =
+                policy.auditors.iter().find(|a| !config.operators.iter().any(|o| &o.name == *a))
+            {
+                return Err(invalid(format!(
+                    "{}: auditors: `{name}` is not an operator of this node's configuration",
+                    file.display()
+                )));
+            }
+            config.rules = Some(policy);
         }
         Ok(config)
     }

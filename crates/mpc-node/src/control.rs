@@ -90,7 +90,8 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             Err(e) => error(ErrorKind::BadRequest, e),
         },
         RequestBody::JobStatus { job } => match node.jobs.get(&job) {
-            Some(r) => Response::Status(r.status()),
+            Some(r) if sees_all(&node, role, fp, &r) => Response::Status(r.status()),
+            Some(r) => Response::Status(r.summary()),
             None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config.node_id)),
         },
         RequestBody::JobResult { job } => match node.jobs.get(&job) {
@@ -113,12 +114,8 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                         .iter()
                         .flat_map(|c| c.values.iter().flat_map(|v| v.to_le_bytes()))
                         .collect();
-                    node.audit.record(wire::audit::Event::Revealed {
-                        job: job.to_string(),
-                        to: format!("operator {fp}"),
-                        what: format!("this node's components of {}", out.outputs.join(", ")),
-                        digest: wire::audit::digest(&sent),
-                    });
+                    let what = format!("this node's components of {}", out.outputs.join(", "));
+                    jobs::revealed::record(&node, job, format!("operator {fp}"), what, &sent);
                     Response::Result(JobResultShares {
                         job,
                         party: node.me as u16,
@@ -143,7 +140,7 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                 ),
             },
         },
-        RequestBody::NodeStatus if operator => Response::NodeStatus(node_status(&node).await),
+        RequestBody::NodeStatus if operator => Response::NodeStatus(node_status(&node, role, fp).await),
         RequestBody::CheckJob { spec } if operator => match jobs::dry_run(&node, &spec, fp) {
             Ok(()) => Response::Vote { accept: true, reason: None },
             Err(reason) => Response::Vote { accept: false, reason: Some(reason) },
@@ -151,7 +148,10 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
         RequestBody::CheckJob { .. } => error(ErrorKind::Forbidden, "only operators check jobs"),
         RequestBody::AuditLog { from } if operator => match node.audit.lines(from, wire::control::AUDIT_PAGE)
         {
-            Ok((lines, more)) => Response::AuditLines { lines, more },
+            Ok((lines, more)) => {
+                let lines = lines.into_iter().map(|l| served_line(&node, role, fp, l)).collect();
+                Response::AuditLines { lines, more }
+            }
             Err(e) => error(ErrorKind::Failed, format!("reading the audit log: {e}")),
         },
         RequestBody::AuditLog { .. } => error(ErrorKind::Forbidden, "only operators read the audit log"),
@@ -160,9 +160,44 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
     }
 }
 
+/// Whether `role` (with certificate `fp`) sees every detail of the job `record`: its
+/// submitter does, and so do the auditors this node's policy names.
+fn sees_all(node: &Node, role: &Role, fp: Fingerprint, record: &jobs::JobRecord) -> bool {
+    record.submitter == fp || is_auditor(node, role)
+}
+
+/// Whether this node's policy names `role` an auditor.
+fn is_auditor(node: &Node, role: &Role) -> bool {
+    match (role, &node.config.rules) {
+        (Role::Operator(name), Some(policy)) => policy.auditors.iter().any(|a| a == name),
+        _ => false,
+    }
+}
+
+/// A stored audit line as `role` may read it: whole, or only its links when it is about a
+/// job another operator submitted (or a job this node has no record of).
+fn served_line(node: &Node, role: &Role, fp: Fingerprint, raw: String) -> String {
+    if is_auditor(node, role) {
+        return raw;
+    }
+    let Ok(line) = serde_json::from_str::<wire::audit::Line>(&raw) else { return raw };
+    let job = line.entry.event.job();
+    let own = job.is_empty()
+        || job
+            .parse::<wire::control::JobId>()
+            .ok()
+            .and_then(|id| node.jobs.get(&id))
+            .is_some_and(|r| r.submitter == fp);
+    if own {
+        raw
+    } else {
+        serde_json::to_string(&wire::audit::Served::withhold(&line)).expect("audit lines serialise")
+    }
+}
+
 /// Who the node is, its datasets and active jobs, and its links to the others, probed now
 /// (all at once, each within the request timeout).
-async fn node_status(node: &Arc<Node>) -> NodeStatus {
+async fn node_status(node: &Arc<Node>, role: &Role, fp: Fingerprint) -> NodeStatus {
     let datasets = match node.store.datasets() {
         Ok(list) => list.iter().map(|d| (d.name.clone(), d.rows())).collect(),
         Err(e) => vec![(format!("(unreadable: {e})"), 0)],
@@ -178,7 +213,8 @@ async fn node_status(node: &Arc<Node>) -> NodeStatus {
             error: probe.err().map(|e| e.reason),
         })
         .collect();
-    NodeStatus { info: info(node), datasets, jobs: node.jobs.active(), links }
+    let jobs = node.jobs.active(|r| sees_all(node, role, fp, r));
+    NodeStatus { info: info(node), datasets, jobs, links }
 }
 
 /// This node's ledger: every dataset it holds or has charged, with its policy's budget.

@@ -14,6 +14,12 @@ use wire::control::JobSpec;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
+    /// Operators (by their name in the node's configuration) who see every job as its
+    /// submitter does (parameters, progress, traffic, reasons) and every line of the audit
+    /// log. Every other operator sees only the kind, state and timing of the jobs it did not
+    /// submit, and only the links of their audit lines.
+    #[serde(default)]
+    pub auditors: Vec<String>,
     /// One entry per dataset the node allows jobs on.
     #[serde(default)]
     pub datasets: Vec<DatasetPolicy>,

@@ -606,10 +606,16 @@ async fn run(cli: Cli) -> Result<()> {
             let mut verified = Vec::new();
             for (node, log) in client.nodes().iter().zip(logs) {
                 match log.map_err(|e| e.to_string()).and_then(|text| {
-                    wire::audit::verify(&text).map_err(|(line, why)| format!("line {line}: {why}"))
+                    wire::audit::verify_served(&text).map_err(|(line, why)| format!("line {line}: {why}"))
                 }) {
-                    Ok(entries) => {
-                        outln!("{}: {} entries, chain intact", node.id, entries.len());
+                    Ok((entries, withheld)) => {
+                        let others = match withheld {
+                            0 => String::new(),
+                            n => format!(
+                                " ({n} more about other operators' jobs: links checked, contents withheld)"
+                            ),
+                        };
+                        outln!("{}: {} entries{others}, chain intact", node.id, entries.len());
                         verified.push((node.id.clone(), entries));
                     }
                     Err(why) => {
@@ -772,7 +778,7 @@ async fn budget_of(
     let dataset = match spec {
         JobSpec::Fairness { segments, .. } => {
             let statuses = client.status(*segments).await;
-            statuses.into_iter().flatten().find_map(|s| s.spec.dataset().map(str::to_string))?
+            statuses.into_iter().flatten().find_map(|s| s.spec?.dataset().map(str::to_string))?
         }
         other => other.dataset()?.to_string(),
     };

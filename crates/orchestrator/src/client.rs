@@ -389,7 +389,8 @@ impl Client {
             .first()
             .ok_or_else(|| ClientError::Setup("the cluster lists no node".into()))?
             .spec
-            .clone();
+            .clone()
+            .ok_or_else(|| ClientError::Setup(format!("job {job} was submitted by another operator")))?;
         let mut shares: Vec<JobResultShares> = Vec::new();
         for (i, r) in self.ask_all(RequestBody::JobResult { job }).await.into_iter().enumerate() {
             match r? {

@@ -1,11 +1,20 @@
-//! Agreement on what a job computes, before anything secret moves.
+//! Agreement on what a job computes, before anything secret moves, and a secret the parties
+//! share for the job.
 //!
 //! Every party hashes what it is about to compute on (the job specification, the member list,
 //! the contributions of the dataset it holds) and all parties exchange these digests. A party
 //! that holds a different view (a missing contribution, another configuration) makes the job
 //! fail on every side before any share is combined.
+//!
+//! Beside its digest, every party sends a random nonce of its own; the hash of all parties'
+//! nonces, in party order, is the job's *common secret*. It is known to the parties and to
+//! nobody else (the nonces travel only over the channels between them), and no party chooses
+//! it alone as long as one party draws its nonce at random. The nodes key the digests of what
+//! a job opens with it, so that whoever reads their audit logs can compare them but cannot test
+//! candidate values against them.
 
 use crate::transport::{Transport, TransportError, exchange_all};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// Why the parties do not agree.
@@ -14,6 +23,14 @@ pub enum AgreeError {
     /// Moving the digests failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// A party sent something that is not a digest and a nonce.
+    #[error("party {party} sent {len} bytes where a digest and a nonce take 64")]
+    Malformed {
+        /// The party.
+        party: usize,
+        /// What it sent.
+        len: usize,
+    },
     /// A party holds a different view of the job.
     #[error("party {party} computes on a different view of the job (digest {theirs}, ours {ours})")]
     Mismatch {
@@ -26,15 +43,37 @@ pub enum AgreeError {
     },
 }
 
-/// Exchanges `digest` with every party and checks that all are equal.
-pub async fn agree<T: Transport>(transport: &T, digest: [u8; 32]) -> Result<(), AgreeError> {
-    let all = exchange_all(transport, digest.to_vec()).await?;
-    for (party, theirs) in all.iter().enumerate() {
-        if theirs.as_slice() != digest {
-            return Err(AgreeError::Mismatch { party, theirs: hex(theirs), ours: hex(&digest) });
-        }
+/// A secret the parties of a job share, and nobody else. Its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CommonSecret(pub [u8; 32]);
+
+impl std::fmt::Debug for CommonSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommonSecret(redacted)")
     }
-    Ok(())
+}
+
+/// Exchanges `digest` and `nonce` with every party, checks that all digests are equal, and
+/// returns the common secret of the nonces.
+pub async fn agree<T: Transport>(
+    transport: &T,
+    digest: [u8; 32],
+    nonce: [u8; 32],
+) -> Result<CommonSecret, AgreeError> {
+    let mine = [digest, nonce].concat();
+    let all = exchange_all(transport, mine).await?;
+    let mut secret = Sha256::new();
+    secret.update(b"segmpc job common secret v1");
+    for (party, theirs) in all.iter().enumerate() {
+        if theirs.len() != 64 {
+            return Err(AgreeError::Malformed { party, len: theirs.len() });
+        }
+        if theirs[..32] != digest {
+            return Err(AgreeError::Mismatch { party, theirs: hex(&theirs[..32]), ours: hex(&digest) });
+        }
+        secret.update(&theirs[32..]);
+    }
+    Ok(CommonSecret(secret.finalize().into()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -46,12 +85,13 @@ mod tests {
     use super::*;
     use crate::transport::memory::mesh;
 
-    async fn run(digests: Vec<[u8; 32]>) -> Vec<Result<(), AgreeError>> {
+    async fn run(digests: Vec<[u8; 32]>) -> Vec<Result<CommonSecret, AgreeError>> {
         let ends = mesh(digests.len());
         let tasks: Vec<_> = ends
             .into_iter()
             .zip(digests)
-            .map(|(t, d)| tokio::spawn(async move { agree(&t, d).await }))
+            .enumerate()
+            .map(|(i, (t, d))| tokio::spawn(async move { agree(&t, d, [i as u8; 32]).await }))
             .collect();
         let mut out = Vec::new();
         for task in tasks {
@@ -61,28 +101,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn equal_digests_agree_for_several_party_counts() {
+    async fn equal_digests_agree_on_one_secret_for_several_party_counts() {
+        let mut secrets = Vec::new();
         for n in 3..=5 {
-            assert!(run(vec![[7; 32]; n]).await.iter().all(Result::is_ok));
+            let results = run(vec![[7; 32]; n]).await;
+            let first = results[0].as_ref().unwrap().clone();
+            assert!(results.iter().all(|r| r.as_ref().unwrap() == &first), "{n} parties");
+            secrets.push(first);
         }
+        assert!(secrets[0] != secrets[1], "the secret depends on every nonce");
+        assert_eq!(format!("{:?}", secrets[0]), "CommonSecret(redacted)");
     }
 
     #[tokio::test]
-    async fn agreement_is_one_round_of_one_digest_per_peer() {
+    async fn agreement_is_one_round_of_one_digest_and_nonce_per_peer() {
         let ends = mesh(3);
         let tasks: Vec<_> = ends
             .into_iter()
             .map(|t| {
                 tokio::spawn(async move {
                     let t = crate::Counted::new(t);
-                    agree(&t, [3; 32]).await.unwrap();
+                    agree(&t, [3; 32], [9; 32]).await.unwrap();
                     t.traffic()
                 })
             })
             .collect();
         for task in tasks {
             let traffic = task.await.unwrap();
-            assert_eq!(traffic, crate::Traffic { bytes_sent: 64, messages_sent: 2, rounds: 1 });
+            assert_eq!(traffic, crate::Traffic { bytes_sent: 128, messages_sent: 2, rounds: 1 });
         }
     }
 

@@ -170,31 +170,97 @@ pub fn next(last: Option<&Line>, time_ms: u64, event: Event) -> Line {
     Line { hash: hash(&entry), entry }
 }
 
+/// A line whose entry a node withholds from the reader (an event of a job another operator
+/// submitted): its position and its links, so that the reader can still follow the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithheldLine {
+    /// Position in the log.
+    pub seq: u64,
+    /// Hash of the previous line.
+    pub prev: String,
+    /// Hash of the withheld entry.
+    pub hash: String,
+}
+
+/// A line as a node serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Served {
+    /// The whole line.
+    Line(Line),
+    /// Only its links.
+    Withheld {
+        /// The links.
+        withheld: WithheldLine,
+    },
+}
+
+impl Served {
+    /// `line` with its entry withheld.
+    pub fn withhold(line: &Line) -> Served {
+        Served::Withheld {
+            withheld: WithheldLine {
+                seq: line.entry.seq,
+                prev: line.entry.prev.clone(),
+                hash: line.hash.clone(),
+            },
+        }
+    }
+}
+
 /// Checks a log's text line by line: each line parses, its hash is that of its entry, its
 /// `prev` is the previous line's hash and its `seq` follows. Returns the entries, or the first
-/// broken position (1-based line number) and why.
+/// broken position (1-based line number) and why. A withheld line is refused: a node's own
+/// log holds every entry.
 pub fn verify(text: &str) -> Result<Vec<Entry>, (usize, String)> {
+    check_chain(text, false).map(|(entries, _)| entries)
+}
+
+/// [`verify`] for a log as a node served it to a reader who may not see every line: the
+/// withheld lines' links are followed (a removed, inserted or moved line still breaks the
+/// chain), their entries cannot be checked. Returns the visible entries and how many lines
+/// were withheld.
+pub fn verify_served(text: &str) -> Result<(Vec<Entry>, usize), (usize, String)> {
+    check_chain(text, true)
+}
+
+fn check_chain(text: &str, served: bool) -> Result<(Vec<Entry>, usize), (usize, String)> {
     let mut entries: Vec<Entry> = Vec::new();
+    let mut withheld = 0;
     let mut prev = GENESIS.to_string();
     for (i, raw) in text.lines().enumerate() {
         let at = i + 1;
-        let line: Line = serde_json::from_str(raw).map_err(|e| (at, format!("not an audit line: {e}")))?;
-        if hash(&line.entry) != line.hash {
-            return Err((at, "the entry does not match its hash (edited)".into()));
-        }
-        if line.entry.prev != prev {
+        let parsed = if served {
+            serde_json::from_str::<Served>(raw)
+        } else {
+            serde_json::from_str::<Line>(raw).map(Served::Line)
+        };
+        let (seq, line_prev, line_hash, entry) =
+            match parsed.map_err(|e| (at, format!("not an audit line: {e}")))? {
+                Served::Line(line) => {
+                    if hash(&line.entry) != line.hash {
+                        return Err((at, "the entry does not match its hash (edited)".into()));
+                    }
+                    (line.entry.seq, line.entry.prev.clone(), line.hash, Some(line.entry))
+                }
+                Served::Withheld { withheld: w } => {
+                    withheld += 1;
+                    (w.seq, w.prev, w.hash, None)
+                }
+            };
+        if line_prev != prev {
             return Err((
                 at,
                 "does not follow the line before (a line was removed, inserted or moved)".into(),
             ));
         }
-        if line.entry.seq != i as u64 {
-            return Err((at, format!("sequence number {} where {i} was expected", line.entry.seq)));
+        if seq != i as u64 {
+            return Err((at, format!("sequence number {seq} where {i} was expected")));
         }
-        prev = line.hash.clone();
-        entries.push(line.entry);
+        prev = line_hash;
+        entries.extend(entry);
     }
-    Ok(entries)
+    Ok((entries, withheld))
 }
 
 /// Where nodes' verified logs disagree about a job: the same job submitted with different
@@ -339,6 +405,31 @@ mod tests {
         let text = serde_json::to_string(&line).unwrap();
         assert!(text.contains(r#""contribution":"c""#) && text.contains(r#""jobs":["j"]"#), "{text}");
         assert_eq!(verify(&format!("{text}\n")).unwrap()[0].event, event);
+    }
+
+    #[test]
+    fn a_served_log_with_withheld_lines_still_verifies_its_chain() {
+        let lines = log(4);
+        let served = |withheld: &[usize], lines: &[Line]| -> String {
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let s = if withheld.contains(&i) { Served::withhold(l) } else { Served::Line(l.clone()) };
+                    serde_json::to_string(&s).unwrap() + "\n"
+                })
+                .collect()
+        };
+        let (entries, hidden) = verify_served(&served(&[1, 2], &lines)).unwrap();
+        assert_eq!((entries.len(), hidden), (2, 2));
+        assert_eq!(entries[1].seq, 3);
+        // A withheld line cannot hide a removal or a reordering.
+        let mut removed = lines.clone();
+        removed.remove(2);
+        assert_eq!(verify_served(&served(&[1], &removed)).unwrap_err().0, 3);
+        // A node's own log never holds a withheld line.
+        assert!(verify(&served(&[1], &lines)).is_err());
+        assert_eq!(verify_served(&text(&lines)).unwrap().1, 0);
     }
 
     #[test]

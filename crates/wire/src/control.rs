@@ -507,13 +507,17 @@ impl fmt::Display for JobState {
     }
 }
 
-/// A job as one node sees it.
+/// A job as one node sees it. Of a job another operator submitted, a node shows only its
+/// kind, state and timing (unless its policy names the asker an auditor): its specification,
+/// progress, traffic and failure reason are that operator's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobStatusInfo {
     /// The job.
     pub job: JobId,
-    /// What it computes.
-    pub spec: JobSpec,
+    /// The job type's name.
+    pub kind: String,
+    /// What it computes (`None` for another operator's job).
+    pub spec: Option<JobSpec>,
     /// Where it is.
     pub state: JobState,
     /// Why it failed.

@@ -85,6 +85,7 @@ mod tests {
             elapsed_ms: 0,
             steps: (0, 0),
             erased: None,
+            audit_key: None,
         }
     }
 

@@ -156,12 +156,7 @@ pub async fn run<T: Transport>(
             }
             None => format!("which cells, group totals and segment sizes are below {min_cell} records"),
         };
-        node.audit.record(wire::audit::Event::Revealed {
-            job: job.to_string(),
-            to: "every node".into(),
-            what,
-            digest: wire::audit::digest(&bytes),
-        });
+        super::revealed::record(&node, job, "every node".into(), what, &bytes);
     }
     let mut params = vec![k as u64, g as u64];
     params.extend(withheld.iter().map(|&w| u64::from(w)));

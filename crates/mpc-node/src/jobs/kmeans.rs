@@ -88,12 +88,8 @@ pub async fn run<T: Transport>(
             // Everything opened to the nodes, in order: the scaling, each iteration, the
             // final counts (the job's epsilon covers them all).
             let opened_to_nodes = |what: String, bytes: Vec<u8>| {
-                node.audit.record(wire::audit::Event::Revealed {
-                    job: job.to_string(),
-                    to: "every node".into(),
-                    what: format!("{what} (epsilon {epsilon} in all)"),
-                    digest: wire::audit::digest(&bytes),
-                })
+                let what = format!("{what} (epsilon {epsilon} in all)");
+                super::revealed::record(&node, job, "every node".into(), what, &bytes)
             };
             let le = |values: &[u64]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
             opened_to_nodes(
@@ -137,20 +133,13 @@ pub async fn run<T: Transport>(
                 .map_err(|e| e.to_string())?;
             let p = &shares.published;
             let opened: Vec<u8> = p.centres.iter().chain(&p.scales).flat_map(|v| v.to_le_bytes()).collect();
-            node.audit.record(wire::audit::Event::Revealed {
-                job: job.to_string(),
-                to: "every node".into(),
-                what: format!("the mean and standard deviation of {}", features.join(", ")),
-                digest: wire::audit::digest(&opened),
-            });
+            let what = format!("the mean and standard deviation of {}", features.join(", "));
+            super::revealed::record(&node, job, "every node".into(), what, &opened);
             if *min_segment > 1 {
                 let flags: Vec<u8> = p.suppressed.iter().map(|&s| u8::from(s)).collect();
-                node.audit.record(wire::audit::Event::Revealed {
-                    job: job.to_string(),
-                    to: "every node".into(),
-                    what: format!("which segments have fewer than {min_segment} records"),
-                    digest: wire::audit::digest(&flags),
-                });
+                let what =
+                    format!("which segments are withheld (fewer than {min_segment} records, and one more)");
+                super::revealed::record(&node, job, "every node".into(), what, &flags);
             }
             (shares.outputs, shares.published, shares.assignment)
         }
@@ -192,12 +181,8 @@ async fn give_labels<T: Transport>(
             comps: assignment.comps.iter().map(|v| v[start * k..(start + rows) * k].to_vec()).collect(),
         };
         let held: Vec<u8> = slice.comps.iter().flat_map(|c| c.iter().flat_map(|v| v.to_le_bytes())).collect();
-        node.audit.record(wire::audit::Event::Revealed {
-            job: job.to_string(),
-            to: format!("node {}", c.owner),
-            what: format!("the segments of its {rows} records (this node's components)"),
-            digest: wire::audit::digest(&held),
-        });
+        let what = format!("the segments of its {rows} records (this node's components)");
+        super::revealed::record(node, job, format!("node {}", c.owner), what, &held);
         if let Some(opened) = engine.open_to(owner, &slice).await.map_err(|e| e.to_string())? {
             mine.extend(protocol::kmeans::labels_from_onehot(&opened, k));
         }

@@ -10,6 +10,7 @@ pub mod channel;
 mod erasure;
 mod fairness;
 mod kmeans;
+pub mod revealed;
 mod stats;
 
 use crate::node::Node;
@@ -71,14 +72,18 @@ pub struct JobRecord {
     /// dataset), if they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased: Option<String>,
+    /// The key of this job's audit digests (the job's common secret), once agreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_key: Option<revealed::AuditKey>,
 }
 
 impl JobRecord {
-    /// The record as the control API reports it.
+    /// The record as the control API reports it to its submitter (or an auditor).
     pub fn status(&self) -> JobStatusInfo {
         JobStatusInfo {
             job: self.id,
-            spec: self.spec.clone(),
+            kind: self.spec.kind().into(),
+            spec: Some(self.spec.clone()),
             state: self.state,
             reason: self.reason.clone(),
             progress: self.progress.clone(),
@@ -87,6 +92,24 @@ impl JobRecord {
             elapsed_ms: self.elapsed_ms,
             step: self.steps.0,
             steps: self.steps.1,
+        }
+    }
+
+    /// The record as another operator sees it: its kind, state and timing only (its
+    /// parameters, progress, traffic and failure reason are its submitter's).
+    pub fn summary(&self) -> JobStatusInfo {
+        JobStatusInfo {
+            job: self.id,
+            kind: self.spec.kind().into(),
+            spec: None,
+            state: self.state,
+            reason: None,
+            progress: self.state.to_string(),
+            bytes_sent: 0,
+            rounds: 0,
+            elapsed_ms: self.elapsed_ms,
+            step: 0,
+            steps: 0,
         }
     }
 }
@@ -138,13 +161,18 @@ impl Jobs {
         }
     }
 
-    /// The jobs submitted or running here: id, kind and progress.
-    pub fn active(&self) -> Vec<(String, String, String)> {
+    /// The jobs submitted or running here: id, kind and progress (only the state for the
+    /// jobs `shown` does not accept).
+    pub fn active(&self, shown: impl Fn(&JobRecord) -> bool) -> Vec<(String, String, String)> {
         let mut list: Vec<_> = self
             .lock()
             .values()
             .filter(|e| !e.record.state.is_final())
-            .map(|e| (e.record.id.to_string(), e.record.spec.kind().to_string(), e.record.progress.clone()))
+            .map(|e| {
+                let r = &e.record;
+                let progress = if shown(r) { r.progress.clone() } else { r.state.to_string() };
+                (r.id.to_string(), r.spec.kind().to_string(), progress)
+            })
             .collect();
         list.sort();
         list
@@ -427,7 +455,11 @@ async fn start_engine<'t, T: protocol::Transport>(
     channel: &'t T,
 ) -> Result<protocol::replicated::Replicated<'t, T>, String> {
     node.jobs.progress(job, "agreeing on the job with every node");
-    protocol::agree::agree(channel, view_digest(node, job, spec, meta)).await.map_err(|e| e.to_string())?;
+    let nonce: [u8; 32] = rand::RngExt::random(&mut os_rng()?);
+    let secret = protocol::agree::agree(channel, view_digest(node, job, spec, meta), nonce)
+        .await
+        .map_err(|e| e.to_string())?;
+    node.jobs.update(job, |e| e.record.audit_key = Some(revealed::AuditKey(secret.0)));
     // Every node reads this version now: what its contributions replaced is no longer restorable.
     if let Some(meta) = meta {
         crate::contributions::note_used(node, job, meta)?;
@@ -568,6 +600,7 @@ pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) ->
         elapsed_ms: 0,
         steps: (0, 0),
         erased: None,
+        audit_key: None,
     };
     node.jobs.insert(record)?;
     node.audit.record(submitted);
