@@ -11,8 +11,6 @@ use std::time::Duration;
 use testnet::Cluster;
 use testnet::launch::NodeCommand;
 use testnet::layout::Plan;
-use testnet::sample;
-use wire::control::{JobSpec, KmeansInit};
 
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
@@ -45,21 +43,6 @@ fn under_open_umask() -> NodeCommand {
     NodeCommand { program: "sh".into(), args }
 }
 
-fn kmeans_with_labels() -> JobSpec {
-    JobSpec::Kmeans {
-        dataset: sample::DATASET.into(),
-        features: vec!["age".into(), "visits".into()],
-        k: 2,
-        iterations: 2,
-        seed: 1,
-        restarts: 1,
-        init: KmeansInit::PlusPlus,
-        labels: true,
-        min_segment: 0,
-        epsilon: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_nodes_write_under_an_open_umask_is_their_users_alone() {
     let tmp = tempfile::tempdir().unwrap();
@@ -71,7 +54,7 @@ async fn everything_nodes_write_under_an_open_umask_is_their_users_alone() {
         assert!(status.lines().any(|l| l == "Umask:\t0000"), "{} does not run under umask 000", node.id);
     }
     cluster.ingest_all().await.unwrap();
-    let job = cluster.client.submit(kmeans_with_labels()).await.unwrap();
+    let job = cluster.client.submit(common::kmeans_with_labels(&["age", "visits"])).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     cluster.client.kmeans_result(job).await.unwrap();
 

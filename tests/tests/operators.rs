@@ -147,18 +147,8 @@ async fn another_operators_jobs_show_their_kind_state_and_timing_only() {
     assert_eq!(wire::audit::verify_served(logs[0].as_ref().unwrap()).unwrap().1, 0);
     assert!(wire::audit::verify_served(logs[1].as_ref().unwrap()).unwrap().1 > 0);
     // An auditor a node's configuration does not list stops the node with the reason.
-    let files = cluster.generated.nodes[1].clone();
-    std::fs::write(files.dir.join("policy.toml"), "auditors = [\"nobody\"]\n").unwrap();
-    let config = std::fs::read_to_string(&files.config).unwrap();
-    std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
-    cluster.kill(1);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-testnet"))
-        .args(["node", "--config"])
-        .arg(&files.config)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("`nobody` is not an operator"), "{err}");
+    let err = common::policy_stops_the_node(&mut cluster, 1, "auditors = [\"nobody\"]\n");
+    assert!(err.contains("`nobody` is not an operator"), "{err}");
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -7,23 +7,8 @@ mod common;
 use std::time::Duration;
 use testnet::{Cluster, sample};
 use wire::audit::Event;
-use wire::control::{JobId, JobSpec, JobState, KmeansInit, RequestBody, Response};
+use wire::control::{JobId, JobSpec, JobState, RequestBody, Response};
 use wire::mesh::{MeshRequest, MeshResponse};
-
-fn kmeans_with_labels() -> JobSpec {
-    JobSpec::Kmeans {
-        dataset: sample::DATASET.into(),
-        features: vec!["age".into(), "income".into()],
-        k: 2,
-        iterations: 2,
-        seed: 1,
-        restarts: 1,
-        init: KmeansInit::PlusPlus,
-        labels: true,
-        min_segment: 0,
-        epsilon: None,
-    }
-}
 
 fn stats() -> JobSpec {
     JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None }
@@ -70,7 +55,7 @@ async fn a_peer_can_neither_erase_data_that_is_not_due_or_not_its_own_nor_fail_a
     std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
     cluster.restart(0).await.unwrap();
     cluster.ingest_all().await.unwrap();
-    let job = cluster.client.submit(kmeans_with_labels()).await.unwrap();
+    let job = cluster.client.submit(common::kmeans_with_labels(&["age", "income"])).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     let data = |i: usize| cluster.generated.nodes[i].dir.join("data");
     let before = [common::contents_under(&data(0)), common::contents_under(&data(2))];
@@ -136,7 +121,7 @@ async fn a_peer_can_neither_erase_data_that_is_not_due_or_not_its_own_nor_fail_a
 async fn a_peer_withdrawing_its_own_contribution_erases_it_and_what_was_derived_from_it() {
     let (_dir, cluster) = common::cluster(3, 30, 82).await;
     cluster.ingest_all().await.unwrap();
-    let job = cluster.client.submit(kmeans_with_labels()).await.unwrap();
+    let job = cluster.client.submit(common::kmeans_with_labels(&["age", "income"])).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     let data = cluster.generated.nodes[0].dir.join("data");
     let segments = data.join(format!("jobs/{job}.segments"));

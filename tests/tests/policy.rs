@@ -90,19 +90,8 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     cluster.client.wait(ok, Duration::from_secs(60)).await.unwrap();
 
     // A broken policy file stops the node with the file and the problem.
-    std::fs::write(
-        files.dir.join("policy.toml"),
-        "[[datasets]]\nname = \"customers\"\njobs = [\"export\"]\n",
-    )
-    .unwrap();
-    cluster.kill(1);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-testnet"))
-        .args(["node", "--config"])
-        .arg(&files.config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let policy = "[[datasets]]\nname = \"customers\"\njobs = [\"export\"]\n";
+    let err = common::policy_stops_the_node(&mut cluster, 1, policy);
     assert!(err.contains("policy") && err.contains("unknown job kind `export`"), "{err}");
 }
 

@@ -20,6 +20,41 @@ pub async fn cluster(nodes: usize, records: usize, seed: u64) -> (tempfile::Temp
     (dir, cluster)
 }
 
+/// A small exact k-means job on the sample dataset whose owners receive their labels.
+pub fn kmeans_with_labels(features: &[&str]) -> wire::control::JobSpec {
+    wire::control::JobSpec::Kmeans {
+        dataset: testnet::sample::DATASET.into(),
+        features: features.iter().map(|f| f.to_string()).collect(),
+        k: 2,
+        iterations: 2,
+        seed: 1,
+        restarts: 1,
+        init: wire::control::KmeansInit::PlusPlus,
+        labels: true,
+        min_segment: 0,
+        epsilon: None,
+    }
+}
+
+/// Writes `policy` as node `i`'s policy, stops the node and starts it again by hand: the
+/// start must fail; returns what it printed on stderr.
+pub fn policy_stops_the_node(cluster: &mut Cluster, i: usize, policy: &str) -> String {
+    let files = cluster.generated.nodes[i].clone();
+    std::fs::write(files.dir.join("policy.toml"), policy).unwrap();
+    let config = std::fs::read_to_string(&files.config).unwrap();
+    if !config.starts_with("policy =") {
+        std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
+    }
+    cluster.kill(i);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-testnet"))
+        .args(["node", "--config"])
+        .arg(&files.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "node {i} started with the policy {policy:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Gives node `i` a policy and restarts it.
 pub async fn set_policy(cluster: &mut Cluster, i: usize, policy: &str) {
     let files = cluster.generated.nodes[i].clone();
