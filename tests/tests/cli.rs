@@ -249,7 +249,7 @@ fn the_plaintext_command_reproduces_the_cluster_record_for_record() {
     args.extend(csvs.iter().map(String::as_str));
     args.extend(common);
     args.extend(["--schema", schema.to_str().unwrap(), "--labels-out", labels_out.to_str().unwrap()]);
-    args.extend(["--protected", "gender"]);
+    args.extend(["--protected", "gender", "--min-cell", "0"]);
     let out = Command::new(ORCHESTRATOR).args(&args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).to_string();

@@ -177,10 +177,16 @@ async fn fairness_matches_plaintext(nodes: usize, records: usize) {
     let features: Vec<&str> = sample::FEATURES.iter().map(|f| f.0).collect();
     let segments = cluster.client.submit(spec(4, 5, 2, 2, KmeansInit::PlusPlus, false)).await.unwrap();
     cluster.client.wait(segments, Duration::from_secs(120)).await.unwrap();
-    let fairness = JobSpec::Fairness { segments, protected: "gender".into(), min_cell: 3, epsilon: None };
-    let job = cluster.client.submit(fairness).await.unwrap();
-    cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
-    let report = cluster.client.fairness_result(job).await.unwrap().report;
+    let client = &cluster.client;
+    let fairness = |min_cell| async move {
+        let spec = JobSpec::Fairness { segments, protected: "gender".into(), min_cell, epsilon: None };
+        let job = client.submit(spec).await.unwrap();
+        client.wait(job, Duration::from_secs(120)).await.unwrap();
+        client.fairness_result(job).await.unwrap().report
+    };
+    // Every cell (no minimum), and with a minimum of 3 (whole, or withheld whole).
+    let report = fairness(0).await;
+    let with_minimum = fairness(3).await;
     let secure = cluster.client.kmeans_result(segments).await.unwrap().segments;
 
     // The plaintext cross-tabulation of the same segmentation and the CSVs' gender column,
@@ -197,15 +203,17 @@ async fn fairness_matches_plaintext(nodes: usize, records: usize) {
     for (&l, &gi) in labels.iter().zip(&genders) {
         plain_table[l * g + gi] += 1;
     }
-    // The same cells withheld (below 3, and the second of each line), the same figures.
-    let released = protocol::fairness::Released::exact(&plain_table, 4, g, 3, &[false; 4]);
+    // The same table and figures; with the minimum, the same release as the plaintext rule.
     let levels: Vec<String> = sample::GENDERS.iter().map(|s| s.to_string()).collect();
-    assert_eq!(report, protocol::fairness::report(&released, &levels, 3));
+    let released = protocol::fairness::Released::exact(&plain_table, 4, g, 0, &[false; 4]);
+    assert_eq!(report, protocol::fairness::report(&released, &levels, 0));
     let totals: Vec<Option<u64>> =
         (0..g).map(|gi| Some(genders.iter().filter(|&&x| x == gi).count() as u64)).collect();
     assert_eq!(report.group_totals, totals);
-    let shown = report.segments.iter().flat_map(|s| s.counts.iter().flatten()).count();
-    assert!(shown > 0, "every cell was withheld: {report:?}");
+    let released = protocol::fairness::Released::exact(&plain_table, 4, g, 3, &[false; 4]);
+    assert_eq!(with_minimum, protocol::fairness::report(&released, &levels, 3));
+    let small = plain_table.iter().any(|&c| c < 3);
+    assert_eq!(with_minimum.suppressed_cells, if small { 4 * g + g } else { 0 }, "{with_minimum:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use wire::audit::{Event, Line};
 
-/// The log file and its last line.
+/// The log file, its last line, and the generator of the lines' salts (seeded by the
+/// operating system when the log is opened).
 pub struct AuditLog {
     path: PathBuf,
     last: Mutex<Option<Line>>,
+    salts: Mutex<rand_chacha::ChaCha20Rng>,
 }
 
 impl AuditLog {
@@ -27,7 +29,9 @@ impl AuditLog {
             tracing::error!(path = %path.display(), line, %why, "the audit log's chain is broken");
         }
         let last = text.lines().last().and_then(|l| serde_json::from_str::<Line>(l).ok());
-        Ok(Self { path, last: Mutex::new(last) })
+        let salts = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::try_from_rng(&mut rand::rngs::SysRng)
+            .map_err(|e| std::io::Error::other(format!("no OS randomness for the audit log's salts: {e}")))?;
+        Ok(Self { path, last: Mutex::new(last), salts: Mutex::new(salts) })
     }
 
     /// Appends `event`; a failure to write is logged (the job goes on: the log is evidence,
@@ -37,7 +41,9 @@ impl AuditLog {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let line = wire::audit::next(last.as_ref(), now, event);
+        // The salt hides the entry from whoever is served only its hash.
+        let salt: [u8; 16] = rand::RngExt::random(&mut *self.salts.lock().unwrap_or_else(|e| e.into_inner()));
+        let line = wire::audit::next(last.as_ref(), now, salt, event);
         let text = serde_json::to_string(&line).expect("audit lines serialise") + "\n";
         let written = crate::files::open_append(&self.path)
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_data()));

@@ -129,18 +129,14 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
                     (
                         you,
                         format!(
-                            "{table}, each group's total, and the fairness figures computed from them; values \
-                             below {min_cell} records are withheld and never opened, with enough others that \
-                             no combination of the releases of this segmentation recovers them or shows that \
-                             they are small"
+                            "{table}, each group's total, and the fairness figures computed from them, whole \
+                             or not at all: if a value is below {min_cell} records or the segmentation withheld \
+                             a segment, none of them is opened"
                         ),
                     ),
                     (
                         nodes,
-                        format!(
-                            "which cells, group totals and segment sizes are below {min_cell} records (not the \
-                             values)"
-                        ),
+                        format!("which cells and group totals are below {min_cell} records (not the values)"),
                     ),
                     (secret, format!("every record's segment and `{protected}` level")),
                 ],

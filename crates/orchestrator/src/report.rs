@@ -327,11 +327,11 @@ mod tests {
                 || html.matches("http://").count()
                     == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
         );
-        assert!(html.contains("4 values are withheld (below 5 records"), "{html}");
+        assert!(html.contains("the table is withheld: a value is below 5 records"), "{html}");
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
         assert_eq!(json["kmeans"]["segments"]["sizes"], serde_json::json!([30, 12]));
-        assert_eq!(json["fairness"]["report"]["group_totals"], serde_json::json!([22, 20]));
+        assert_eq!(json["fairness"]["report"]["group_totals"], serde_json::json!([null, null]));
     }
 
     #[test]

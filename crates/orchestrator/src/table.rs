@@ -84,7 +84,8 @@ pub fn segments_grid(result: &crate::KmeansResult) -> Grid {
     let rows: Vec<Vec<String>> = (0..s.k)
         .map(|j| {
             if s.suppressed[j] {
-                let mut row = vec![s.ids[j].to_string(), format!("<{}", result.min_segment)];
+                // Withheld: below the minimum, or withheld with one that is.
+                let mut row = vec![s.ids[j].to_string(), "withheld".to_string()];
                 row.extend((0..s.d).map(|_| "-".to_string()));
                 return row;
             }
@@ -101,7 +102,7 @@ pub fn segments(result: &crate::KmeansResult) -> String {
     text(&segments_grid(result))
 }
 
-/// The fairness report: per segment, each group's count (or `<min` where suppressed), share
+/// The fairness report: per segment, each group's count (or `withheld`), share
 /// of the segment and rate of landing in it, the parity difference and ratio, and the flag.
 pub fn fairness_grid(result: &crate::FairnessResult) -> Grid {
     let r = &result.report;
@@ -145,11 +146,15 @@ pub fn fairness_summary(r: &protocol::fairness::Report) -> String {
         ),
         _ => "chi-square, Cramer's V and balance need every cell: not shown".into(),
     };
-    if r.suppressed_cells > 0 {
+    let values = r.segments.len() * r.groups.len() + r.groups.len();
+    if r.suppressed_cells == values && values > 0 {
         out.push_str(&format!(
-            "; {} values are withheld (below {} records, or withheld with one so that none can be recovered)",
-            r.suppressed_cells, r.min_cell
+            "; the table is withheld: a value is below {} records or the segmentation withheld a segment, and \
+             an exact table is released whole or not at all (run the job with --epsilon)",
+            r.min_cell
         ));
+    } else if r.suppressed_cells > 0 {
+        out.push_str(&format!("; {} noisy values below {} are withheld", r.suppressed_cells, r.min_cell));
     }
     out
 }

@@ -218,9 +218,13 @@ async fn private_kmeans_follows_dplloyd_with_the_parties_noise() {
 async fn fairness_releases_withhold_what_the_plaintext_rules_withhold() {
     use crate::fairness::{Released, cell_noise, contingency, release};
     let mut rng = ChaCha20Rng::seed_from_u64(70);
-    for (parties, n, k, g, min_cell, private) in
-        [(3usize, 120usize, 4usize, 3usize, 6u64, false), (5, 80, 3, 2, 5, false), (3, 120, 4, 3, 6, true)]
-    {
+    let (mut shown, mut hidden_whole) = (0, 0);
+    for (parties, n, k, g, min_cell, private) in [
+        (3usize, 120usize, 4usize, 3usize, 6u64, false),
+        (5, 80, 3, 2, 5, false),
+        (3, 150, 2, 2, 1, false),
+        (3, 120, 4, 3, 6, true),
+    ] {
         let segments: Vec<usize> = (0..n).map(|_| rng.random_range(0..k)).collect();
         let groups: Vec<usize> =
             (0..n).map(|i| if i % 7 == 0 { g - 1 } else { rng.random_range(0..g - 1) }).collect();
@@ -228,7 +232,9 @@ async fn fairness_releases_withhold_what_the_plaintext_rules_withhold() {
             segments.iter().flat_map(|&s| (0..k).map(move |j| u64::from(j == s))).collect();
         let levels: Vec<u64> = groups.iter().map(|&l| l as u64).collect();
         let (a, l) = (deal(parties, &onehot, 71), deal(parties, &levels, 72));
-        let hidden = vec![false, true, false, false][..k].to_vec();
+        // A private segmentation may withhold a single segment; an exact one's table comes
+        // whole or not at all.
+        let hidden = if private { vec![false, true, false, false][..k].to_vec() } else { vec![false; k] };
         let who = NoiseParties::cluster(parties);
         let h = hidden.clone();
         let results = run(parties, |t| {
@@ -271,9 +277,13 @@ async fn fairness_releases_withhold_what_the_plaintext_rules_withhold() {
                 values.iter().zip(withheld).all(|(&v, &w)| !w || v == 0),
                 "{what}: a withheld value was stored"
             );
-            assert!(withheld.iter().any(|&w| w) && withheld.iter().any(|&w| !w), "{what}: {withheld:?}");
+            let small = table.iter().any(|&c| c < min_cell);
+            assert!(withheld.iter().all(|&w| w == small), "{what}: {withheld:?}");
+            shown += usize::from(!small);
+            hidden_whole += usize::from(small);
         }
     }
+    assert!(shown > 0 && hidden_whole > 0, "{shown} tables shown, {hidden_whole} withheld");
 }
 
 #[tokio::test]

@@ -23,6 +23,11 @@ pub struct Entry {
     pub prev: String,
     /// What happened.
     pub event: Event,
+    /// Random bytes (hex) that make the entry's hash unguessable: a reader who is served only
+    /// a line's links (another operator's job) cannot test candidate entries against its hash.
+    /// Absent from lines written before salts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }
 
 /// What happened.
@@ -159,13 +164,15 @@ pub fn hash(entry: &Entry) -> String {
     digest(&serde_json::to_vec(entry).expect("entries serialise"))
 }
 
-/// The line that follows `last` (none for the first) with `event` at `time_ms`.
-pub fn next(last: Option<&Line>, time_ms: u64, event: Event) -> Line {
+/// The line that follows `last` (none for the first) with `event` at `time_ms`, salted with
+/// `salt` (16 random bytes from the writer).
+pub fn next(last: Option<&Line>, time_ms: u64, salt: [u8; 16], event: Event) -> Line {
     let entry = Entry {
         seq: last.map_or(0, |l| l.entry.seq + 1),
         time_ms,
         prev: last.map_or_else(|| GENESIS.to_string(), |l| l.hash.clone()),
         event,
+        salt: Some(salt.iter().map(|b| format!("{b:02x}")).collect()),
     };
     Line { hash: hash(&entry), entry }
 }
@@ -311,7 +318,7 @@ mod tests {
         let mut lines: Vec<Line> = Vec::new();
         for i in 0..n {
             let event = Event::Ended { job: format!("j{i}"), state: "done".into(), reason: None };
-            let line = next(lines.last(), 1000 + i as u64, event);
+            let line = next(lines.last(), 1000 + i as u64, [i as u8; 16], event);
             lines.push(line);
         }
         lines
@@ -349,7 +356,7 @@ mod tests {
         assert!(serde_json::to_string(&restored).unwrap().starts_with(r#"{"kind":"restored""#));
         let mut lines = log(2);
         for event in [replaced, restored] {
-            let line = next(lines.last(), 5000, event);
+            let line = next(lines.last(), 5000, [7; 16], event);
             lines.push(line);
         }
         let entries = verify(&text(&lines)).unwrap();
@@ -401,10 +408,20 @@ mod tests {
             reason: "r".into(),
             jobs: vec!["j".into()],
         };
-        let line = next(None, 5, event.clone());
+        let line = next(None, 5, [1; 16], event.clone());
         let text = serde_json::to_string(&line).unwrap();
         assert!(text.contains(r#""contribution":"c""#) && text.contains(r#""jobs":["j"]"#), "{text}");
         assert_eq!(verify(&format!("{text}\n")).unwrap()[0].event, event);
+    }
+
+    #[test]
+    fn the_salt_makes_a_lines_hash_unguessable_from_its_event() {
+        let event = Event::Ended { job: "j".into(), state: "done".into(), reason: None };
+        let (a, b) = (next(None, 5, [1; 16], event.clone()), next(None, 5, [2; 16], event));
+        assert_ne!(a.hash, b.hash);
+        let mut bare = a.entry.clone();
+        bare.salt = None;
+        assert_ne!(hash(&bare), a.hash, "the event and time alone give the hash away");
     }
 
     #[test]
@@ -435,6 +452,7 @@ mod tests {
     #[test]
     fn nodes_that_recorded_different_specifications_disagree() {
         let submitted = |digest: &str| Entry {
+            salt: None,
             seq: 0,
             time_ms: 0,
             prev: GENESIS.into(),
@@ -455,7 +473,7 @@ mod tests {
 
     #[test]
     fn nodes_that_charged_or_opened_differently_disagree() {
-        let entry = |event| Entry { seq: 0, time_ms: 0, prev: GENESIS.into(), event };
+        let entry = |event| Entry { seq: 0, time_ms: 0, prev: GENESIS.into(), event, salt: None };
         let spent = |epsilon| {
             entry(Event::Spent {
                 job: "j".into(),

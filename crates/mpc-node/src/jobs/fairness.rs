@@ -70,11 +70,16 @@ pub fn check(
     };
     let levels = meta.schema.categorical[c].levels.clone();
     let k = segments.k as usize;
+    // Which segments the segmentation withheld: a record that does not say refuses the job.
     let hidden = record
         .output
         .as_ref()
         .and_then(|o| protocol::kmeans::Published::decode(&o.params, features.len()))
-        .map_or(vec![false; k], |(_, p)| p.suppressed);
+        .filter(|(decoded_k, p)| *decoded_k == k && p.suppressed.len() == k)
+        .map(|(_, p)| p.suppressed)
+        .ok_or_else(|| {
+            format!("node {} cannot read which segments job {segments_job} withheld", node.config.node_id)
+        })?;
     Ok(Inputs {
         column: meta.schema.features.len() + c,
         meta,
@@ -83,42 +88,6 @@ pub fn check(
         segments,
         levels,
     })
-}
-
-/// Refuses a second exact release of the same segmentation's table by `protected` with
-/// another minimum cell count: two exact releases that withhold different values would give
-/// the withheld values away by their difference (a value withheld by one and released by the
-/// other, with the margins both release). The same minimum withholds the same values, so the
-/// same job may run again; a private job (whose cells are noisy) is not limited. Any such
-/// job this node took part in counts (waiting, running or done), except `job` itself.
-pub fn check_threshold(
-    node: &Node,
-    job: Option<JobId>,
-    segments: JobId,
-    protected: &str,
-    min_cell: u64,
-) -> Result<(), String> {
-    let earlier = node.jobs.find(|r| {
-        Some(r.id) != job
-            && r.state != JobState::Failed
-            && matches!(
-                &r.spec,
-                JobSpec::Fairness { segments: s, protected: p, min_cell: m, epsilon: None }
-                    if *s == segments && p == protected && *m != min_cell
-            )
-    });
-    match earlier {
-        Some(r) => {
-            let JobSpec::Fairness { min_cell: earlier_min, .. } = r.spec else {
-                unreachable!("matched above")
-            };
-            Err(format!(
-                "job {} already releases the `{protected}` table of segmentation {segments} exactly with a minimum                  cell count of {earlier_min}; another minimum would withhold other values and give them away                  by difference: use --min-cell {earlier_min}, or --epsilon",
-                r.id
-            ))
-        }
-        None => Ok(()),
-    }
 }
 
 /// Runs the job and returns this node's components of the table.
@@ -154,7 +123,7 @@ pub async fn run<T: Transport>(
             Some(e) => {
                 format!("the noisy table and group totals (epsilon {e}), to withhold those below {min_cell}")
             }
-            None => format!("which cells, group totals and segment sizes are below {min_cell} records"),
+            None => format!("which cells and group totals are below {min_cell} records"),
         };
         super::revealed::record(&node, job, "every node".into(), what, &bytes);
     }

@@ -238,11 +238,6 @@ impl Jobs {
         self.lock().get(job).map(|e| e.record.clone())
     }
 
-    /// A copy of some record that satisfies `test`, if any.
-    pub fn find(&self, test: impl Fn(&JobRecord) -> bool) -> Option<JobRecord> {
-        self.lock().values().map(|e| &e.record).find(|r| test(r)).cloned()
-    }
-
     /// Records a new job; refuses an id that exists.
     fn insert(&self, record: JobRecord) -> Result<(), String> {
         let mut entries = self.lock();
@@ -281,12 +276,12 @@ impl Jobs {
 
 /// How this node would vote on `spec` (its data and its policy), without recording anything.
 pub fn dry_run(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
-    check(node, None, spec, submitter)
+    check(node, spec, submitter)
 }
 
-/// Checks a job (`job` itself, once recorded) against this node's data before voting. Returns
-/// the reason for a refusal.
-fn check(node: &Node, job: Option<JobId>, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
+/// Checks a job against this node's data and policy before voting. Returns the reason for a
+/// refusal.
+fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), String> {
     if let Some(epsilon) = spec.epsilon()
         && !(epsilon.is_finite() && epsilon > 0.0)
     {
@@ -297,16 +292,24 @@ fn check(node: &Node, job: Option<JobId>, spec: &JobSpec, submitter: Fingerprint
             (dataset, features)
         }
         JobSpec::Bench { op, size } => return bench::check(op, *size),
-        JobSpec::Fairness { segments, protected, epsilon, min_cell } => {
+        JobSpec::Fairness { segments, protected, epsilon, .. } => {
             let inputs = fairness::check(node, *segments, protected, submitter)?;
-            if epsilon.is_none() {
-                fairness::check_threshold(node, job, *segments, protected, *min_cell)?;
-            }
-            if epsilon.is_some() && inputs.segmentation.epsilon().is_none() {
-                return Err(format!(
-                    "job {segments} is an exact segmentation: a differentially private fairness job needs \
-                     segments from a k-means job run with --epsilon"
-                ));
+            match (epsilon, inputs.segmentation.epsilon()) {
+                (Some(_), None) => {
+                    return Err(format!(
+                        "job {segments} is an exact segmentation: a differentially private fairness job needs \
+                         segments from a k-means job run with --epsilon"
+                    ));
+                }
+                // Exact cells would give the segments' exact sizes, which the private job
+                // released only with noise (and a withheld segment's by subtraction).
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "job {segments} is a differentially private segmentation: its fairness table needs \
+                         --epsilon too"
+                    ));
+                }
+                _ => {}
             }
             check_policy(node, spec, &inputs.meta.name, Some(&inputs.segmentation))?;
             if let Some(epsilon) = epsilon {
@@ -578,7 +581,7 @@ fn view_digest(node: &Node, job: JobId, spec: &JobSpec, meta: Option<&DatasetMet
 
 /// Handles a submission: checks the job and records the vote.
 pub fn submit(node: &Node, job: JobId, spec: JobSpec, submitter: Fingerprint) -> Result<(), String> {
-    let verdict = check(node, Some(job), &spec, submitter);
+    let verdict = check(node, &spec, submitter);
     let spec_json = serde_json::to_string(&spec).expect("specifications serialise");
     let submitted = Event::Submitted {
         job: job.to_string(),
@@ -613,8 +616,8 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
     let record = node.jobs.begin(job, requester)?;
     // Everything checked at the vote is checked again (the data, the policy, the noise, the
     // budget) before anything is charged or computed: a refusal here costs nothing.
-    let checked = check(&node, Some(job), &record.spec, record.submitter)
-        .and_then(|()| charge(&node, job, &record.spec));
+    let checked =
+        check(&node, &record.spec, record.submitter).and_then(|()| charge(&node, job, &record.spec));
     if let Err(reason) = checked {
         let reason = format!("refused by node {}: {reason}", node.config.node_id);
         node.jobs.finish(job, Err(reason.clone()), Traffic::default(), 0);

@@ -74,8 +74,7 @@ impl Released {
     pub fn exact(table: &[u64], k: usize, g: usize, min_cell: u64, hidden_rows: &[bool]) -> Released {
         let mut values = table.to_vec();
         values.extend((0..g).map(|l| (0..k).map(|j| table[j * g + l]).sum::<u64>()));
-        let sizes = (0..k).map(|j| table[j * g..(j + 1) * g].iter().sum::<u64>());
-        let small: Vec<bool> = values.iter().copied().chain(sizes).map(|v| v < min_cell).collect();
+        let small: Vec<bool> = values.iter().map(|&v| v < min_cell).collect();
         let w = withheld(&small, hidden_rows, k, g);
         Released::from_opened(&values, &w, k, g).expect("consistent lengths")
     }
@@ -104,8 +103,8 @@ pub fn cell_noise(epsilon: f64) -> Result<crate::dp::Laplace, crate::dp::DpError
 /// table is opened to the parties, which withhold its values below `min_cell` as
 /// post-processing, with no secondary suppression: the margins are noisy too, and what a
 /// subtraction recovers is a noisy value, itself differentially private. Otherwise which of
-/// the cells, totals and segment sizes are below `min_cell` is found on shares and only those
-/// flags are opened, and [`withheld`] decides what else to withhold.
+/// the cells and totals are below `min_cell` is found on shares and only those flags are
+/// opened, and [`withheld`] decides what to withhold (all of it if any is small).
 pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
     engine: &mut E,
     rng: &mut R,
@@ -134,13 +133,11 @@ pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
         None if min_cell == 0 => (
             with_totals(engine, table, k, g),
             Vec::new(),
-            withheld(&vec![false; k * g + g + k], hidden_rows, k, g),
+            withheld(&vec![false; k * g + g], hidden_rows, k, g),
         ),
         None => {
             let values = with_totals(engine, table, k, g);
-            let sizes = engine.sums(&engine.split(table, &vec![g; k]));
-            let all = engine.concat(&[&values, &sizes]);
-            let flags = engine.less_than(&all, &engine.public(&vec![min_cell; k * g + g + k])).await?;
+            let flags = engine.less_than(&values, &engine.public(&vec![min_cell; k * g + g])).await?;
             let opened = engine.open(&flags).await?;
             let small: Vec<bool> = opened.iter().map(|&v| v == 1).collect();
             (values, opened, withheld(&small, hidden_rows, k, g))
@@ -423,12 +420,12 @@ mod tests {
     }
 
     #[test]
-    fn a_small_cell_withholds_its_rectangle_and_the_figures_that_need_it() {
-        // 3 is below 5: it, 40, 30 and 60 are withheld (its rectangle); the totals stay.
+    fn a_small_cell_withholds_the_table_and_the_figures_that_need_it() {
+        // 3 is below 5: every cell and total is withheld.
         let small = exact(&[3, 40, 30, 60], 5);
-        assert_eq!(small.suppressed_cells, 4);
+        assert_eq!(small.suppressed_cells, 6);
         assert!(small.segments.iter().all(|s| s.counts.iter().all(Option::is_none)));
-        assert_eq!(small.group_totals, vec![Some(33), Some(100)]);
+        assert_eq!(small.group_totals, vec![None, None]);
         assert_eq!(small.chi_square, None);
         // Without a small cell everything is shown.
         let shown = exact(&[13, 40, 30, 60], 5);

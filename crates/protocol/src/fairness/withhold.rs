@@ -1,177 +1,44 @@
-//! Which values of an exact fairness table are withheld, so that no combination of what the
-//! segmentation and the table release gives a small value away.
+//! Which values of an exact fairness table are withheld: the whole table, or none of it but
+//! the rows of the segments the segmentation withheld.
 //!
 //! # What the operator can combine
 //!
 //! The table's cells `x_jl` (`k x g`) and group totals `t_l` are released beside the
 //! segmentation's segment sizes `n_j` (released unless the segmentation withheld the segment)
-//! and the public record count `N`. These are the cells of one `(k + 1) x (g + 1)` table whose
-//! last column holds the sizes and whose last row holds the totals (`N` in the corner), and
-//! every line of it adds up: `sum_l x_jl = n_j`, `sum_j x_jl = t_l`, `sum_l t_l = N`,
-//! `sum_j n_j = N`. A withheld value that lies on no cycle of withheld values in this table is
-//! determined by subtraction; one that lies on such a cycle can move along it (one corner up,
-//! the next down, ...) without changing anything released.
+//! and the public record count `N`: one `(k + 1) x (g + 1)` table whose every row and column
+//! adds up. A withheld value that lies on no cycle of withheld values in it is determined by
+//! subtraction. And the operator knows the rule that chose what to withhold: a rule that
+//! withholds more or other values depending on *which* value is small tells whoever reruns it
+//! on every table that fits the released numbers where the small value is, and often what it
+//! is (a rule that completed each small value's rectangle with large ones pinned a cell
+//! exactly in tests that modelled such an operator).
 //!
 //! # The rule
 //!
-//! A value below the minimum (a *small* cell or total: which ones are small is computed on
-//! shares and opened to the nodes only) is withheld, as are the rows of the segments the
-//! segmentation withheld (and their sizes, which the segmentation withholds two at least).
-//! Then every small withheld value must lie on a rectangle of withheld values (it, a value of
-//! its row, a value of its column, and the fourth corner) along which it can grow by the
-//! minimum: the two corners that shrink when it grows must be known not to be small (at least
-//! the minimum each). Where no such rectangle is withheld yet, the cheapest one is added
-//! (fewest new values; ties by position, a choice that depends on no count beyond the small
-//! flags). Where none can be formed (a segment whose every cell is small), the value's whole
-//! row is withheld with a row of large cells (or, if there is none, with every total); for a
-//! total without a rectangle, the whole table.
+//! Which values are below the minimum (every cell and group total) is computed on shares and
+//! opened to the nodes only. Then the table is released whole or not at all:
 //!
-//! So, for every small withheld value `v` with a rectangle, the released values are also
-//! consistent with `v` plus the minimum, and with `v` itself: nobody can recover it, or tell
-//! from the releases that it is small. Without one, a record of its segment can still move
-//! between two groups (its row and the partner row are withheld), so it is not determined
-//! either, though the segment's released size may already show that it is small.
-
-/// Positions in the extended table: row `k` holds the totals, column `g` the sizes.
-#[derive(Clone, Copy)]
-struct Grid {
-    k: usize,
-    g: usize,
-}
-
-/// What is known of a position of the extended table.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    /// Released (or public, like `N`): it cannot move.
-    Fixed,
-    /// Withheld.
-    Withheld,
-    /// Released for now, but could be withheld.
-    Open,
-}
-
-impl Grid {
-    fn width(&self) -> usize {
-        self.g + 1
-    }
-
-    /// The index in `[cells (k g), totals (g), sizes (k)]` of position `(r, c)`, none for `N`.
-    fn value(&self, r: usize, c: usize) -> Option<usize> {
-        match (r < self.k, c < self.g) {
-            (true, true) => Some(r * self.g + c),
-            (false, true) => Some(self.k * self.g + c),
-            (true, false) => Some(self.k * self.g + self.g + r),
-            (false, false) => None,
-        }
-    }
-
-    /// `+1` where a position's value grows when its line's balance grows (cells), `-1` where
-    /// it shrinks (the totals and sizes, which sit on the other side of their lines' sums).
-    fn sign(&self, r: usize, c: usize) -> i32 {
-        if r < self.k && c < self.g { 1 } else { -1 }
-    }
-}
+//! - if any value is small, every cell and every group total is withheld: the operator learns
+//!   that some value is below the minimum, and nothing of which, nor of any value beyond what
+//!   the segment sizes already show;
+//! - if the segmentation withheld segments, the same: their rows would give away their sizes
+//!   (a lone one by subtraction), their combined count per group would follow from the totals,
+//!   and knowing that none of their cells is small bounds them from below, which together
+//!   pinned cells in tests that modelled such an operator;
+//! - otherwise every cell and total is released, none of them below the minimum.
+//!
+//! So whether the table is shown depends only on facts the operator may learn (some value is
+//! small, the segmentation withheld a segment), never on which value is small. A table with a
+//! rare group is released only with differential privacy (`--epsilon`), where every cell
+//! carries noise and nothing needs withholding.
 
 /// Which of `[cells (k g), totals (g)]` an exact fairness job withholds, from the small flags
-/// of `[cells (k g), totals (g), sizes (k)]` (value below the minimum) and the segments the
-/// segmentation withheld (`hidden`, `k`). See the module documentation.
+/// of `[cells (k g), totals (g)]` and the segments the segmentation withheld (`hidden`, `k`):
+/// all of them if any is small or any segment is withheld, none otherwise. See the module
+/// documentation.
 pub fn withheld(small: &[bool], hidden: &[bool], k: usize, g: usize) -> Vec<bool> {
-    let grid = Grid { k, g };
-    let w = grid.width();
-    let lone_hidden = hidden.iter().filter(|&&h| h).count() < 2;
-    let kind_at = |at: usize| {
-        let (r, c) = (at / w, at % w);
-        match grid.value(r, c) {
-            None => Kind::Fixed,
-            // A size is withheld with its segment, unless the segmentation withheld only one
-            // (its size is then the record count less the others'): then it is as public.
-            Some(_) if c == g && hidden[r] && !lone_hidden => Kind::Withheld,
-            Some(_) if c == g => Kind::Fixed,
-            Some(v) if small[v] || (r < k && hidden[r]) => Kind::Withheld,
-            Some(_) => Kind::Open,
-        }
-    };
-    let mut kind: Vec<Kind> = (0..(k + 1) * w).map(kind_at).collect();
-    // Every small cell and total, in order, gets its rectangle.
-    for r in 0..=k {
-        for c in 0..g {
-            let v = grid.value(r, c).expect("a cell or total");
-            if !small[v] || kind[r * w + c] != Kind::Withheld {
-                continue;
-            }
-            match cheapest_rectangle(&grid, &kind, small, (r, c)) {
-                Some(corners) => corners.into_iter().for_each(|at| kind[at] = Kind::Withheld),
-                // No rectangle of large values (a segment whose every cell is small): its row
-                // goes with a row of large cells (or, without one, every total), so that a
-                // record of its segment can still move between two groups; for a total,
-                // everything goes.
-                None => {
-                    let large_row = (0..k).find(|&j| j != r && (0..g).all(|l| !small[j * g + l]));
-                    let rows = match (r < k, large_row) {
-                        (true, Some(j)) => vec![r, j],
-                        (true, None) => vec![r, k],
-                        (false, _) => (0..=k).collect(),
-                    };
-                    for rr in rows {
-                        for cc in 0..g {
-                            if kind[rr * w + cc] == Kind::Open {
-                                kind[rr * w + cc] = Kind::Withheld;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    (0..k * g + g)
-        .map(|i| {
-            let (r, c) = if i < k * g { (i / g, i % g) } else { (k, i - k * g) };
-            kind[r * w + c] == Kind::Withheld
-        })
-        .collect()
-}
-
-/// The positions to withhold so that `(r, c)` lies on a withheld rectangle along which it can
-/// grow by the minimum: the fewest new ones (none if it already does), ties to the first
-/// rectangle in order; `None` if no rectangle can be formed.
-fn cheapest_rectangle(
-    grid: &Grid,
-    kind: &[Kind],
-    small: &[bool],
-    (r, c): (usize, usize),
-) -> Option<Vec<usize>> {
-    let w = grid.width();
-    let mut best: Option<Vec<usize>> = None;
-    for r2 in (0..=grid.k).filter(|&x| x != r) {
-        for c2 in (0..=grid.g).filter(|&x| x != c) {
-            // Around the rectangle the balances change +1, -1, +1, -1: (r, c), (r, c2),
-            // (r2, c2), (r2, c). The value at (r, c) must grow.
-            let flip = grid.sign(r, c);
-            let corners = [((r, c2), -flip), ((r2, c2), flip), ((r2, c), -flip)];
-            let mut new = Vec::new();
-            let usable = corners.iter().all(|&((rr, cc), step)| {
-                let at = rr * w + cc;
-                let shrinks = step * grid.sign(rr, cc) < 0;
-                let known_large = grid.value(rr, cc).is_some_and(|v| !small[v]);
-                match kind[at] {
-                    Kind::Fixed => false,
-                    _ if shrinks && !known_large => false,
-                    Kind::Withheld => true,
-                    Kind::Open => {
-                        new.push(at);
-                        true
-                    }
-                }
-            });
-            if usable && best.as_ref().is_none_or(|b| new.len() < b.len()) {
-                if new.is_empty() {
-                    return Some(new);
-                }
-                best = Some(new);
-            }
-        }
-    }
-    best
+    let whole = small.iter().any(|&s| s) || hidden.iter().any(|&h| h);
+    vec![whole; k * g + g]
 }
 
 #[cfg(test)]
@@ -195,14 +62,18 @@ mod tests {
         x
     }
 
-    /// A search for another table, consistent with everything released, in which one position
-    /// has moved: written apart from the rule it checks (it knows nothing of rectangles or
-    /// small flags), over the extended table's values `x` and the withheld positions `free`.
+    /// An operator's search for another table that gives the same releases: written apart
+    /// from the rule (it reruns it as a black box), over the extended table's values `x` and
+    /// the withheld positions `free`. A candidate moves the withheld values around a closed
+    /// walk, alternately along a row and a column, each step changing its line's balance by
+    /// `+-step` in turn; it counts only if every value stays at 0 or more and `same` (the
+    /// segmentation's and the table's rules rerun on it) says the releases are unchanged.
     struct Search<'a> {
         x: &'a [i64],
         free: &'a [bool],
         k: usize,
         g: usize,
+        same: &'a dyn Fn(&[i64]) -> bool,
     }
 
     impl Search<'_> {
@@ -219,19 +90,16 @@ mod tests {
             self.free[p] && self.x[p] + balance * self.sign(p) >= 0
         }
 
-        /// Whether position `at` can move by `step` (up when positive): a closed walk of
-        /// withheld positions, alternately along a row and along a column, each changing its
-        /// line's balance by `+-step` in turn, that keeps every value at 0 or more.
+        /// Whether position `at` can move by `step` (up when positive) in a table the operator
+        /// cannot tell from this one.
         fn can_move(&self, at: usize, step: i64) -> bool {
             let w = self.width();
             let balance = step * self.sign(at);
+            let mut path = vec![(at, balance)];
             self.fits(at, balance)
-                && self.extend(at / w, &mut vec![at / w], &mut vec![at % w], at % w, balance)
+                && self.extend(at / w, &mut vec![at / w], &mut vec![at % w], at % w, balance, &mut path)
         }
 
-        /// Leaves row `r` (entered at a position whose balance moved by `balance`) along the
-        /// row, then along a column into a row not used yet, until the walk can close in the
-        /// start's column `c0`.
         fn extend(
             &self,
             r: usize,
@@ -239,13 +107,19 @@ mod tests {
             cols: &mut Vec<usize>,
             c0: usize,
             balance: i64,
+            path: &mut Vec<(usize, i64)>,
         ) -> bool {
             let w = self.width();
             for c in 0..w {
                 let p = r * w + c;
                 if c == c0 && rows.len() > 1 {
                     if self.fits(p, -balance) {
-                        return true;
+                        path.push((p, -balance));
+                        let found = self.accepted(path);
+                        path.pop();
+                        if found {
+                            return true;
+                        }
                     }
                     continue;
                 }
@@ -258,136 +132,131 @@ mod tests {
                     }
                     rows.push(r2);
                     cols.push(c);
-                    if self.extend(r2, rows, cols, c0, balance) {
+                    path.push((p, -balance));
+                    path.push((r2 * w + c, balance));
+                    if self.extend(r2, rows, cols, c0, balance, path) {
                         return true;
                     }
+                    path.truncate(path.len() - 2);
                     rows.pop();
                     cols.pop();
                 }
             }
             false
         }
+
+        fn accepted(&self, path: &[(usize, i64)]) -> bool {
+            let mut moved = self.x.to_vec();
+            for &(p, balance) in path {
+                moved[p] += balance * self.sign(p);
+            }
+            (self.same)(&moved)
+        }
     }
 
-    /// The rule's promise, checked against random tables by search: every small withheld value
-    /// can grow by the minimum (unless the whole table was withheld) and every withheld value
-    /// is undetermined (it can move by one, up or down) when every segment has a record.
+    /// What the operator receives about a table: the segmentation's withheld segments and
+    /// released sizes, and the fairness release.
+    fn releases(
+        x: &[i64],
+        k: usize,
+        g: usize,
+        min_segment: u64,
+        min_cell: u64,
+    ) -> (Vec<bool>, Vec<Option<i64>>, Released) {
+        let w = g + 1;
+        let sizes: Vec<u64> = (0..k).map(|j| x[j * w + g] as u64).collect();
+        let hidden = crate::kmeans::complement(&sizes.iter().map(|&n| n < min_segment).collect::<Vec<_>>());
+        let shown = (0..k).map(|j| (!hidden[j]).then_some(x[j * w + g])).collect();
+        let table: Vec<u64> = (0..k).flat_map(|j| (0..g).map(move |l| x[j * w + l] as u64)).collect();
+        let released = Released::exact(&table, k, g, min_cell, &hidden);
+        (hidden, shown, released)
+    }
+
+    /// The rule's promise, against an operator who knows it: over random tables (many with
+    /// small values, some segments withheld by the segmentation), every withheld cell, total
+    /// and size can move by one record in some other table that gives the operator exactly
+    /// the same releases (the segmentation's and the fairness table's, the rules rerun on
+    /// it), so none is recovered; a table is released whole or not at all, and never with a
+    /// value below the minimum.
     #[test]
-    fn no_withheld_value_is_determined_by_what_is_released() {
+    fn no_withheld_value_is_recovered_even_by_an_operator_who_reruns_the_rules() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(19);
-        for trial in 0..400 {
+        let (mut whole, mut shown) = (0, 0);
+        for trial in 0..300 {
             let (k, g) = (rng.random_range(2..5usize), rng.random_range(2..4usize));
             let min_cell = rng.random_range(2..6u64);
+            let small = rng.random_bool(0.5);
             let table: Vec<u64> = (0..k * g)
                 .map(|_| {
-                    if rng.random_bool(0.4) { rng.random_range(0..min_cell) } else { rng.random_range(0..25) }
+                    if small && rng.random_bool(0.3) {
+                        rng.random_range(0..min_cell)
+                    } else {
+                        rng.random_range(min_cell..30)
+                    }
                 })
                 .collect();
-            // The segmentation withholds its small segments and one more, or none.
-            let sizes: Vec<u64> = (0..k).map(|j| table[j * g..(j + 1) * g].iter().sum()).collect();
-            if sizes.contains(&0) {
-                continue;
-            }
-            let min_segment = rng.random_range(0..30u64);
-            let mut hidden: Vec<bool> = sizes.iter().map(|&n| n < min_segment).collect();
-            if hidden.iter().any(|&h| h)
-                && let Some(j) = (0..k).find(|&j| !hidden[j])
-            {
-                hidden[j] = true;
-            }
-            let released = Released::exact(&table, k, g, min_cell, &hidden);
             let x = extended(&table, k, g);
             let w = g + 1;
+            if (0..k).any(|j| x[j * w + g] == 0) {
+                continue;
+            }
+            let min_segment = if rng.random_bool(0.5) { rng.random_range(0..60u64) } else { 0 };
+            let (hidden, _, released) = releases(&x, k, g, min_segment, min_cell);
             let mut free = vec![false; x.len()];
             for j in 0..k {
                 for l in 0..g {
                     free[j * w + l] = released.cells[j * g + l].is_none();
                 }
-                free[j * w + g] = hidden[j] && hidden.iter().filter(|&&h| h).count() >= 2;
+                free[j * w + g] = hidden[j];
             }
             for l in 0..g {
                 free[k * w + l] = released.totals[l].is_none();
             }
-            let what = format!("trial {trial}: {k}x{g} {table:?} min {min_cell} hidden {hidden:?}");
-            let search = Search { x: &x, free: &free, k, g };
-            let large = |r: usize, c: usize| x[r * w + c] as u64 >= min_cell;
+            let all = released.cells.iter().chain(&released.totals).all(Option::is_none);
+            if all {
+                whole += 1;
+            } else {
+                shown += 1;
+                assert!(free.iter().all(|&f| !f), "a table is released whole or not at all");
+            }
+            let what = format!("trial {trial}: {k}x{g} {table:?} min {min_cell}, hidden {hidden:?}");
+            for (v, r) in table
+                .iter()
+                .chain(&(0..g).map(|l| x[k * w + l] as u64).collect::<Vec<_>>())
+                .zip(released.cells.iter().chain(&released.totals))
+            {
+                assert!(r.is_none() || *v >= min_cell, "{what}: {v} released");
+            }
+            let before = releases(&x, k, g, min_segment, min_cell);
+            let same = |moved: &[i64]| releases(moved, k, g, min_segment, min_cell) == before;
+            let search = Search { x: &x, free: &free, k, g, same: &same };
             for at in (0..x.len()).filter(|&p| free[p]) {
                 assert!(
                     search.can_move(at, 1) || search.can_move(at, -1),
-                    "{what}: position {at} is determined"
+                    "{what}: position {at} is recovered"
                 );
-                let (r, c) = (at / w, at % w);
-                if c == g || x[at] as u64 >= min_cell {
-                    continue;
-                }
-                // Where a rectangle of large values exists in the table, the small value must
-                // be able to grow by the minimum: through a large cell of its row and a large
-                // cell of its column or a large total (a cell), or through a large total and a
-                // large cell under it (a total).
-                let rectangle = if r < k {
-                    (0..g)
-                        .filter(|&c2| c2 != c && large(r, c2))
-                        .any(|c2| large(k, c2) || (0..k).any(|r2| r2 != r && large(r2, c)))
-                } else {
-                    (0..g).filter(|&c2| c2 != c && large(k, c2)).any(|c2| (0..k).any(|r2| large(r2, c2)))
-                };
-                if rectangle {
-                    assert!(
-                        search.can_move(at, min_cell as i64),
-                        "{what}: small position {at} cannot reach the minimum"
-                    );
-                }
-            }
-            // Nothing small is released.
-            for (v, r) in table.iter().zip(&released.cells) {
-                assert!(r.is_none() || *v >= min_cell, "{what}: {v} released");
             }
         }
-    }
-
-    /// What the rule costs on tables like real ones (segments of tens to hundreds of
-    /// customers, a few small cells): one rectangle per small cell at most, and no total.
-    #[test]
-    fn a_few_small_cells_cost_a_rectangle_each_and_no_total() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(23);
-        for _ in 0..300 {
-            let (k, g) = (rng.random_range(3..9usize), rng.random_range(2..5usize));
-            let mut table: Vec<u64> = (0..k * g).map(|_| rng.random_range(10..300)).collect();
-            let smalls = rng.random_range(1..3usize);
-            for _ in 0..smalls {
-                let i = rng.random_range(0..k * g);
-                table[i] = rng.random_range(0..10);
-            }
-            let released = Released::exact(&table, k, g, 10, &vec![false; k]);
-            let withheld = released.cells.iter().filter(|c| c.is_none()).count();
-            assert!(withheld <= 4 * smalls, "{table:?}: {withheld} cells withheld");
-            assert!(released.totals.iter().all(Option::is_some), "{table:?}: {released:?}");
-        }
+        assert!(whole > 30 && shown > 30, "{whole} tables withheld, {shown} shown");
     }
 
     #[test]
-    fn a_small_cell_takes_a_rectangle_of_large_ones_with_it() {
-        // 3 is below 5. Its row and column hold 40 and 30; withholding them and the fourth
-        // corner (60) lets the 3 grow to 8 by moving 5 records around the rectangle.
+    fn a_small_value_withholds_the_whole_table() {
         let released = Released::exact(&[3, 40, 30, 60], 2, 2, 5, &[false, false]);
-        assert_eq!(released.cells, vec![None, None, None, None]);
-        assert_eq!(released.totals, vec![Some(33), Some(100)]);
-        // A small total (4) of small cells: its rectangle runs through the other total and
-        // a large cell of its column's segment.
+        assert!(released.cells.iter().chain(&released.totals).all(Option::is_none), "{released:?}");
+        // A small total alone does too.
         let released = Released::exact(&[2, 40, 1, 60, 1, 50], 3, 2, 5, &[false; 3]);
-        assert_eq!(released.totals, vec![None, None], "{released:?}");
-        assert!(released.cells[0].is_none() && released.cells[1].is_none(), "{released:?}");
-        assert!(released.cells[4].is_none(), "{released:?}");
+        assert!(released.cells.iter().chain(&released.totals).all(Option::is_none), "{released:?}");
         // Without a small value everything is shown.
         let released = Released::exact(&[13, 40, 30, 60], 2, 2, 5, &[false, false]);
         assert!(released.cells.iter().chain(&released.totals).all(Option::is_some));
     }
 
     #[test]
-    fn the_rows_of_withheld_segments_are_withheld_whole() {
-        let hidden = [false, true, true];
-        let released = Released::exact(&[20, 30, 1, 2, 25, 40], 3, 2, 0, &hidden);
-        assert_eq!(released.cells, vec![Some(20), Some(30), None, None, None, None]);
-        assert_eq!(released.totals, vec![Some(46), Some(72)]);
+    fn a_segmentation_that_withheld_segments_gets_no_exact_table() {
+        for hidden in [[false, true, true], [false, true, false]] {
+            let released = Released::exact(&[20, 30, 11, 12, 25, 40], 3, 2, 10, &hidden);
+            assert!(released.cells.iter().chain(&released.totals).all(Option::is_none), "{hidden:?}");
+        }
     }
 }

@@ -9,9 +9,10 @@
 //! withheld segment's size is the count less the released sizes, and its centroid the total
 //! sum less the released segments' sums, over that size. So whenever a segment is withheld, a
 //! second one is withheld with it, the first segment in the job's own order that is not small
-//! (complementary suppression, a choice that depends on no count beyond the flags): what the
-//! releases then give away is the withheld segments' combined size and sum, an aggregate of
-//! at least `m` records, and each withheld size could be `m` larger than it is. The
+//! (complementary suppression, a choice that depends on no count beyond the flags, and the
+//! same for an identical segmentation): what the releases then give away is the withheld
+//! segments' combined size and sum, an aggregate of at least `m` records. (Knowing the rule,
+//! the operator can tell which withheld segment is the small one, not its size.) The
 //! within-cluster sum of squares is not released either (with the sum of squares a `stats`
 //! job releases, it would tell how far apart the withheld segments are). The withheld
 //! segments' centroids and sizes are multiplied by 0 before the outputs are stored: the
