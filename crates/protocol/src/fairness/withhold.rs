@@ -1,5 +1,4 @@
-//! Which values of an exact fairness table are withheld: the whole table, or none of it but
-//! the rows of the segments the segmentation withheld.
+//! Which values of an exact fairness table are withheld: the whole table, or nothing.
 //!
 //! # What the operator can combine
 //!
