@@ -175,12 +175,16 @@ fn is_auditor(node: &Node, role: &Role) -> bool {
 }
 
 /// A stored audit line as `role` may read it: whole, or only its links when it is about a
-/// job another operator submitted (or a job this node has no record of).
+/// job another operator submitted (or a job this node has no record of). A line this node
+/// cannot read is not served to a non-auditor at all: a placeholder stands in its place, and
+/// the break shows in `audit verify`.
 fn served_line(node: &Node, role: &Role, fp: Fingerprint, raw: String) -> String {
     if is_auditor(node, role) {
         return raw;
     }
-    let Ok(line) = serde_json::from_str::<wire::audit::Line>(&raw) else { return raw };
+    let Ok(line) = serde_json::from_str::<wire::audit::Line>(&raw) else {
+        return "(a line this node cannot read, withheld)".into();
+    };
     let job = line.entry.event.job();
     let own = job.is_empty()
         || job

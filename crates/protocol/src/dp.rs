@@ -200,11 +200,6 @@ impl Laplace {
         self.scale
     }
 
-    /// `epsilon / sensitivity`.
-    pub fn ratio(&self) -> f64 {
-        self.ratio
-    }
-
     /// `a = exp(-epsilon / sensitivity)`.
     pub fn alpha(&self) -> f64 {
         (-self.ratio).exp()
@@ -229,6 +224,12 @@ impl Laplace {
         let t = ((2.0 * m - 2.0) + ((2.0 - 2.0 * m).powi(2) + 8.0 * m).sqrt()) / 4.0;
         (1.0 / t).ln_1p()
     }
+}
+
+/// Checks that the fixed-point sum of `count` values bounded by `magnitude` (in real units)
+/// plus the noise of `parties` parties stays inside the ring ([`fits`]).
+pub fn sum_fits(count: u64, magnitude: f64, parties: usize) -> Result<(), DpError> {
+    fits(count as f64 * (magnitude.min(crate::fixed::MAX_ABS) * crate::fixed::SCALE + 0.5), parties)
 }
 
 /// Checks that a value bounded by `bound` (in its units) plus the noise of `parties` parties

@@ -213,7 +213,7 @@ pub fn noise_plan(
     epsilon: f64,
     parties: usize,
 ) -> Result<NoisePlan, crate::dp::DpError> {
-    use crate::dp::{DpError, Laplace, fits, sum_sensitivity};
+    use crate::dp::{DpError, Laplace, sum_sensitivity};
     let each = epsilon / (2 * ranges.len()).max(1) as f64;
     let mut sums = Vec::with_capacity(ranges.len());
     let mut squares = Vec::with_capacity(ranges.len());
@@ -222,8 +222,7 @@ pub fn noise_plan(
         let bound = lo.abs().max(hi.abs());
         let named = |what: &'static str| move |e: DpError| e.of_feature(j, what);
         sums.push(Laplace::new(each, sum_sensitivity(lo, hi, 1.0)).map_err(named("sum"))?);
-        fits(count as f64 * (bound.min(fixed::MAX_ABS) * fixed::SCALE + 0.5), parties)
-            .map_err(named("sum"))?;
+        crate::dp::sum_fits(count, bound, parties).map_err(named("sum"))?;
         let mut s = variance_scale(count, bound);
         let noise = loop {
             match Laplace::new(each, square_sensitivity(lo, hi, s)) {

@@ -238,6 +238,11 @@ impl Jobs {
         self.lock().get(job).map(|e| e.record.clone())
     }
 
+    /// The key of `job`'s audit digests, once its nodes agreed on it.
+    pub fn audit_key(&self, job: &JobId) -> Option<revealed::AuditKey> {
+        self.lock().get(job).and_then(|e| e.record.audit_key.clone())
+    }
+
     /// Records a new job; refuses an id that exists.
     fn insert(&self, record: JobRecord) -> Result<(), String> {
         let mut entries = self.lock();

@@ -52,7 +52,7 @@ pub fn digest(key: Option<&AuditKey>, bytes: &[u8]) -> String {
 
 /// Records in the audit log that `what` (`bytes`) of `job` was opened to `to`.
 pub fn record(node: &Node, job: JobId, to: String, what: String, bytes: &[u8]) {
-    let key = node.jobs.get(&job).and_then(|r| r.audit_key);
+    let key = node.jobs.audit_key(&job);
     node.audit.record(wire::audit::Event::Revealed {
         job: job.to_string(),
         to,

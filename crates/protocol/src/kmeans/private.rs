@@ -132,9 +132,9 @@ pub fn noise_plan(
     iteration_noise(p, bounds.len())?;
     let n = count as f64;
     for (j, &(lo, hi)) in bounds.iter().enumerate() {
-        let magnitude = lo.abs().max(hi.abs()).min(crate::fixed::MAX_ABS);
+        let magnitude = lo.abs().max(hi.abs());
         let named = |what: &'static str| move |e: DpError| e.of_feature(j, what);
-        fits(n * (magnitude * SCALE + 0.5), parties).map_err(named("sum"))?;
+        crate::dp::sum_fits(count, magnitude, parties).map_err(named("sum"))?;
         fits(n * ((hi - lo).max(0.0) * SCALE + 1.0), parties).map_err(named("sum of absolute deviations"))?;
     }
     fits(n * (SCALE + 1.0), parties).map_err(|e| e.about("each segment's sum"))
