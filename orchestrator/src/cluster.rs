@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn the_example_cluster_file_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cluster.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster.toml");
         let c = ClusterFile::load(&path).unwrap();
         assert_eq!(c.nodes.len(), 3);
         assert!(c.operator.cert.is_absolute());
@@ -119,7 +119,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cluster.toml");
         let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cluster.toml"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster.toml"),
         )
         .unwrap()
         .replace("id = \"globex\"", "id = \"acme\"");

@@ -399,7 +399,7 @@ consent = "consent"
 
     #[test]
     fn the_example_configuration_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/node.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/node.toml");
         let c = Config::load(&path).unwrap();
         assert_eq!(c.members(Fingerprint([0; 32])).len(), 3);
         assert_eq!(c.datasets[0].schema.features.len(), 3);
