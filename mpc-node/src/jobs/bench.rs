@@ -7,6 +7,7 @@ use protocol::Transport;
 use protocol::bench::{BenchOp, MATMUL_WIDTH};
 use std::sync::Arc;
 use wire::control::{JobId, JobSpec};
+use wire::output::{BenchOutput, OutputLayout};
 
 /// Largest number of secret values a benchmark may create per operand.
 const MAX_VALUES: u64 = 20_000_000;
@@ -46,8 +47,7 @@ pub async fn run<T: Transport>(
     let components = own_components(&node, samples);
     Ok(JobOutput {
         count: size,
-        outputs: vec![format!("{} samples", op.name())],
-        params: Vec::new(),
+        layout: OutputLayout::Bench(BenchOutput { op: op.name().to_string() }),
         components,
     })
 }

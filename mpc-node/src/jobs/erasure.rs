@@ -8,7 +8,7 @@ use super::{JobRecord, Jobs, record_end, tell_peers_it_failed};
 use crate::node::Node;
 use crate::store::StoreError;
 use std::sync::Arc;
-use wire::control::{JobId, JobSpec, JobState};
+use wire::control::{FairnessJob, JobId, JobSpec, JobState};
 
 impl Jobs {
     /// A copy of every record.
@@ -20,7 +20,7 @@ impl Jobs {
 /// The jobs that read `dataset`: its own jobs, and the fairness jobs on their segments.
 fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
     let dataset_of = |spec: &JobSpec| match spec {
-        JobSpec::Fairness { segments, .. } => {
+        JobSpec::Fairness(FairnessJob { segments, .. }) => {
             records.iter().find(|r| r.id == *segments).and_then(|r| r.spec.dataset().map(str::to_string))
         }
         other => other.dataset().map(str::to_string),
@@ -71,6 +71,7 @@ pub async fn erase_derived(node: &Arc<Node>, dataset: &str, reason: &str) -> Res
 mod tests {
     use super::*;
     use net::Fingerprint;
+    use wire::control::{BenchJob, KmeansJob, StatsJob};
 
     fn record(id: u8, spec: JobSpec) -> JobRecord {
         JobRecord {
@@ -91,8 +92,8 @@ mod tests {
 
     #[test]
     fn the_jobs_on_a_dataset_include_fairness_jobs_on_its_segments() {
-        let stats = |d: &str| JobSpec::Stats { dataset: d.into(), features: vec![], epsilon: None };
-        let kmeans = JobSpec::Kmeans {
+        let stats = |d: &str| JobSpec::Stats(StatsJob { dataset: d.into(), features: vec![], epsilon: None });
+        let kmeans = JobSpec::Kmeans(KmeansJob {
             dataset: "a".into(),
             features: vec![],
             k: 2,
@@ -103,12 +104,14 @@ mod tests {
             labels: false,
             min_segment: 0,
             epsilon: None,
-        };
-        let fairness = |of: u8| JobSpec::Fairness {
-            segments: JobId([of; 16]),
-            protected: "g".into(),
-            min_cell: 0,
-            epsilon: None,
+        });
+        let fairness = |of: u8| {
+            JobSpec::Fairness(FairnessJob {
+                segments: JobId([of; 16]),
+                protected: "g".into(),
+                min_cell: 0,
+                epsilon: None,
+            })
         };
         let records = vec![
             record(1, stats("a")),
@@ -116,7 +119,7 @@ mod tests {
             record(3, kmeans),
             record(4, fairness(3)),
             record(5, fairness(9)),
-            record(6, JobSpec::Bench { op: "mul".into(), size: 1 }),
+            record(6, JobSpec::Bench(BenchJob { op: "mul".into(), size: 1 })),
         ];
         let mut on_a = jobs_on(&records, "a");
         on_a.sort_by_key(|j| j.0);

@@ -10,7 +10,8 @@ use protocol::Transport;
 use protocol::fairness::{contingency, release};
 use protocol::replicated::RepVec;
 use std::sync::Arc;
-use wire::control::{JobId, JobSpec, JobState};
+use wire::control::{FairnessJob, JobId, JobSpec, JobState, KmeansJob};
+use wire::output::{FairnessOutput, OutputLayout};
 
 /// What a fairness job reads, once checked.
 pub struct Inputs {
@@ -41,7 +42,7 @@ pub fn check(
     if record.submitter != submitter {
         return Err(format!("job {segments_job} was submitted by another operator"));
     }
-    let JobSpec::Kmeans { dataset, features, .. } = &record.spec else {
+    let JobSpec::Kmeans(KmeansJob { dataset, .. }) = &record.spec else {
         return Err(format!("job {segments_job} is a {} job, not kmeans", record.spec.kind()));
     };
     if record.state != JobState::Done {
@@ -74,9 +75,12 @@ pub fn check(
     let hidden = record
         .output
         .as_ref()
-        .and_then(|o| protocol::kmeans::Published::decode(&o.params, features.len()))
-        .filter(|(decoded_k, p)| *decoded_k == k && p.suppressed.len() == k)
-        .map(|(_, p)| p.suppressed)
+        .and_then(|o| match &o.layout {
+            OutputLayout::Kmeans(out) if out.k as usize == k && out.withheld.len() == k => {
+                Some(out.withheld.clone())
+            }
+            _ => None,
+        })
         .ok_or_else(|| {
             format!("node {} cannot read which segments job {segments_job} withheld", node.config.node_id)
         })?;
@@ -97,7 +101,7 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Fairness { segments, protected, min_cell, epsilon } = spec else {
+    let JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }) = spec else {
         return Err("not a fairness job".into());
     };
     let submitter = node.jobs.get(&job).map(|r| r.submitter).ok_or("the job vanished")?;
@@ -127,12 +131,13 @@ pub async fn run<T: Transport>(
         };
         super::revealed::record(&node, job, "every node".into(), what, &bytes);
     }
-    let mut params = vec![k as u64, g as u64];
-    params.extend(withheld.iter().map(|&w| u64::from(w)));
     Ok(JobOutput {
         count: inputs.meta.rows(),
-        outputs: inputs.levels,
-        params,
+        layout: OutputLayout::Fairness(FairnessOutput {
+            segments: k as u32,
+            groups: inputs.levels,
+            withheld,
+        }),
         components: own_components(&node, values),
     })
 }

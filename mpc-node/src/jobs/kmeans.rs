@@ -8,9 +8,10 @@ use crate::node::Node;
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::private::{PrivateParams, private_job};
-use protocol::kmeans::{Init, Params, secure_job};
+use protocol::kmeans::{Init, Params, Scaling, secure_job};
 use std::sync::Arc;
-use wire::control::{JobId, JobSpec, KmeansInit};
+use wire::control::{JobId, JobSpec, KmeansInit, KmeansJob};
+use wire::output::{KmeansOutput, OutputLayout};
 
 /// Largest number of segments.
 const MAX_K: u32 = 64;
@@ -44,7 +45,7 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Kmeans {
+    let JobSpec::Kmeans(KmeansJob {
         dataset,
         features,
         k,
@@ -55,7 +56,7 @@ pub async fn run<T: Transport>(
         labels,
         min_segment,
         epsilon,
-    } = spec
+    }) = spec
     else {
         return Err("not a kmeans job".into());
     };
@@ -158,7 +159,19 @@ pub async fn run<T: Transport>(
         give_labels(&node, job, &meta, &engine, &assignment, *k as usize).await?;
     }
     let components = own_components(&node, outputs);
-    Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: published.encode(), components })
+    let layout = OutputLayout::Kmeans(KmeansOutput {
+        features: features.clone(),
+        k: *k,
+        scaling: match published.scaling {
+            Scaling::Standardised => wire::output::Scaling::Standardised,
+            Scaling::Clipped => wire::output::Scaling::Clipped,
+        },
+        centres: published.centres,
+        scales: published.scales,
+        withheld: published.suppressed,
+        wcss: published.wcss,
+    });
+    Ok(JobOutput { count: meta.rows(), layout, components })
 }
 
 /// Opens each owner's rows of the assignment to that owner alone; an owner writes

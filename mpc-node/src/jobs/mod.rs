@@ -12,6 +12,7 @@ mod fairness;
 mod kmeans;
 pub mod revealed;
 mod stats;
+mod upgrade;
 
 use crate::node::Node;
 use crate::store::{DatasetMeta, StoreError, write_atomic};
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wire::audit::Event;
-use wire::control::{JobId, JobSpec, JobState, JobStatusInfo};
+use wire::control::{BenchJob, FairnessJob, JobId, JobSpec, JobState, JobStatusInfo, KmeansJob, StatsJob};
 
 pub use erasure::erase_derived;
 
@@ -33,11 +34,8 @@ pub use erasure::erase_derived;
 pub struct JobOutput {
     /// Records covered.
     pub count: u64,
-    /// Output names.
-    pub outputs: Vec<String>,
-    /// Public parameters needed to read the outputs.
-    #[serde(default)]
-    pub params: Vec<u64>,
+    /// How to read the outputs.
+    pub layout: wire::output::OutputLayout,
     /// This node's components of the outputs.
     pub components: Vec<Component>,
 }
@@ -138,8 +136,8 @@ impl Jobs {
             }
             let bytes =
                 std::fs::read(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
-            let mut record: JobRecord = serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+            let mut record = upgrade::read_record(&bytes)
+                .map_err(|reason| StoreError::Corrupt { path: path.clone(), reason })?;
             if !record.state.is_final() {
                 record.state = JobState::Failed;
                 record.reason = Some("the node restarted while the job was in progress".into());
@@ -293,11 +291,10 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
         return Err(format!("epsilon must be a positive number, got {epsilon}"));
     }
     let (dataset, features) = match spec {
-        JobSpec::Stats { dataset, features, .. } | JobSpec::Kmeans { dataset, features, .. } => {
-            (dataset, features)
-        }
-        JobSpec::Bench { op, size } => return bench::check(op, *size),
-        JobSpec::Fairness { segments, protected, epsilon, .. } => {
+        JobSpec::Stats(StatsJob { dataset, features, .. })
+        | JobSpec::Kmeans(KmeansJob { dataset, features, .. }) => (dataset, features),
+        JobSpec::Bench(BenchJob { op, size }) => return bench::check(op, *size),
+        JobSpec::Fairness(FairnessJob { segments, protected, epsilon, .. }) => {
             let inputs = fairness::check(node, *segments, protected, submitter)?;
             match (epsilon, inputs.segmentation.epsilon()) {
                 (Some(_), None) => {
@@ -329,15 +326,9 @@ fn check(node: &Node, spec: &JobSpec, submitter: Fingerprint) -> Result<(), Stri
         check_declared_ranges(&meta, features)?;
         check_noise(node, spec, &meta)?;
     }
-    if let JobSpec::Kmeans { k, iterations, restarts, init, epsilon, .. } = spec {
-        kmeans::check(&meta, *k, *iterations, *restarts)?;
-        if epsilon.is_some() && (*restarts != 1 || *init != wire::control::KmeansInit::Random) {
-            return Err(
-                "a differentially private k-means job runs once from starting centroids that depend on \
-                        no record: use --restarts 1 --init random"
-                    .into(),
-            );
-        }
+    if let JobSpec::Kmeans(job) = spec {
+        kmeans::check(&meta, job.k, job.iterations, job.restarts)?;
+        job.check().map_err(|e| e.to_string())?;
     }
     check_policy(node, spec, dataset, None)?;
     check_budget(node, spec, dataset)
@@ -366,13 +357,21 @@ fn check_declared_ranges(meta: &DatasetMeta, features: &[String]) -> Result<(), 
 fn check_noise(node: &Node, spec: &JobSpec, meta: &DatasetMeta) -> Result<(), String> {
     let parties = node.members.len();
     match spec {
-        JobSpec::Stats { features, epsilon: Some(epsilon), .. } => {
+        JobSpec::Stats(StatsJob { features, epsilon: Some(epsilon), .. }) => {
             let refused =
                 |e: protocol::dp::DpError| format!("differential privacy: {}", e.describe(features));
             let ranges = feature_bounds(meta, features);
             protocol::stats::noise_plan(meta.rows(), &ranges, *epsilon, parties).map_err(refused)?;
         }
-        JobSpec::Kmeans { features, k, iterations, seed, min_segment, epsilon: Some(epsilon), .. } => {
+        JobSpec::Kmeans(KmeansJob {
+            features,
+            k,
+            iterations,
+            seed,
+            min_segment,
+            epsilon: Some(epsilon),
+            ..
+        }) => {
             let p = protocol::kmeans::private::PrivateParams {
                 k: *k as usize,
                 iterations: *iterations as usize,
@@ -404,7 +403,7 @@ fn budget(node: &Node, dataset: &str) -> Option<f64> {
 /// The dataset a job reads: its own, or its segmentation's for a fairness job.
 fn job_dataset(node: &Node, spec: &JobSpec) -> Option<String> {
     match spec {
-        JobSpec::Fairness { segments, .. } => {
+        JobSpec::Fairness(FairnessJob { segments, .. }) => {
             node.jobs.get(segments).and_then(|r| r.spec.dataset().map(str::to_string))
         }
         other => other.dataset().map(str::to_string),
@@ -634,12 +633,12 @@ pub fn start(node: Arc<Node>, job: JobId, requester: Fingerprint) -> Result<(), 
         let started = std::time::Instant::now();
         let channel = Counted::new(channel::QuicChannel::new(runner.clone(), job));
         let outcome = match &record.spec {
-            JobSpec::Stats { .. } => stats::run(runner.clone(), job, &record.spec, &channel).await,
-            JobSpec::Bench { op, size } => {
+            JobSpec::Stats(_) => stats::run(runner.clone(), job, &record.spec, &channel).await,
+            JobSpec::Bench(BenchJob { op, size }) => {
                 bench::run(runner.clone(), job, &record.spec, op, *size, &channel).await
             }
-            JobSpec::Kmeans { .. } => kmeans::run(runner.clone(), job, &record.spec, &channel).await,
-            JobSpec::Fairness { .. } => fairness::run(runner.clone(), job, &record.spec, &channel).await,
+            JobSpec::Kmeans(_) => kmeans::run(runner.clone(), job, &record.spec, &channel).await,
+            JobSpec::Fairness(_) => fairness::run(runner.clone(), job, &record.spec, &channel).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();

@@ -9,7 +9,8 @@ use protocol::Engine;
 use protocol::Transport;
 use protocol::stats::{noise_plan, private_moments, scaled_moments};
 use std::sync::Arc;
-use wire::control::{JobId, JobSpec};
+use wire::control::{JobId, JobSpec, StatsJob};
+use wire::output::{OutputLayout, StatsOutput};
 
 /// Computes this node's components of the feature sums, scaled sums and sums of squares.
 pub async fn run<T: Transport>(
@@ -18,7 +19,9 @@ pub async fn run<T: Transport>(
     spec: &JobSpec,
     channel: &T,
 ) -> Result<JobOutput, String> {
-    let JobSpec::Stats { dataset, features, epsilon } = spec else { return Err("not a stats job".into()) };
+    let JobSpec::Stats(StatsJob { dataset, features, epsilon }) = spec else {
+        return Err("not a stats job".into());
+    };
     let meta = dataset_meta(&node, dataset)?;
     let mut engine = start_engine(&node, job, spec, Some(&meta), channel).await?;
     // The dataset may have grown since the vote: check the bounds on what was agreed.
@@ -49,8 +52,7 @@ pub async fn run<T: Transport>(
     };
     Ok(JobOutput {
         count,
-        outputs: features.clone(),
-        params: scales.into_iter().map(u64::from).collect(),
+        layout: OutputLayout::Stats(StatsOutput { features: features.clone(), variance_scales: scales }),
         components: own_components(&node, released),
     })
 }
