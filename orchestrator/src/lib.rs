@@ -7,8 +7,10 @@
 pub mod cli;
 pub mod client;
 pub mod cluster;
+pub mod commands;
 pub mod explain;
 pub mod plain;
+pub mod render;
 pub mod report;
 pub mod table;
 

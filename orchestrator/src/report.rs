@@ -1,6 +1,7 @@
 //! A self-contained HTML report of a segmentation (and of its fairness, when given): tables,
 //! and SVG charts drawn with `plotters` inlined in the page, so the file opens anywhere
-//! without a network or other files. The JSON of the results is written beside it.
+//! without a network or other files. The JSON of the results (a `segmentation` document, see
+//! `crate::render::results`) is written beside it.
 
 use crate::{FairnessResult, KmeansResult};
 use plotters::prelude::*;
@@ -263,13 +264,14 @@ pub fn write(
     fairness: Option<&FairnessResult>,
 ) -> Result<PathBuf, ReportError> {
     let page = html(k, fairness)?;
-    let json = serde_json::json!({ "kmeans": k, "fairness": fairness });
+    let json = crate::render::results::SegmentationView::of(k, fairness);
+    let json = serde_json::to_string_pretty(&json).expect("views serialise");
     let write = |path: PathBuf, text: String| {
         std::fs::write(&path, text).map_err(|source| ReportError::Write { path: path.clone(), source })?;
         Ok::<_, ReportError>(path)
     };
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Write { path: dir.to_path_buf(), source })?;
-    write(dir.join("result.json"), format!("{json:#}\n"))?;
+    write(dir.join("result.json"), format!("{json}\n"))?;
     write(dir.join("report.html"), page)
 }
 
@@ -330,8 +332,11 @@ mod tests {
         assert!(html.contains("the table is withheld: a value is below 5 records"), "{html}");
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
-        assert_eq!(json["kmeans"]["segments"]["sizes"], serde_json::json!([30, 12]));
-        assert_eq!(json["fairness"]["report"]["group_totals"], serde_json::json!([null, null]));
+        assert_eq!(json["kind"], "segmentation");
+        let sizes: Vec<&serde_json::Value> =
+            json["kmeans"]["segments"].as_array().unwrap().iter().map(|s| &s["size"]).collect();
+        assert_eq!(sizes, [30, 12]);
+        assert_eq!(json["fairness"]["group_totals"], serde_json::json!({"a": null, "b": null}));
     }
 
     #[test]
