@@ -1,14 +1,14 @@
-//! The `testnet` command line.
+//! The `testnet` command line: the parser, and the one place where a command's output is
+//! printed (each command lives in [`crate::commands`]; outputs render through the
+//! orchestrator's rendering layer, [`orchestrator::render`]).
 
-use crate::launch::{self, NodeCommand};
-use crate::layout::{self, Plan};
-use crate::{Cluster, plain, sample};
-use anyhow::{Result, bail};
+use crate::commands::{self, Output};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
+use orchestrator::render::Format;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-use wire::control::{BenchJob, FairnessJob, JobSpec, KmeansInit, KmeansJob, StatsJob};
+use wire::control::KmeansInit;
 
 /// Local test clusters of the secure segmentation nodes.
 #[derive(Debug, Parser)]
@@ -168,7 +168,7 @@ enum Command {
         /// Keep the data and clusters in this directory (default: a temporary one, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Also print the measurements as JSON lines.
+        /// Print the measurements as one JSON document on stdout (the table goes to stderr).
         #[arg(long)]
         json: bool,
         /// Time the differentially private job (DPLloyd) at this budget instead (one run,
@@ -198,7 +198,7 @@ enum Command {
         /// Seed of the data and of the jobs.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Also print the measurements as JSON lines.
+        /// Print the measurements as one JSON document on stdout (the table goes to stderr).
         #[arg(long)]
         json: bool,
     },
@@ -217,105 +217,53 @@ pub fn main() -> ExitCode {
         return mpc_node::cli::main_from(node_args);
     }
     let cli = Cli::parse();
+    let format = match cli.command {
+        Command::BenchKmeans { json: true, .. } | Command::BenchDp { json: true, .. } => Format::Json,
+        _ => Format::Table,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let outcome = runtime.block_on(async {
         let outcome = run(cli).await;
         orchestrator::client::finish_closing().await;
         outcome
     });
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    // The one place where a command's output is printed; with --json the table still shows,
+    // on stderr, and stdout holds the one JSON document.
+    let failure = match outcome {
+        Ok(output) => {
+            if format == Format::Json {
+                eprint!("{}", output.table());
+            }
+            orchestrator::render::print(output.as_ref(), format);
+            output.failure()
+        }
+        Err(e) => Some(e),
+    };
+    match failure {
+        None => ExitCode::SUCCESS,
+        Some(e) => {
             eprintln!("error: {}", net::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<Output> {
     match cli.command {
         Command::Up { nodes, dir, records, seed, no_ingest, data, features, protected } => {
             let data = data.map(|file| crate::byod::UserData { file, features, protected });
-            let plan = Plan { nodes, records, seed, data };
-            let cluster = Cluster::up(&dir, &plan, NodeCommand::current_exe()?).await?;
-            eprintln!("{nodes} nodes are up in {}", cluster.generated.dir.display());
-            if !no_ingest {
-                ingest(&cluster).await?;
-            }
-            println!("export SEGMPC_CLUSTER={}", cluster.generated.cluster_file.display());
-            cluster.detach();
-            Ok(())
+            commands::local::up(&dir, crate::layout::Plan { nodes, records, seed, data }, no_ingest).await
         }
-        Command::Down { dir } => {
-            let generated = layout::existing(&dir)?;
-            for files in &generated.nodes {
-                let was = launch::stop_pid_file(&files.dir, Duration::from_secs(5))?;
-                eprintln!("{}: {}", files.id, if was { "stopped" } else { "was not running" });
-            }
-            Ok(())
-        }
-        Command::Bench { nodes, ops, size, repeat } => {
-            let temp = tempdir_for_demo()?;
-            let result = bench(&temp, nodes, &ops, size, repeat).await;
-            let _ = std::fs::remove_dir_all(&temp);
-            result
-        }
-        Command::Status { dir } => {
-            let generated = layout::existing(&dir)?;
-            let client =
-                orchestrator::Client::new(orchestrator::ClusterFile::load(&generated.cluster_file)?)?;
-            let statuses = client.node_statuses().await;
-            print!(
-                "{}",
-                orchestrator::table::text(&orchestrator::table::cluster_grid(client.nodes(), &statuses))
-            );
-            if statuses.iter().any(Result::is_err) {
-                bail!("some nodes do not answer");
-            }
-            Ok(())
-        }
-        Command::Image { binary, orchestrator, tag } => {
-            let binary = match binary {
-                Some(b) => b,
-                None => std::env::current_exe()?.with_file_name("mpc-node"),
-            };
-            if !binary.exists() {
-                bail!(
-                    "{} does not exist; run `cargo build --release` first or pass --binary",
-                    binary.display()
-                );
-            }
-            let orchestrator = match orchestrator {
-                Some(o) => Some(o),
-                None => Some(binary.with_file_name("orchestrator")).filter(|o| o.exists()),
-            };
-            crate::docker::build_image(&binary, orchestrator.as_deref(), &tag)?;
-            let out = std::process::Command::new("docker")
-                .args(["image", "inspect", "--format", "{{.Size}}", &tag])
-                .output()?;
-            let size: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
-            println!("built {tag} from {} ({:.1} MB)", binary.display(), size / 1e6);
-            Ok(())
-        }
+        Command::Down { dir } => commands::local::down(&dir),
+        Command::Status { dir } => commands::local::status(&dir).await,
+        Command::Bench { nodes, ops, size, repeat } => commands::bench::run(nodes, &ops, size, repeat).await,
+        Command::Image { binary, orchestrator, tag } => commands::deploy::image(binary, orchestrator, &tag),
         Command::Compose { nodes, dir, records, seed, image, host_port, up } => {
-            let plan = Plan { nodes, records, seed, data: None };
-            let project = crate::docker::write_compose(&dir, &plan, &image, host_port)?;
-            eprintln!("wrote {}", project.file.display());
-            if up {
-                crate::docker::up(&project).await?;
-            } else {
-                eprintln!("start it with: docker compose -f {} up -d", project.file.display());
-            }
-            println!("export SEGMPC_CLUSTER={}", project.generated.cluster_file.display());
-            Ok(())
+            let plan = crate::layout::Plan { nodes, records, seed, data: None };
+            commands::deploy::compose(&dir, &plan, &image, host_port, up).await
         }
-        Command::BenchDp { nodes, records, epsilons, runs, k, seed, json } => {
-            let temp = tempdir_for_demo()?;
-            let b = crate::dpbench::DpBench { nodes, records, epsilons, runs, k, seed };
-            let result = crate::dpbench::accuracy(&temp, &b).await;
-            let _ = std::fs::remove_dir_all(&temp);
-            let rows = result?;
-            print_measured(&crate::dpbench::table(&b, &rows), &rows, json)
+        Command::BenchDp { nodes, records, epsilons, runs, k, seed, json: _ } => {
+            commands::measure::dp(crate::dpbench::DpBench { nodes, records, epsilons, runs, k, seed }).await
         }
         Command::BenchKmeans {
             nodes,
@@ -327,13 +275,14 @@ async fn run(cli: Cli) -> Result<()> {
             init,
             seed,
             dir,
-            json,
+            json: _,
             epsilon,
         } => {
-            let temp = tempdir_for_demo()?;
-            let dir = dir.unwrap_or_else(|| temp.clone());
-            let (restarts, init) =
-                if epsilon.is_some() { KmeansJob::default_starts(true) } else { (restarts, init) };
+            let (restarts, init) = if epsilon.is_some() {
+                wire::control::KmeansJob::default_starts(true)
+            } else {
+                (restarts, init)
+            };
             let b = crate::jobbench::KmeansBench {
                 nodes,
                 records,
@@ -345,276 +294,10 @@ async fn run(cli: Cli) -> Result<()> {
                 seed,
                 epsilon,
             };
-            let result = crate::jobbench::kmeans(&dir, &b).await;
-            if dir == temp {
-                let _ = std::fs::remove_dir_all(&temp);
-            }
-            let rows = result?;
-            print_measured(&crate::jobbench::table(&b, &rows), &rows, json)
+            commands::measure::kmeans(b, dir).await
         }
         Command::Demo { nodes, records, seed, dir } => {
-            let temp = tempdir_for_demo()?;
-            let dir = dir.unwrap_or_else(|| temp.clone());
-            let result = demo(&dir, &Plan { nodes, records, seed, data: None }).await;
-            if dir == temp {
-                let _ = std::fs::remove_dir_all(&temp);
-            }
-            result
+            commands::demo::run(dir, &crate::layout::Plan { nodes, records, seed, data: None }).await
         }
     }
-}
-
-/// Prints a benchmark's table and, with `json`, each measurement as a JSON line.
-fn print_measured<T: serde::Serialize>(table: &str, rows: &[T], json: bool) -> Result<()> {
-    print!("{table}");
-    if json {
-        for r in rows {
-            println!("{}", serde_json::to_string(r)?);
-        }
-    }
-    Ok(())
-}
-
-fn tempdir_for_demo() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("segmpc-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-async fn bench(dir: &Path, nodes: usize, ops: &[String], size: Option<u64>, repeat: usize) -> Result<()> {
-    let plan = Plan { nodes, records: 1, seed: 1, data: None };
-    let cluster = Cluster::up(dir, &plan, NodeCommand::current_exe()?).await?;
-    let mut rows = Vec::new();
-    for op in ops {
-        let parsed: protocol::bench::BenchOp = op.parse().map_err(anyhow::Error::msg)?;
-        let size = size.unwrap_or(match parsed {
-            protocol::bench::BenchOp::Mul => 1_000_000,
-            protocol::bench::BenchOp::Kmeans => 10_000,
-            _ => 100_000,
-        });
-        for run in 1..=repeat {
-            let t = Instant::now();
-            let job = cluster.client.submit(JobSpec::Bench(BenchJob { op: op.clone(), size })).await?;
-            cluster.client.wait(job, Duration::from_secs(3600)).await?;
-            let wall = t.elapsed();
-            let result = cluster.client.bench_result(job).await?;
-            let slowest = result.nodes.iter().map(|n| n.elapsed_ms).max().unwrap_or(0);
-            let bytes = result.nodes.iter().map(|n| n.bytes_sent).max().unwrap_or(0);
-            let rounds = result.nodes.iter().map(|n| n.rounds).max().unwrap_or(0);
-            rows.push(vec![
-                op.clone(),
-                size.to_string(),
-                run.to_string(),
-                format!("{:.3}", wall.as_secs_f64()),
-                format!("{:.3}", slowest as f64 / 1e3),
-                format!("{:.2}", bytes as f64 / 1e6),
-                rounds.to_string(),
-                "ok".into(),
-            ]);
-        }
-    }
-    println!(
-        "{nodes} nodes over QUIC on 127.0.0.1; node time = slowest node, start signal to end, all phases"
-    );
-    let headers =
-        ["op", "size", "run", "wall (s)", "node time (s)", "MB sent per node", "rounds", "plaintext check"];
-    print!("{}", orchestrator::table::render(&headers, &rows));
-    drop(cluster);
-    Ok(())
-}
-
-async fn ingest(cluster: &Cluster) -> Result<()> {
-    for (files, report) in cluster.generated.nodes.iter().zip(cluster.ingest_all().await?) {
-        eprintln!(
-            "{}: shared {} customers with {} nodes ({} skipped without consent, {:.1} MB of shares sent)",
-            files.id,
-            report.rows,
-            report.nodes,
-            report.skipped_no_consent,
-            report.bytes_sent as f64 / 1e6
-        );
-    }
-    Ok(())
-}
-
-async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
-    let started = Instant::now();
-    eprintln!("starting {} nodes on 127.0.0.1 in {}", plan.nodes, dir.display());
-    let cluster = Cluster::up(dir, plan, NodeCommand::current_exe()?).await?;
-    ingest(&cluster).await?;
-    let features: Vec<String> = sample::FEATURES.iter().map(|f| f.0.to_string()).collect();
-    let t = Instant::now();
-    let job = cluster
-        .client
-        .submit(JobSpec::Stats(StatsJob {
-            dataset: sample::DATASET.into(),
-            features: features.clone(),
-            epsilon: None,
-        }))
-        .await?;
-    cluster.client.wait(job, Duration::from_secs(120)).await?;
-    let result = cluster.client.stats_result(job).await?;
-    let job_time = t.elapsed();
-    println!(
-        "\nsecure stats of `{}` over {} customers of {} companies (job {job}, {:.0} ms)",
-        sample::DATASET,
-        result.count,
-        plan.nodes,
-        job_time.as_secs_f64() * 1e3
-    );
-    print!("{}", orchestrator::table::stats(&result));
-
-    let traffic: Vec<String> = cluster
-        .client
-        .status(job)
-        .await
-        .into_iter()
-        .zip(&cluster.generated.nodes)
-        .map(|(s, n)| match s {
-            Ok(s) => format!("{} sent {} B in {} round(s)", n.id, s.bytes_sent, s.rounds),
-            Err(e) => format!("{}: {e}", n.id),
-        })
-        .collect();
-    println!("node-to-node traffic: {}", traffic.join(", "));
-
-    let csvs: Vec<&Path> = cluster.generated.nodes.iter().map(|n| n.csv.as_path()).collect();
-    let names: Vec<&str> = features.iter().map(String::as_str).collect();
-    let reference = plain::stats(&csvs, &sample::schema(), &names)?;
-    let mut worst_mean = 0.0f64;
-    let mut worst_std = 0.0f64;
-    for ((name, s), p) in result.features.iter().zip(&reference) {
-        if s.count != p.count {
-            bail!("{name}: the cluster counted {} records, the plaintext {}", s.count, p.count);
-        }
-        if let (Some(a), Some(b)) = (s.mean, p.mean) {
-            worst_mean = worst_mean.max((a - b).abs());
-        }
-        if let (Some(a), Some(b)) = (s.std_dev, p.variance) {
-            worst_std = worst_std.max((a - b.sqrt()).abs() / b.sqrt().max(1e-12));
-        }
-    }
-    let bound = 1.0 / f64::from(1u32 << (protocol::fixed::FRAC_BITS + 1));
-    println!(
-        "\nplaintext check (the demo reads the CSVs directly): counts equal, largest mean difference \
-         {worst_mean:.2e} (bound {bound:.2e}), largest relative std dev difference {worst_std:.2e}"
-    );
-    if worst_mean > bound {
-        bail!("a mean is outside the documented fixed-point error");
-    }
-
-    // Segmentation: k-means on the standardised features, on shares.
-    let (k, iterations, seed, restarts) = (4u32, 10u32, 1u64, 5u32);
-    let t = Instant::now();
-    let spec = JobSpec::Kmeans(KmeansJob {
-        dataset: sample::DATASET.into(),
-        features: features.clone(),
-        k,
-        iterations,
-        seed,
-        restarts,
-        init: wire::control::KmeansInit::PlusPlus,
-        labels: false,
-        min_segment: 5,
-        epsilon: None,
-    });
-    let job = cluster.client.submit(spec).await?;
-    cluster.client.wait(job, Duration::from_secs(600)).await?;
-    let segments = cluster.client.kmeans_result(job).await?;
-    println!(
-        "\nsecure k-means: {k} segments of {} customers, {iterations} iterations, {restarts} restarts side by side (job {job}, {:.0} ms); \
-         within-cluster sum of squares {:.2} (standardised)",
-        segments.count,
-        t.elapsed().as_secs_f64() * 1e3,
-        segments.segments.wcss.unwrap_or(f64::NAN)
-    );
-    print!("{}", orchestrator::table::segments(&segments));
-    let rows = plain::rows(&csvs, &sample::schema(), &names)?;
-    let bounds: Vec<(f64, f64)> = sample::FEATURES.iter().map(|f| (f.1, f.2)).collect();
-    let (reference, _) = protocol::kmeans::plain_job(
-        &rows,
-        &bounds,
-        orchestrator::plain::params(k, iterations, seed, restarts, KmeansInit::PlusPlus, 5),
-    )?;
-    let worst_centroid = segments
-        .segments
-        .centroids_std
-        .iter()
-        .zip(&reference.centroids_std)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    println!(
-        "plaintext check (the plaintext mode: the same k-means in the clear on the CSVs): sizes {}, largest standardised centroid difference {worst_centroid:.2e}",
-        if segments.segments.sizes == reference.sizes { "equal" } else { "DIFFER" }
-    );
-
-    // Fairness: how the protected attribute spreads over the segments, on shares.
-    let t = Instant::now();
-    let spec = JobSpec::Fairness(FairnessJob {
-        segments: job,
-        protected: "gender".into(),
-        min_cell: 5,
-        epsilon: None,
-    });
-    let fairness_job = cluster.client.submit(spec).await?;
-    cluster.client.wait(fairness_job, Duration::from_secs(600)).await?;
-    let fairness = cluster.client.fairness_result(fairness_job).await?;
-    println!(
-        "\nfairness of the segments by `gender` (job {fairness_job}, {:.0} ms; only the segment x group table is opened)",
-        t.elapsed().as_secs_f64() * 1e3
-    );
-    print!("{}", orchestrator::table::fairness(&fairness));
-
-    // Differential privacy: the same questions, every release with noise no node knows (a
-    // budget of 4 per job; docs/privacy.md shows what smaller ones give on this data).
-    let epsilon = 4.0;
-    let iterations = protocol::kmeans::private::recommended_iterations(
-        epsilon,
-        segments.count,
-        features.len(),
-        k as usize,
-    );
-    let t = Instant::now();
-    let spec = JobSpec::Kmeans(KmeansJob {
-        dataset: sample::DATASET.into(),
-        features: features.clone(),
-        k,
-        iterations,
-        seed,
-        restarts: KmeansJob::PRIVATE_RESTARTS,
-        init: KmeansJob::PRIVATE_INIT,
-        labels: false,
-        min_segment: 5,
-        epsilon: Some(epsilon),
-    });
-    let private = cluster.client.submit(spec).await?;
-    cluster.client.wait(private, Duration::from_secs(600)).await?;
-    let private_segments = cluster.client.kmeans_result(private).await?;
-    println!(
-        "\ndifferentially private k-means (DPLloyd, epsilon {epsilon}, {iterations} iterations; job {private}, {:.0} ms): \
-         centroids and sizes carry noise that no node drew alone",
-        t.elapsed().as_secs_f64() * 1e3
-    );
-    print!("{}", orchestrator::table::segments(&private_segments));
-    let spec = JobSpec::Fairness(FairnessJob {
-        segments: private,
-        protected: "gender".into(),
-        min_cell: 5,
-        epsilon: Some(epsilon),
-    });
-    let private_fairness = cluster.client.submit(spec).await?;
-    cluster.client.wait(private_fairness, Duration::from_secs(600)).await?;
-    let report = cluster.client.fairness_result(private_fairness).await?;
-    println!(
-        "\ndifferentially private fairness of those segments by `gender` (epsilon {epsilon}, job {private_fairness})"
-    );
-    print!("{}", orchestrator::table::fairness(&report));
-    let ledgers = cluster.client.budgets().await;
-    println!("\nprivacy budget spent (each node's ledger):");
-    print!(
-        "{}",
-        orchestrator::table::text(&orchestrator::table::budget_grid(cluster.client.nodes(), &ledgers))
-    );
-    drop(cluster);
-    eprintln!("cluster stopped; demo took {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod byod;
 pub mod cli;
+pub mod commands;
 pub mod docker;
 pub mod dpbench;
 pub mod jobbench;
@@ -13,6 +14,7 @@ pub mod launch;
 pub mod layout;
 pub mod plain;
 pub mod sample;
+pub mod views;
 
 use anyhow::{Context, Result, bail};
 use launch::NodeCommand;
