@@ -9,7 +9,6 @@ use net::{Identity, NetOptions};
 use protocol::bench::BenchOp;
 use protocol::sharing::{Component, Layout, reconstruct};
 use protocol::stats::{FeatureSummary, summarise, summarise_private};
-use serde::Serialize;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -88,7 +87,7 @@ pub async fn finish_closing() {
 }
 
 /// A dataset as the cluster reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DatasetView {
     /// Dataset name.
     pub name: String,
@@ -105,7 +104,7 @@ pub struct DatasetView {
 }
 
 /// The opened result of a `stats` job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct StatsResult {
     /// The job.
     pub job: String,
@@ -477,8 +476,7 @@ impl Client {
 }
 
 /// The interpreted result of a job.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum JobResult {
     /// Of a `stats` job.
     Stats(StatsResult),
@@ -491,7 +489,7 @@ pub enum JobResult {
 }
 
 /// The opened result of a `fairness` job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct FairnessResult {
     /// The job.
     pub job: String,
@@ -528,7 +526,7 @@ fn interpret_fairness(opened: Opened) -> Result<FairnessResult, ClientError> {
 }
 
 /// The opened result of a `kmeans` job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct KmeansResult {
     /// The job.
     pub job: String,
@@ -630,7 +628,7 @@ pub struct Opened {
 }
 
 /// One node's share of the work of a job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct NodeTraffic {
     /// Node id.
     pub node: String,
@@ -643,7 +641,7 @@ pub struct NodeTraffic {
 }
 
 /// A checked benchmark.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BenchResult {
     /// The job.
     pub job: String,

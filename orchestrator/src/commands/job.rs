@@ -72,7 +72,8 @@ impl KmeansArgs {
 /// Submit jobs and read their results.
 #[derive(Debug, Subcommand)]
 pub enum JobCommand {
-    /// Submit a job; prints its id.
+    /// Submit a job; prints its id (with --wait, then its result; with --format json, one
+    /// document: `{"job": ID}`, or `{"job": ID, "result": ...}`).
     #[command(subcommand)]
     Submit(SubmitCommand),
     /// Before anything runs: what a job would reveal and to whom, and whether each node (its
