@@ -67,13 +67,13 @@ pub enum IngestError {
 /// replaces this node's current contribution, if any (which is otherwise refused).
 pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<IngestReport, IngestError> {
     let config =
-        node.config.dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
-    node.store.check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
+        node.config().dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
+    node.store().check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
     // Minimisation: no column leaves this node unless its policy lets jobs use it.
-    if let Some(policy) = &node.config.rules {
+    if let Some(policy) = &node.config().rules {
         policy.check_shared(dataset, &config.schema).map_err(IngestError::Policy)?;
     }
-    let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout.clone());
+    let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout().clone());
     // Reading, encoding and splitting are CPU and disk work: keep them off the async workers.
     let (table, contribution, shared) = tokio::task::spawn_blocking(move || {
         let table = crate::csv_input::read_table(&path, &schema)?;
@@ -88,10 +88,10 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     // This node knows the dataset's contributions: refuse a replacement nobody asked for
     // before anything leaves it.
     let current = node
-        .store
+        .store()
         .dataset(dataset)
         .map_err(|e| IngestError::Aborted(e.to_string()))?
-        .and_then(|m| m.contributions.into_iter().find(|c| c.owner == node.config.node_id));
+        .and_then(|m| m.contributions.into_iter().find(|c| c.owner == node.config().node_id));
     if let Some(c) = &current
         && !replace
     {
@@ -100,13 +100,13 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
             contribution: c.id.clone(),
             rows: c.rows,
             new_rows: table.rows,
-            keep_days: node.config.keep_replaced_days,
+            keep_days: node.config().keep_replaced_days,
         });
     }
     let header = ContributionHeader {
         dataset: dataset.into(),
         contribution: contribution.clone(),
-        owner: node.config.node_id.clone(),
+        owner: node.config().node_id.clone(),
         schema: config.schema.clone(),
         rows: table.rows,
         components: Vec::new(),
@@ -122,13 +122,13 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
 
     let shared = Arc::new(shared);
     let mut tasks = tokio::task::JoinSet::new();
-    for party in 0..node.layout.parties() {
+    for party in 0..node.layout().parties() {
         let (node, shared, mut header) = (node.clone(), shared.clone(), header.clone());
-        header.components = node.layout.held_by(party).iter().map(|&c| c as u16).collect();
+        header.components = node.layout().held_by(party).iter().map(|&c| c as u16).collect();
         tasks.spawn(async move {
             let columns: Vec<Vec<Component>> =
                 header.components.iter().map(|&c| shared[c as usize].clone()).collect();
-            let result = if party == node.me {
+            let result = if party == node.me() {
                 stage_locally(&node, &header, columns).await.map(|()| 0)
             } else {
                 send(&node, party, &header, &columns).await
@@ -141,15 +141,15 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((_, Ok(bytes))) => bytes_sent += bytes,
-            Ok((party, Err(e))) => failures.push(format!("{}: {e}", node.members[party].id)),
+            Ok((party, Err(e))) => failures.push(format!("{}: {e}", node.members()[party].id)),
             Err(e) => failures.push(e.to_string()),
         }
     }
     if !failures.is_empty() {
         failures.sort();
-        for party in 0..node.layout.parties() {
+        for party in 0..node.layout().parties() {
             if let Err(e) = decide(&node, party, dataset, &contribution, None).await {
-                tracing::warn!(node = %node.members[party].id, error = %e, "could not drop staged shares (dropped after a day)");
+                tracing::warn!(node = %node.members()[party].id, error = %e, "could not drop staged shares (dropped after a day)");
             }
         }
         return Err(IngestError::Aborted(failures.join("; ")));
@@ -157,7 +157,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     // Every node staged: the decision is commit. A node that does not answer is asked again
     // (a commit is idempotent, and a staged contribution survives a restart).
     let mut failed = Vec::new();
-    for party in 0..node.layout.parties() {
+    for party in 0..node.layout().parties() {
         let mut outcome = decide(&node, party, dataset, &contribution, Some(replace)).await;
         for attempt in 1..COMMIT_ATTEMPTS {
             if outcome.is_ok() {
@@ -167,7 +167,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
             outcome = decide(&node, party, dataset, &contribution, Some(replace)).await;
         }
         if let Err(e) = outcome {
-            failed.push(format!("{}: {e}", node.members[party].id));
+            failed.push(format!("{}: {e}", node.members()[party].id));
         }
     }
     if !failed.is_empty() {
@@ -182,12 +182,12 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
         contribution,
         rows: table.rows,
         skipped_no_consent: table.skipped_no_consent,
-        nodes: node.layout.parties() as u16,
+        nodes: node.layout().parties() as u16,
         bytes_sent,
         replaced: current.map(|c| ReplacedInfo {
             contribution: c.id,
             rows: c.rows,
-            keep_until_ms: kept_from.saturating_add(node.config.keep_replaced_ms()),
+            keep_until_ms: kept_from.saturating_add(node.config().keep_replaced_ms()),
         }),
     })
 }
@@ -200,8 +200,8 @@ async fn decide(
     contribution: &str,
     commit: Option<bool>,
 ) -> Result<(), String> {
-    let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config.node_id.clone());
-    if party == node.me {
+    let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config().node_id.clone());
+    if party == node.me() {
         return match commit {
             Some(replace) => crate::contributions::commit(node, &d, &c, &owner, replace).await.map(|_| ()),
             None => node.with_store(move |store| store.abort(&d, &c, &owner)).await,
@@ -212,7 +212,7 @@ async fn decide(
         Some(replace) => MeshRequest::Commit { dataset: d, contribution: c, replace },
         None => MeshRequest::Abort { dataset: d, contribution: c },
     };
-    node.mesh.call(party, request).await.map_err(|e| e.reason)
+    node.mesh().call(party, request).await.map_err(|e| e.reason)
 }
 
 async fn stage_locally(
@@ -233,7 +233,7 @@ async fn send(
     header: &ContributionHeader,
     columns: &[Vec<Component>],
 ) -> Result<u64, String> {
-    let conn = node.mesh.connection(party).await.map_err(|e| e.reason)?;
+    let conn = node.mesh().connection(party).await.map_err(|e| e.reason)?;
     let (mut tx, mut rx) = conn.open_bi().await.map_err(|e| e.to_string())?;
     let streamed = async {
         let head =
@@ -257,7 +257,8 @@ async fn send(
     }
     .await;
     let reply =
-        tokio::time::timeout(node.mesh.request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME)).await;
+        tokio::time::timeout(node.mesh().request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME))
+            .await;
     match reply {
         Ok(Ok(MeshResponse::Error { message })) => Err(message),
         Ok(Ok(MeshResponse::Ok)) => {
@@ -266,6 +267,6 @@ async fn send(
         Ok(Err(e)) => Err(streamed.err().unwrap_or_else(|| e.to_string())),
         Err(_) => Err(streamed
             .err()
-            .unwrap_or_else(|| format!("no answer within {} s", node.mesh.request_timeout().as_secs()))),
+            .unwrap_or_else(|| format!("no answer within {} s", node.mesh().request_timeout().as_secs()))),
     }
 }

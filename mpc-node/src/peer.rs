@@ -32,7 +32,7 @@ pub async fn serve(node: Arc<Node>, party: usize, conn: quinn::Connection) {
                 Ok(h) => match handle(&node, party, h.request, &mut rx).await {
                     Ok(()) => MeshResponse::Ok,
                     Err(message) => {
-                        tracing::warn!(peer = %node.members[party].id, %message, "refused a peer request");
+                        tracing::warn!(peer = %node.members()[party].id, %message, "refused a peer request");
                         MeshResponse::Error { message }
                     }
                 },
@@ -53,15 +53,15 @@ async fn open_channel(
     rx: quinn::RecvStream,
 ) {
     let refusal = if from as usize != party {
-        Some(format!("node {} cannot speak for party {from}", node.members[party].id))
-    } else if !node.jobs.accepts_channels(&job) {
-        Some(format!("node {} has no job {job} in progress", node.config.node_id))
+        Some(format!("node {} cannot speak for party {from}", node.members()[party].id))
+    } else if !node.jobs().jobs().accepts_channels(&job) {
+        Some(format!("node {} has no job {job} in progress", node.config().node_id))
     } else {
         None
     };
     let answer = match &refusal {
         Some(message) => {
-            tracing::warn!(%job, peer = %node.members[party].id, %message, "refused a job channel");
+            tracing::warn!(%job, peer = %node.members()[party].id, %message, "refused a job channel");
             MeshResponse::Error { message: message.clone() }
         }
         None => MeshResponse::Ok,
@@ -69,7 +69,7 @@ async fn open_channel(
     let sent = write_frame(&mut tx, &answer).await.is_ok();
     let _ = tx.finish();
     match refusal {
-        None if sent => node.inbox.deliver(job, party, rx),
+        None if sent => node.jobs().inbox().deliver(job, party, rx),
         _ => {
             let mut rx = rx;
             let _ = rx.stop(1u32.into());
@@ -83,7 +83,7 @@ async fn handle(
     request: MeshRequest,
     rx: &mut quinn::RecvStream,
 ) -> Result<(), String> {
-    let peer = node.members[party].id.clone();
+    let peer = node.members()[party].id.clone();
     match request {
         MeshRequest::Prepare(header) => {
             if header.owner != peer {
@@ -120,7 +120,7 @@ async fn handle(
             crate::retention::requested(node, &peer, &dataset, contribution).await.map_err(|e| e.to_string())
         }
         MeshRequest::JobFailed { job, reason } => {
-            crate::jobs::failed_elsewhere(node, job, party, &reason).map_err(|e| e.to_string())
+            node.jobs().failed_elsewhere(job, party, &reason).await.map_err(|e| e.to_string())
         }
     }
 }
@@ -131,7 +131,7 @@ async fn receive(
     header: &ContributionHeader,
     rx: &mut quinn::RecvStream,
 ) -> Result<Vec<Vec<Component>>, String> {
-    let expected: Vec<u16> = node.layout.held_by(node.me).iter().map(|&c| c as u16).collect();
+    let expected: Vec<u16> = node.layout().held_by(node.me()).iter().map(|&c| c as u16).collect();
     if header.components != expected {
         return Err(format!("expected components {expected:?} for this node, got {:?}", header.components));
     }
@@ -139,9 +139,9 @@ async fn receive(
         return Err(format!("{} records exceed the limit of {MAX_ROWS}", header.rows));
     }
     header.schema.check()?;
-    node.store.check_schema(&header.dataset, &header.schema).map_err(|e| e.to_string())?;
+    node.store().check_schema(&header.dataset, &header.schema).map_err(|e| e.to_string())?;
     if !header.replace {
-        node.store.check_not_replacing(&header.dataset, &header.owner).map_err(|e| e.to_string())?;
+        node.store().check_not_replacing(&header.dataset, &header.owner).map_err(|e| e.to_string())?;
     }
     let width = header.schema.shared_columns().len();
     if width > MAX_COLUMNS {
@@ -157,9 +157,9 @@ async fn receive(
     loop {
         // A sender that stalls for a whole job timeout has given up; its stream is dropped.
         let frame =
-            tokio::time::timeout(node.job_timeout, read_frame::<_, DataFrame>(rx, wire::MAX_DATA_FRAME))
+            tokio::time::timeout(node.job_timeout(), read_frame::<_, DataFrame>(rx, wire::MAX_DATA_FRAME))
                 .await
-                .map_err(|_| format!("no share data for {} s", node.job_timeout.as_secs()))?;
+                .map_err(|_| format!("no share data for {} s", node.job_timeout().as_secs()))?;
         match frame.map_err(|e| e.to_string())? {
             DataFrame::End => break,
             DataFrame::Chunk { component, column, offset, values } => {
