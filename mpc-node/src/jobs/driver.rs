@@ -65,13 +65,12 @@ impl Runtime {
         submitter: Fingerprint,
     ) -> Result<(), JobError> {
         let verdict = checks::check(&self.view, &self.ledger, &spec, submitter);
-        let accepted = verdict.is_ok();
         let effects = self.jobs().submit(job, spec, submitter, verdict);
+        let recorded = effects.iter().any(|e| matches!(e, Effect::Audit(_)));
         let reply = self.drive(job, effects).await;
-        if let Some(Err(e @ JobError::Exists(_))) = &reply {
-            tracing::info!(%job, reason = %e, "refused a second submission");
-        } else {
-            tracing::info!(%job, accepted, reason = ?reply.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string), "job submitted");
+        let refusal = reply.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string);
+        if recorded {
+            tracing::info!(%job, accepted = refusal.is_none(), reason = ?refusal, "job submitted");
         }
         reply.unwrap_or(Ok(()))
     }

@@ -190,3 +190,67 @@ impl Jobs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::lifecycle::Effect;
+
+    fn parties() -> Parties {
+        Parties {
+            node: "node-1".into(),
+            me: 0,
+            members: vec!["node-1".into(), "node-2".into(), "node-3".into()],
+        }
+    }
+
+    fn spec() -> JobSpec {
+        JobSpec::Bench { op: "mul".into(), size: 1 }
+    }
+
+    #[test]
+    fn a_job_in_progress_is_failed_on_disk_when_the_node_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (running, done) = (JobId([1; 16]), JobId([2; 16]));
+        let operator = Fingerprint([9; 32]);
+        {
+            let jobs = Jobs::load(dir.path().to_path_buf(), parties()).unwrap();
+            for id in [running, done] {
+                jobs.submit(id, spec(), operator, Ok(()));
+                jobs.apply(id, Event::StartRequested { by: operator }).unwrap();
+            }
+            let output =
+                super::super::JobOutput { count: 1, outputs: vec![], params: vec![], components: vec![] };
+            let finished =
+                Event::RunFinished { outcome: Ok(output), traffic: Default::default(), elapsed_ms: 1 };
+            jobs.apply(done, finished).unwrap();
+        }
+        let jobs = Jobs::load(dir.path().to_path_buf(), parties()).unwrap();
+        let r = jobs.get(&running).unwrap();
+        assert_eq!(
+            (r.state, r.reason.as_deref()),
+            (JobState::Failed, Some("the node restarted while the job was in progress"))
+        );
+        assert_eq!(jobs.get(&done).unwrap().state, JobState::Done);
+        // The failure was written: a second restart reads it from disk as it is.
+        let on_disk: JobRecord =
+            serde_json::from_slice(&std::fs::read(dir.path().join(format!("{running}.json"))).unwrap())
+                .unwrap();
+        assert_eq!(on_disk.state, JobState::Failed);
+    }
+
+    #[test]
+    fn the_registry_refuses_a_taken_id_and_keeps_the_first_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::load(dir.path().to_path_buf(), parties()).unwrap();
+        let (id, first, second) = (JobId([3; 16]), Fingerprint([1; 32]), Fingerprint([2; 32]));
+        let effects = jobs.submit(id, spec(), first, Ok(()));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Audit(_))));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Persist)), "persisted under the lock");
+        let effects = jobs.submit(id, spec(), second, Err(JobError::NoFeature));
+        assert!(matches!(&effects[..], [Effect::Reply(Err(JobError::Exists(j)))] if *j == id));
+        let r = jobs.get(&id).unwrap();
+        assert_eq!((r.submitter, r.state), (first, JobState::Submitted));
+        assert!(jobs.apply(JobId([4; 16]), Event::Submitted).is_none(), "an unknown job takes no event");
+    }
+}
