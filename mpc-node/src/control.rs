@@ -114,15 +114,14 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                         .iter()
                         .flat_map(|c| c.values.iter().flat_map(|v| v.to_le_bytes()))
                         .collect();
-                    let what = format!("this node's components of {}", out.outputs.join(", "));
+                    let what = format!("this node's components of {}", out.layout.names().join(", "));
                     node.jobs().reveal(job, format!("operator {fp}"), what, &sent);
                     Response::Result(JobResultShares {
                         job,
                         party: node.me() as u16,
                         parties: node.members().len() as u16,
                         count: out.count,
-                        outputs: out.outputs,
-                        params: out.params,
+                        layout: out.layout,
                         components: out
                             .components
                             .into_iter()

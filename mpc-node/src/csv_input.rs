@@ -123,7 +123,7 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
         };
         if let Some(ci) = consent_idx {
             let name = schema.consent.as_deref().unwrap_or_default();
-            match parse_consent(&record[ci]) {
+            match wire::schema::parse_consent(&record[ci]) {
                 Some(true) => {}
                 Some(false) => {
                     skipped += 1;
@@ -178,14 +178,6 @@ pub fn read_table(path: &Path, schema: &Schema) -> Result<EncodedTable, CsvError
         });
     }
     Ok(EncodedTable { columns, rows, skipped_no_consent: skipped })
-}
-
-fn parse_consent(raw: &str) -> Option<bool> {
-    match raw.to_ascii_lowercase().as_str() {
-        "yes" | "y" | "true" | "1" => Some(true),
-        "no" | "n" | "false" | "0" => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

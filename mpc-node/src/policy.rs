@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use wire::control::JobSpec;
+use wire::control::{FairnessJob, JobSpec, KmeansJob, StatsJob};
 
 /// A policy file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -188,9 +188,11 @@ impl Policy {
             ));
         }
         let features = match spec {
-            JobSpec::Stats { features, .. } | JobSpec::Kmeans { features, .. } => features.clone(),
+            JobSpec::Stats(StatsJob { features, .. }) | JobSpec::Kmeans(KmeansJob { features, .. }) => {
+                features.clone()
+            }
             _ => match segmentation {
-                Some(JobSpec::Kmeans { features, .. }) => features.clone(),
+                Some(JobSpec::Kmeans(KmeansJob { features, .. })) => features.clone(),
                 _ => Vec::new(),
             },
         };
@@ -199,7 +201,7 @@ impl Policy {
         {
             return Err(format!("the policy does not allow feature `{f}` of `{dataset}`"));
         }
-        if let JobSpec::Kmeans { k, iterations, restarts, labels, min_segment, .. } = spec {
+        if let JobSpec::Kmeans(KmeansJob { k, iterations, restarts, labels, min_segment, .. }) = spec {
             if *min_segment < d.min_segment {
                 return Err(format!(
                     "the policy requires segments of at least {} records on `{dataset}`, the job asks for {min_segment}",
@@ -223,7 +225,7 @@ impl Policy {
                 return Err(format!("the policy does not allow per-record labels on `{dataset}`"));
             }
         }
-        if let JobSpec::Fairness { protected, min_cell, .. } = spec {
+        if let JobSpec::Fairness(FairnessJob { protected, min_cell, .. }) = spec {
             if d.protected.as_ref().is_some_and(|allowed| !allowed.contains(protected)) {
                 return Err(format!(
                     "the policy does not allow `{protected}` as a protected column of `{dataset}`"
@@ -243,10 +245,11 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wire::control::BenchJob;
     use wire::control::{JobId, KmeansInit};
 
     fn kmeans(features: &[&str], restarts: u32, labels: bool) -> JobSpec {
-        JobSpec::Kmeans {
+        JobSpec::Kmeans(KmeansJob {
             dataset: "customers".into(),
             features: features.iter().map(|f| f.to_string()).collect(),
             k: 4,
@@ -257,7 +260,7 @@ mod tests {
             labels,
             min_segment: 5,
             epsilon: None,
-        }
+        })
     }
 
     fn policy(text: &str) -> Policy {
@@ -274,8 +277,11 @@ mod tests {
              protected = [\"gender\"]\nmin_cell = 10\nmax_restarts = 5\nlabels = false\n",
         );
         assert_eq!(p.check(&kmeans(&["age"], 5, false), "customers", None), Ok(()));
-        let stats =
-            JobSpec::Stats { dataset: "customers".into(), features: vec!["age".into()], epsilon: None };
+        let stats = JobSpec::Stats(StatsJob {
+            dataset: "customers".into(),
+            features: vec!["age".into()],
+            epsilon: None,
+        });
         assert!(p.check(&stats, "customers", None).unwrap_err().contains("stats jobs"));
         assert!(p.check(&kmeans(&["visits"], 5, false), "customers", None).unwrap_err().contains("`visits`"));
         assert!(
@@ -287,11 +293,13 @@ mod tests {
         assert!(
             p.check(&kmeans(&["age"], 1, false), "other", None).unwrap_err().contains("no job on `other`")
         );
-        let fair = |protected: &str, min_cell| JobSpec::Fairness {
-            segments: JobId([1; 16]),
-            protected: protected.into(),
-            min_cell,
-            epsilon: None,
+        let fair = |protected: &str, min_cell| {
+            JobSpec::Fairness(FairnessJob {
+                segments: JobId([1; 16]),
+                protected: protected.into(),
+                min_cell,
+                epsilon: None,
+            })
         };
         let seg = kmeans(&["age"], 1, false);
         assert_eq!(p.check(&fair("gender", 10), "customers", Some(&seg)), Ok(()));
@@ -300,7 +308,7 @@ mod tests {
         // A fairness job on a segmentation of a forbidden feature is refused too.
         let wide = kmeans(&["visits"], 1, false);
         assert!(p.check(&fair("gender", 10), "customers", Some(&wide)).unwrap_err().contains("`visits`"));
-        let bench = JobSpec::Bench { op: "mul".into(), size: 10 };
+        let bench = JobSpec::Bench(BenchJob { op: "mul".into(), size: 10 });
         assert_eq!(p.check(&bench, "", None), Ok(()));
     }
 
@@ -314,21 +322,25 @@ mod tests {
         assert!(p.requires_epsilon("customers") && !p.requires_epsilon("open"));
         let exact = kmeans(&["age"], 1, false);
         assert!(p.check(&exact, "customers", None).unwrap_err().contains("--epsilon"));
-        let JobSpec::Kmeans { dataset, features, k, iterations, seed, restarts, init, labels, .. } = exact
+        let JobSpec::Kmeans(KmeansJob {
+            dataset, features, k, iterations, seed, restarts, init, labels, ..
+        }) = exact
         else {
             unreachable!()
         };
-        let private = |min_segment| JobSpec::Kmeans {
-            dataset: dataset.clone(),
-            features: features.clone(),
-            k,
-            iterations,
-            seed,
-            restarts,
-            init,
-            labels,
-            min_segment,
-            epsilon: Some(1.0),
+        let private = |min_segment| {
+            JobSpec::Kmeans(KmeansJob {
+                dataset: dataset.clone(),
+                features: features.clone(),
+                k,
+                iterations,
+                seed,
+                restarts,
+                init,
+                labels,
+                min_segment,
+                epsilon: Some(1.0),
+            })
         };
         assert!(p.check(&private(5), "customers", None).unwrap_err().contains("at least 10 records"));
         assert_eq!(p.check(&private(10), "customers", None), Ok(()));
@@ -338,17 +350,22 @@ mod tests {
     #[test]
     fn a_per_job_ceiling_refuses_a_larger_epsilon() {
         let p = policy("[[datasets]]\nname = \"customers\"\nmax_epsilon = 1.5\n");
-        let stats = |epsilon| JobSpec::Stats {
-            dataset: "customers".into(),
-            features: vec!["age".into()],
-            epsilon: Some(epsilon),
+        let stats = |epsilon| {
+            JobSpec::Stats(StatsJob {
+                dataset: "customers".into(),
+                features: vec!["age".into()],
+                epsilon: Some(epsilon),
+            })
         };
         assert_eq!(p.check(&stats(1.5), "customers", None), Ok(()));
         let err = p.check(&stats(1.6), "customers", None).unwrap_err();
         assert!(err.contains("at most epsilon 1.5 per job") && err.contains("1.6"), "{err}");
         assert!(p.check(&stats(1e300), "customers", None).is_err());
-        let exact =
-            JobSpec::Stats { dataset: "customers".into(), features: vec!["age".into()], epsilon: None };
+        let exact = JobSpec::Stats(StatsJob {
+            dataset: "customers".into(),
+            features: vec!["age".into()],
+            epsilon: None,
+        });
         assert_eq!(p.check(&exact, "customers", None), Ok(()), "no budget: exact jobs stay allowed");
     }
 

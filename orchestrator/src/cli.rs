@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use wire::control::{JobId, JobSpec, KmeansInit};
+use wire::control::{BenchJob, FairnessJob, JobId, JobSpec, KmeansInit, KmeansJob, StatsJob};
 
 /// Writes to stdout. A reader that stops early (`| head`) ends the program quietly with the
 /// status a shell reports for a broken pipe, instead of a panic.
@@ -146,25 +146,18 @@ impl KmeansArgs {
     /// Iterations, restarts and starting rule, with the defaults of an exact or private job
     /// over `records` records.
     fn resolved(&self, records: u64) -> (u32, u32, KmeansInit) {
-        match self.epsilon {
-            Some(e) => (
-                self.iterations.unwrap_or_else(|| {
-                    protocol::kmeans::private::recommended_iterations(
-                        e,
-                        records,
-                        self.features.len(),
-                        self.k as usize,
-                    )
-                }),
-                self.restarts.unwrap_or(1),
-                self.init.unwrap_or(KmeansInit::Random),
+        let private = self.epsilon.is_some();
+        let iterations = self.iterations.unwrap_or_else(|| match self.epsilon {
+            Some(e) => protocol::kmeans::private::recommended_iterations(
+                e,
+                records,
+                self.features.len(),
+                self.k as usize,
             ),
-            None => (
-                self.iterations.unwrap_or(10),
-                self.restarts.unwrap_or(5),
-                self.init.unwrap_or(KmeansInit::PlusPlus),
-            ),
-        }
+            None => KmeansJob::DEFAULT_ITERATIONS,
+        });
+        let (restarts, init) = KmeansJob::default_starts(private);
+        (iterations, self.restarts.unwrap_or(restarts), self.init.unwrap_or(init))
     }
 
     /// The job's parameters for the plaintext mode over `records` records.
@@ -360,11 +353,11 @@ pub fn main() -> ExitCode {
 async fn spec_of(submit: SubmitCommand, client: &Client) -> Result<(JobSpec, bool)> {
     Ok(match submit {
         SubmitCommand::Stats { dataset, features, epsilon, wait } => {
-            (JobSpec::Stats { dataset, features, epsilon }, wait)
+            (JobSpec::Stats(StatsJob { dataset, features, epsilon }), wait)
         }
-        SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench { op, size }, wait),
+        SubmitCommand::Bench { op, size, wait } => (JobSpec::Bench(BenchJob { op, size }), wait),
         SubmitCommand::Fairness { segments, protected, min_cell, epsilon, wait } => {
-            (JobSpec::Fairness { segments, protected, min_cell, epsilon }, wait)
+            (JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }), wait)
         }
         SubmitCommand::Kmeans { dataset, kmeans, labels, wait } => {
             let records = if kmeans.epsilon.is_some() && kmeans.iterations.is_none() {
@@ -375,7 +368,7 @@ async fn spec_of(submit: SubmitCommand, client: &Client) -> Result<(JobSpec, boo
             };
             let (iterations, restarts, init) = kmeans.resolved(records);
             let KmeansArgs { features, k, seed, min_segment, epsilon, .. } = kmeans;
-            let spec = JobSpec::Kmeans {
+            let spec = JobSpec::Kmeans(KmeansJob {
                 dataset,
                 features,
                 k,
@@ -386,7 +379,7 @@ async fn spec_of(submit: SubmitCommand, client: &Client) -> Result<(JobSpec, boo
                 labels,
                 min_segment,
                 epsilon,
-            };
+            });
             (spec, wait)
         }
     })
@@ -776,7 +769,7 @@ async fn budget_of(
 ) -> Option<(String, f64, Vec<Option<wire::control::BudgetInfo>>)> {
     let epsilon = spec.epsilon()?;
     let dataset = match spec {
-        JobSpec::Fairness { segments, .. } => {
+        JobSpec::Fairness(FairnessJob { segments, .. }) => {
             let statuses = client.status(*segments).await;
             statuses.into_iter().flatten().find_map(|s| s.spec?.dataset().map(str::to_string))?
         }

@@ -14,9 +14,10 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
 use wire::control::{
-    BudgetInfo, DatasetInfo, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo, NodeInfo, NodeStatus,
-    Request, RequestBody, Response,
+    BenchJob, BudgetInfo, DatasetInfo, FairnessJob, JobId, JobResultShares, JobSpec, JobState, JobStatusInfo,
+    KmeansJob, NodeInfo, NodeStatus, Request, RequestBody, Response, StatsJob,
 };
+use wire::output::{OutputLayout, Scaling};
 
 /// What went wrong talking to the cluster.
 #[derive(Debug, Error)]
@@ -399,14 +400,11 @@ impl Client {
             }
         }
         let first = shares.first().ok_or_else(|| ClientError::Setup("the cluster lists no node".into()))?;
-        let (count, outputs, parties) = (first.count, first.outputs.clone(), first.parties as usize);
-        let params = first.params.clone();
-        if shares.iter().any(|s| {
-            s.count != count || s.outputs != outputs || s.params != params || s.parties as usize != parties
-        }) {
+        let (count, layout, parties) = (first.count, first.layout.clone(), first.parties as usize);
+        if shares.iter().any(|s| s.count != count || s.layout != layout || s.parties as usize != parties) {
             return Err(ClientError::Inconsistent("nodes report different record counts or outputs".into()));
         }
-        let layout =
+        let sharing =
             Layout::honest_majority(parties).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
         let parts: Vec<(usize, Vec<Component>)> = shares
             .into_iter()
@@ -415,18 +413,18 @@ impl Client {
                 (s.party as usize, components.collect())
             })
             .collect();
-        let values = reconstruct(&layout, &parts).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
-        Ok(Opened { job, spec, count, outputs, params, values, statuses })
+        let values = reconstruct(&sharing, &parts).map_err(|e| ClientError::Inconsistent(e.to_string()))?;
+        Ok(Opened { job, spec, count, layout, values, statuses })
     }
 
     /// Opens a finished job's result and interprets it according to its kind.
     pub async fn result(&self, job: JobId) -> Result<JobResult, ClientError> {
         let opened = self.open(job).await?;
         match opened.spec {
-            JobSpec::Stats { .. } => interpret_stats(opened).map(JobResult::Stats),
-            JobSpec::Bench { .. } => self.interpret_bench(opened).map(JobResult::Bench),
-            JobSpec::Kmeans { .. } => interpret_kmeans(opened).map(JobResult::Kmeans),
-            JobSpec::Fairness { .. } => interpret_fairness(opened).map(JobResult::Fairness),
+            JobSpec::Stats(_) => interpret_stats(opened).map(JobResult::Stats),
+            JobSpec::Bench(_) => self.interpret_bench(opened).map(JobResult::Bench),
+            JobSpec::Kmeans(_) => interpret_kmeans(opened).map(JobResult::Kmeans),
+            JobSpec::Fairness(_) => interpret_fairness(opened).map(JobResult::Fairness),
         }
     }
 
@@ -453,7 +451,7 @@ impl Client {
 
     fn interpret_bench(&self, opened: Opened) -> Result<BenchResult, ClientError> {
         let job = opened.job;
-        let JobSpec::Bench { op, size } = &opened.spec else {
+        let JobSpec::Bench(BenchJob { op, size }) = &opened.spec else {
             return Err(ClientError::Setup(format!("job {job} is a {} job, not bench", opened.spec.kind())));
         };
         let parsed: BenchOp = op.parse().map_err(ClientError::Inconsistent)?;
@@ -508,7 +506,7 @@ pub struct FairnessResult {
 }
 
 fn interpret_fairness(opened: Opened) -> Result<FairnessResult, ClientError> {
-    let JobSpec::Fairness { segments, protected, min_cell, epsilon } = &opened.spec else {
+    let JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }) = &opened.spec else {
         return Err(ClientError::Setup(format!(
             "job {} is a {} job, not fairness",
             opened.job,
@@ -516,22 +514,16 @@ fn interpret_fairness(opened: Opened) -> Result<FairnessResult, ClientError> {
         )));
     };
     let bad = || ClientError::Inconsistent("the opened fairness table has the wrong shape".into());
-    let (k, g) = match opened.params[..] {
-        [k, g, ..] => (k as usize, g as usize),
-        _ => return Err(bad()),
-    };
-    let withheld: Vec<bool> = opened.params[2..].iter().map(|&w| w != 0).collect();
-    if opened.outputs.len() != g {
-        return Err(bad());
-    }
+    let OutputLayout::Fairness(layout) = &opened.layout else { return Err(bad()) };
+    let (k, g) = (layout.segments as usize, layout.groups.len());
     let released =
-        protocol::fairness::Released::from_opened(&opened.values, &withheld, k, g).ok_or_else(bad)?;
+        protocol::fairness::Released::from_opened(&opened.values, &layout.withheld, k, g).ok_or_else(bad)?;
     Ok(FairnessResult {
         job: opened.job.to_string(),
         segments_job: segments.to_string(),
         protected: protected.clone(),
         epsilon: *epsilon,
-        report: protocol::fairness::report(&released, &opened.outputs, *min_cell),
+        report: protocol::fairness::report(&released, &layout.groups, *min_cell),
     })
 }
 
@@ -555,7 +547,7 @@ pub struct KmeansResult {
 }
 
 fn interpret_kmeans(opened: Opened) -> Result<KmeansResult, ClientError> {
-    let JobSpec::Kmeans { dataset, features, epsilon, min_segment, .. } = &opened.spec else {
+    let JobSpec::Kmeans(KmeansJob { dataset, features, epsilon, min_segment, .. }) = &opened.spec else {
         return Err(ClientError::Setup(format!(
             "job {} is a {} job, not kmeans",
             opened.job,
@@ -564,8 +556,22 @@ fn interpret_kmeans(opened: Opened) -> Result<KmeansResult, ClientError> {
     };
     let d = features.len();
     let bad = || ClientError::Inconsistent("the opened k-means result has the wrong shape".into());
-    let (k, published) = protocol::kmeans::Published::decode(&opened.params, d).ok_or_else(bad)?;
-    let segments = protocol::kmeans::outcome(k, d, &opened.values, &published).ok_or_else(bad)?;
+    let OutputLayout::Kmeans(layout) = &opened.layout else { return Err(bad()) };
+    if layout.features != *features {
+        return Err(bad());
+    }
+    let published = protocol::kmeans::Published {
+        scaling: match layout.scaling {
+            Scaling::Standardised => protocol::kmeans::Scaling::Standardised,
+            Scaling::Clipped => protocol::kmeans::Scaling::Clipped,
+        },
+        centres: layout.centres.clone(),
+        scales: layout.scales.clone(),
+        suppressed: layout.withheld.clone(),
+        wcss: layout.wcss,
+    };
+    let segments =
+        protocol::kmeans::outcome(layout.k as usize, d, &opened.values, &published).ok_or_else(bad)?;
     Ok(KmeansResult {
         job: opened.job.to_string(),
         dataset: dataset.clone(),
@@ -579,15 +585,17 @@ fn interpret_kmeans(opened: Opened) -> Result<KmeansResult, ClientError> {
 
 fn interpret_stats(opened: Opened) -> Result<StatsResult, ClientError> {
     let job = opened.job;
-    let JobSpec::Stats { dataset, epsilon, .. } = &opened.spec else {
+    let JobSpec::Stats(StatsJob { dataset, epsilon, .. }) = &opened.spec else {
         return Err(ClientError::Setup(format!("job {job} is a {} job, not stats", opened.spec.kind())));
     };
-    let f = opened.outputs.len();
+    let bad = || ClientError::Inconsistent("the opened result has the wrong length".into());
+    let OutputLayout::Stats(layout) = opened.layout else { return Err(bad()) };
+    let f = layout.features.len();
     let per_feature = if epsilon.is_some() { 2 } else { 3 };
-    if opened.values.len() != per_feature * f || opened.params.len() != f {
-        return Err(ClientError::Inconsistent("the opened result has the wrong length".into()));
+    if opened.values.len() != per_feature * f || layout.variance_scales.len() != f {
+        return Err(bad());
     }
-    let scales: Vec<u32> = opened.params.iter().map(|&s| s as u32).collect();
+    let scales = layout.variance_scales;
     let summaries = match epsilon {
         Some(_) => summarise_private(opened.count, &opened.values, &scales),
         None => {
@@ -600,7 +608,7 @@ fn interpret_stats(opened: Opened) -> Result<StatsResult, ClientError> {
         dataset: dataset.clone(),
         count: opened.count,
         epsilon: *epsilon,
-        features: opened.outputs.into_iter().zip(summaries).collect(),
+        features: layout.features.into_iter().zip(summaries).collect(),
     })
 }
 
@@ -613,10 +621,8 @@ pub struct Opened {
     pub spec: JobSpec,
     /// Records (or size) covered.
     pub count: u64,
-    /// Output names.
-    pub outputs: Vec<String>,
-    /// Public parameters needed to read the outputs.
-    pub params: Vec<u64>,
+    /// How to read the opened values.
+    pub layout: OutputLayout,
     /// The opened values.
     pub values: Vec<u64>,
     /// Every node's final status, in cluster order.

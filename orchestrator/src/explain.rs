@@ -1,6 +1,6 @@
 //! What a job would reveal, and to whom, before it runs (`orchestrator job explain`).
 
-use wire::control::JobSpec;
+use wire::control::{BenchJob, FairnessJob, JobSpec, KmeansJob, StatsJob};
 
 /// Who learns what: `(recipient, what)` lines, then what stays secret.
 pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
@@ -8,7 +8,7 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
     let nodes = "every node".to_string();
     let secret = "nobody".to_string();
     match spec {
-        JobSpec::Stats { dataset, features, epsilon } => vec![
+        JobSpec::Stats(StatsJob { dataset, features, epsilon }) => vec![
             (
                 you,
                 match epsilon {
@@ -30,9 +30,17 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
             (nodes, "nothing beyond the dataset's public metadata (owners and record counts)".into()),
             (secret, "every record and every per-owner figure".into()),
         ],
-        JobSpec::Kmeans {
-            dataset, features, k, iterations, restarts, labels, min_segment, epsilon, ..
-        } => {
+        JobSpec::Kmeans(KmeansJob {
+            dataset,
+            features,
+            k,
+            iterations,
+            restarts,
+            labels,
+            min_segment,
+            epsilon,
+            ..
+        }) => {
             let small = match (min_segment, epsilon) {
                 (0 | 1, _) => String::new(),
                 (m, None) => format!(
@@ -121,7 +129,7 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
             ));
             lines
         }
-        JobSpec::Fairness { segments, protected, min_cell, epsilon } => {
+        JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }) => {
             let table =
                 format!("the table of records per segment of job {segments} and per level of `{protected}`");
             match epsilon {
@@ -154,7 +162,7 @@ pub fn reveals(spec: &JobSpec, operator: &str) -> Vec<(String, String)> {
                 ],
             }
         }
-        JobSpec::Bench { op, size } => vec![
+        JobSpec::Bench(BenchJob { op, size }) => vec![
             (you, format!("the time, bytes and rounds of {op} of size {size} on random secret inputs")),
             (nodes, "nothing about any dataset".into()),
         ],

@@ -63,9 +63,9 @@ pub struct Columns<'a> {
     pub levels: Option<&'a [String]>,
 }
 
-/// Whether a consent cell says yes (the values ingest accepts).
+/// Whether a consent cell says yes (read as ingest reads it).
 pub fn consents(cell: &str) -> bool {
-    matches!(cell.trim().to_ascii_lowercase().as_str(), "yes" | "y" | "true" | "1")
+    wire::schema::parse_consent(cell) == Some(true)
 }
 
 /// Reads the consenting records of `files`.

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use wire::control::{JobSpec, KmeansInit};
+use wire::control::{BenchJob, FairnessJob, JobSpec, KmeansInit, KmeansJob, StatsJob};
 
 /// Local test clusters of the secure segmentation nodes.
 #[derive(Debug, Parser)]
@@ -332,7 +332,8 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let temp = tempdir_for_demo()?;
             let dir = dir.unwrap_or_else(|| temp.clone());
-            let (restarts, init) = if epsilon.is_some() { (1, KmeansInit::Random) } else { (restarts, init) };
+            let (restarts, init) =
+                if epsilon.is_some() { KmeansJob::default_starts(true) } else { (restarts, init) };
             let b = crate::jobbench::KmeansBench {
                 nodes,
                 records,
@@ -393,7 +394,7 @@ async fn bench(dir: &Path, nodes: usize, ops: &[String], size: Option<u64>, repe
         });
         for run in 1..=repeat {
             let t = Instant::now();
-            let job = cluster.client.submit(JobSpec::Bench { op: op.clone(), size }).await?;
+            let job = cluster.client.submit(JobSpec::Bench(BenchJob { op: op.clone(), size })).await?;
             cluster.client.wait(job, Duration::from_secs(3600)).await?;
             let wall = t.elapsed();
             let result = cluster.client.bench_result(job).await?;
@@ -445,7 +446,11 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     let t = Instant::now();
     let job = cluster
         .client
-        .submit(JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone(), epsilon: None })
+        .submit(JobSpec::Stats(StatsJob {
+            dataset: sample::DATASET.into(),
+            features: features.clone(),
+            epsilon: None,
+        }))
         .await?;
     cluster.client.wait(job, Duration::from_secs(120)).await?;
     let result = cluster.client.stats_result(job).await?;
@@ -500,7 +505,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     // Segmentation: k-means on the standardised features, on shares.
     let (k, iterations, seed, restarts) = (4u32, 10u32, 1u64, 5u32);
     let t = Instant::now();
-    let spec = JobSpec::Kmeans {
+    let spec = JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: features.clone(),
         k,
@@ -511,7 +516,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         labels: false,
         min_segment: 5,
         epsilon: None,
-    };
+    });
     let job = cluster.client.submit(spec).await?;
     cluster.client.wait(job, Duration::from_secs(600)).await?;
     let segments = cluster.client.kmeans_result(job).await?;
@@ -544,7 +549,12 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
 
     // Fairness: how the protected attribute spreads over the segments, on shares.
     let t = Instant::now();
-    let spec = JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 5, epsilon: None };
+    let spec = JobSpec::Fairness(FairnessJob {
+        segments: job,
+        protected: "gender".into(),
+        min_cell: 5,
+        epsilon: None,
+    });
     let fairness_job = cluster.client.submit(spec).await?;
     cluster.client.wait(fairness_job, Duration::from_secs(600)).await?;
     let fairness = cluster.client.fairness_result(fairness_job).await?;
@@ -564,18 +574,18 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         k as usize,
     );
     let t = Instant::now();
-    let spec = JobSpec::Kmeans {
+    let spec = JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: features.clone(),
         k,
         iterations,
         seed,
-        restarts: 1,
-        init: KmeansInit::Random,
+        restarts: KmeansJob::PRIVATE_RESTARTS,
+        init: KmeansJob::PRIVATE_INIT,
         labels: false,
         min_segment: 5,
         epsilon: Some(epsilon),
-    };
+    });
     let private = cluster.client.submit(spec).await?;
     cluster.client.wait(private, Duration::from_secs(600)).await?;
     let private_segments = cluster.client.kmeans_result(private).await?;
@@ -585,12 +595,12 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         t.elapsed().as_secs_f64() * 1e3
     );
     print!("{}", orchestrator::table::segments(&private_segments));
-    let spec = JobSpec::Fairness {
+    let spec = JobSpec::Fairness(FairnessJob {
         segments: private,
         protected: "gender".into(),
         min_cell: 5,
         epsilon: Some(epsilon),
-    };
+    });
     let private_fairness = cluster.client.submit(spec).await?;
     cluster.client.wait(private_fairness, Duration::from_secs(600)).await?;
     let report = cluster.client.fairness_result(private_fairness).await?;

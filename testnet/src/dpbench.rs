@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use protocol::kmeans::private::recommended_iterations;
 use std::path::Path;
 use std::time::Duration;
-use wire::control::{JobId, JobSpec, KmeansInit};
+use wire::control::{FairnessJob, JobId, JobSpec, KmeansInit, KmeansJob, StatsJob};
 
 /// The shape of an accuracy run.
 #[derive(Debug, Clone)]
@@ -98,28 +98,28 @@ pub async fn accuracy(dir: &Path, b: &DpBench) -> Result<Vec<Accuracy>> {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for run_no in 0..b.runs {
             eprintln!("epsilon {epsilon}: run {} of {}", run_no + 1, b.runs);
-            let spec = JobSpec::Stats {
+            let spec = JobSpec::Stats(StatsJob {
                 dataset: sample::DATASET.into(),
                 features: features.clone(),
                 epsilon: Some(epsilon),
-            };
+            });
             let stats = cluster.client.stats_result(run(&cluster, spec).await?).await?;
             for (((_, s), p), sd) in stats.features.iter().zip(&exact).zip(&sds) {
                 mean_errors.push((s.mean.unwrap_or(0.0) - p.mean.unwrap_or(0.0)).abs() / sd);
                 std_errors.push((s.std_dev.unwrap_or(0.0) - sd).abs() / sd);
             }
-            let spec = JobSpec::Kmeans {
+            let spec = JobSpec::Kmeans(KmeansJob {
                 dataset: sample::DATASET.into(),
                 features: features.clone(),
                 k: b.k,
                 iterations,
                 seed: b.seed,
-                restarts: 1,
-                init: KmeansInit::Random,
+                restarts: KmeansJob::PRIVATE_RESTARTS,
+                init: KmeansJob::PRIVATE_INIT,
                 labels: false,
                 min_segment: 0,
                 epsilon: Some(epsilon),
-            };
+            });
             let job = run(&cluster, spec).await?;
             let s = cluster.client.kmeans_result(job).await?.segments;
             // The released centroids by the job's own segment numbers, in the job's clipped
@@ -152,12 +152,12 @@ pub async fn accuracy(dir: &Path, b: &DpBench) -> Result<Vec<Accuracy>> {
             for (j, &id) in s.ids.iter().enumerate() {
                 sizes.push((s.sizes[j] as f64 - true_sizes[id] as f64).abs());
             }
-            let spec = JobSpec::Fairness {
+            let spec = JobSpec::Fairness(FairnessJob {
                 segments: job,
                 protected: "gender".into(),
                 min_cell: 0,
                 epsilon: Some(epsilon),
-            };
+            });
             let report = cluster.client.fairness_result(run(&cluster, spec).await?).await?.report;
             let table = gender_table(&csvs, &labels, k).context("the labels do not match the records")?;
             let g = sample::GENDERS.len();

@@ -9,7 +9,7 @@ use crate::{Cluster, sample};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use wire::control::{JobSpec, KmeansInit};
+use wire::control::{JobSpec, KmeansInit, KmeansJob};
 
 /// The shape of a k-means benchmark.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
         eprintln!("{n} records x {} features: starting {} nodes and ingesting", b.features, b.nodes);
         let cluster = Cluster::up(&here.join("net"), &plan, NodeCommand::current_exe()?).await?;
         cluster.ingest_all().await?;
-        let spec = JobSpec::Kmeans {
+        let spec = JobSpec::Kmeans(KmeansJob {
             dataset: sample::DATASET.into(),
             features: names.clone(),
             k: b.k,
@@ -85,7 +85,7 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
             labels: false,
             min_segment: 0,
             epsilon: b.epsilon,
-        };
+        });
         eprintln!("{n} records: running the secure job");
         let t = Instant::now();
         let job = cluster.client.submit(spec).await?;

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 use testnet::sample;
 use wire::audit::Event;
-use wire::control::{JobSpec, KmeansInit};
+use wire::control::{JobSpec, KmeansInit, KmeansJob, StatsJob};
 
 const ORCHESTRATOR: &str = env!("CARGO_BIN_EXE_e2e-orchestrator");
 
@@ -24,7 +24,7 @@ fn verify(cluster: &testnet::Cluster) -> (Option<i32>, String) {
 async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
     let (_dir, mut cluster) = common::cluster(3, 60, 81).await;
     cluster.ingest_all().await.unwrap();
-    let kmeans = JobSpec::Kmeans {
+    let kmeans = JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "visits".into()],
         k: 3,
@@ -35,11 +35,11 @@ async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
         labels: true,
         min_segment: 0,
         epsilon: None,
-    };
+    });
     let job = cluster.client.submit(kmeans).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     cluster.client.kmeans_result(job).await.unwrap();
-    let refused = JobSpec::Kmeans {
+    let refused = JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: vec!["gender".into()],
         k: 3,
@@ -50,7 +50,7 @@ async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
         labels: false,
         min_segment: 0,
         epsilon: None,
-    };
+    });
     cluster.client.submit(refused).await.unwrap_err();
 
     // Each log verifies and tells the story of the job on that node.
@@ -79,8 +79,11 @@ async fn every_node_keeps_a_verifiable_log_and_an_edited_line_is_found() {
 
     // A restarted node goes on with its chain.
     cluster.restart(0).await.unwrap();
-    let stats =
-        JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
+    let stats = JobSpec::Stats(StatsJob {
+        dataset: sample::DATASET.into(),
+        features: vec!["age".into()],
+        epsilon: None,
+    });
     let again = cluster.client.submit(stats).await.unwrap();
     cluster.client.wait(again, Duration::from_secs(60)).await.unwrap();
     assert_eq!(verify(&cluster).0, Some(0));

@@ -12,11 +12,11 @@ mod common;
 use orchestrator::Client;
 use std::time::{Duration, Instant};
 use testnet::sample;
-use wire::control::{JobId, JobSpec, JobState, KmeansInit};
+use wire::control::{JobId, JobSpec, JobState, KmeansInit, KmeansJob};
 
 /// A job that runs for many seconds on this machine.
 fn long_job() -> JobSpec {
-    JobSpec::Kmeans {
+    JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "income".into(), "visits".into()],
         k: 8,
@@ -27,12 +27,12 @@ fn long_job() -> JobSpec {
         labels: false,
         min_segment: 0,
         epsilon: None,
-    }
+    })
 }
 
 /// A short job whose result the drills compare before and after.
 fn short_job() -> JobSpec {
-    JobSpec::Kmeans {
+    JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "income".into(), "visits".into()],
         k: 4,
@@ -43,7 +43,7 @@ fn short_job() -> JobSpec {
         labels: false,
         min_segment: 0,
         epsilon: None,
-    }
+    })
 }
 
 /// Waits until `job` has failed on every node of `survivors` (indices), within `limit`; returns

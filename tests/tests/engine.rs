@@ -5,11 +5,11 @@
 mod common;
 
 use std::time::Duration;
-use wire::control::JobSpec;
+use wire::control::{BenchJob, JobSpec, StatsJob};
 
 async fn bench_checks(nodes: usize, op: &str, size: u64) {
     let (_dir, cluster) = common::cluster(nodes, 1, 41).await;
-    let job = cluster.client.submit(JobSpec::Bench { op: op.into(), size }).await.unwrap();
+    let job = cluster.client.submit(JobSpec::Bench(BenchJob { op: op.into(), size })).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(120)).await.unwrap();
     // `bench_result` opens the samples and fails unless they match plaintext arithmetic.
     let result = cluster.client.bench_result(job).await.unwrap();
@@ -52,11 +52,19 @@ async fn comparisons_and_argmins_match_plaintext_for_three_and_five_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_benchmark_is_refused() {
     let (_dir, cluster) = common::cluster(3, 1, 42).await;
-    let err =
-        cluster.client.submit(JobSpec::Bench { op: "sort".into(), size: 10 }).await.unwrap_err().to_string();
+    let err = cluster
+        .client
+        .submit(JobSpec::Bench(BenchJob { op: "sort".into(), size: 10 }))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown benchmark"), "{err}");
-    let err =
-        cluster.client.submit(JobSpec::Bench { op: "mul".into(), size: 0 }).await.unwrap_err().to_string();
+    let err = cluster
+        .client
+        .submit(JobSpec::Bench(BenchJob { op: "mul".into(), size: 0 }))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("size from 1"), "{err}");
 }
 
@@ -66,15 +74,17 @@ async fn two_jobs_run_at_once_on_the_same_mesh() {
     cluster.ingest_all().await.unwrap();
     // Submitted back to back: both run concurrently over separate streams of the same
     // connections.
-    let first = cluster.client.submit(JobSpec::Bench { op: "compare".into(), size: 20_000 }).await.unwrap();
-    let second = cluster.client.submit(JobSpec::Bench { op: "mul".into(), size: 200_000 }).await.unwrap();
+    let first =
+        cluster.client.submit(JobSpec::Bench(BenchJob { op: "compare".into(), size: 20_000 })).await.unwrap();
+    let second =
+        cluster.client.submit(JobSpec::Bench(BenchJob { op: "mul".into(), size: 200_000 })).await.unwrap();
     let third = cluster
         .client
-        .submit(JobSpec::Stats {
+        .submit(JobSpec::Stats(StatsJob {
             dataset: testnet::sample::DATASET.into(),
             features: vec!["age".into()],
             epsilon: None,
-        })
+        }))
         .await
         .unwrap();
     for job in [first, second, third] {

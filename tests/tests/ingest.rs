@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 use testnet::sample;
-use wire::control::JobSpec;
+use wire::control::{JobSpec, StatsJob};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_csv_names_file_line_and_column_and_stores_nothing() {
@@ -59,11 +59,11 @@ async fn a_contribution_with_other_columns_is_refused_naming_them() {
 async fn a_restarted_node_keeps_its_shares_and_results() {
     let (_dir, mut cluster) = common::cluster(3, 80, 33).await;
     cluster.ingest_all().await.unwrap();
-    let spec = JobSpec::Stats {
+    let spec = JobSpec::Stats(StatsJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "monthly_spend".into()],
         epsilon: None,
-    };
+    });
     let first = cluster.client.submit(spec.clone()).await.unwrap();
     cluster.client.wait(first, Duration::from_secs(60)).await.unwrap();
     let before = cluster.client.stats_result(first).await.unwrap();
@@ -99,8 +99,11 @@ async fn a_job_with_a_node_down_fails_with_its_name_and_reingest_replaces() {
     assert_eq!(cluster.client.datasets().await.unwrap()[0].rows, rows);
 
     cluster.kill(2);
-    let spec =
-        JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
+    let spec = JobSpec::Stats(StatsJob {
+        dataset: sample::DATASET.into(),
+        features: vec!["age".into()],
+        epsilon: None,
+    });
     let err = cluster.client.submit(spec).await.unwrap_err().to_string();
     assert!(err.contains("node-3"), "{err}");
     // Ingest while a node is down fails and stores nothing anywhere.

@@ -7,7 +7,7 @@ use protocol::kmeans::{Params, plain_job};
 use std::path::Path;
 use std::time::Duration;
 use testnet::{plain, sample};
-use wire::control::{JobSpec, KmeansInit};
+use wire::control::{FairnessJob, JobSpec, KmeansInit, KmeansJob};
 
 /// The sample features' declared ranges, as the nodes' schema declares them.
 fn bounds() -> Vec<(f64, f64)> {
@@ -15,7 +15,7 @@ fn bounds() -> Vec<(f64, f64)> {
 }
 
 fn spec(k: u32, iterations: u32, seed: u64, restarts: u32, init: KmeansInit, labels: bool) -> JobSpec {
-    JobSpec::Kmeans {
+    JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: sample::FEATURES.iter().map(|f| f.0.to_string()).collect(),
         k,
@@ -26,7 +26,7 @@ fn spec(k: u32, iterations: u32, seed: u64, restarts: u32, init: KmeansInit, lab
         labels,
         min_segment: 0,
         epsilon: None,
-    }
+    })
 }
 
 fn params(k: u32, iterations: u32, seed: u64, restarts: u32, init: KmeansInit) -> Params {
@@ -118,7 +118,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
     let (_dir, cluster) = common::cluster(3, 5, 52).await;
     cluster.ingest_all().await.unwrap();
     let submit = |k: u32, iterations: u32, features: Vec<&str>| {
-        cluster.client.submit(JobSpec::Kmeans {
+        cluster.client.submit(JobSpec::Kmeans(KmeansJob {
             dataset: sample::DATASET.into(),
             features: features.into_iter().map(String::from).collect(),
             k,
@@ -129,7 +129,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
             labels: false,
             min_segment: 0,
             epsilon: None,
-        })
+        }))
     };
     let err = submit(50, 5, vec!["age"]).await.unwrap_err().to_string();
     assert!(err.contains("larger than the"), "{err}");
@@ -143,7 +143,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
     assert!(err.contains("iterations"), "{err}");
     let err = cluster
         .client
-        .submit(JobSpec::Kmeans {
+        .submit(JobSpec::Kmeans(KmeansJob {
             dataset: sample::DATASET.into(),
             features: vec!["age".into()],
             k: 2,
@@ -154,7 +154,7 @@ async fn bad_kmeans_parameters_fail_before_any_computation() {
             labels: false,
             min_segment: 0,
             epsilon: None,
-        })
+        }))
         .await
         .unwrap_err()
         .to_string();
@@ -179,7 +179,8 @@ async fn fairness_matches_plaintext(nodes: usize, records: usize) {
     cluster.client.wait(segments, Duration::from_secs(120)).await.unwrap();
     let client = &cluster.client;
     let fairness = |min_cell| async move {
-        let spec = JobSpec::Fairness { segments, protected: "gender".into(), min_cell, epsilon: None };
+        let spec =
+            JobSpec::Fairness(FairnessJob { segments, protected: "gender".into(), min_cell, epsilon: None });
         let job = client.submit(spec).await.unwrap();
         client.wait(job, Duration::from_secs(120)).await.unwrap();
         client.fairness_result(job).await.unwrap().report
@@ -220,7 +221,7 @@ async fn fairness_matches_plaintext(nodes: usize, records: usize) {
 async fn bad_fairness_parameters_are_refused() {
     let (_dir, cluster) = common::cluster(3, 20, 54).await;
     cluster.ingest_all().await.unwrap();
-    let spec = JobSpec::Kmeans {
+    let spec = JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into()],
         k: 2,
@@ -231,16 +232,16 @@ async fn bad_fairness_parameters_are_refused() {
         labels: false,
         min_segment: 0,
         epsilon: None,
-    };
+    });
     let segments = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(segments, Duration::from_secs(60)).await.unwrap();
     let submit = |segments, protected: &str| {
-        cluster.client.submit(JobSpec::Fairness {
+        cluster.client.submit(JobSpec::Fairness(FairnessJob {
             segments,
             protected: protected.into(),
             min_cell: 1,
             epsilon: None,
-        })
+        }))
     };
     let err = submit(segments, "age").await.unwrap_err().to_string();
     assert!(err.contains("not a categorical column"), "{err}");

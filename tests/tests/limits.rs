@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use testnet::{Cluster, plain, sample};
-use wire::control::{ErrorKind, JobSpec, Request, RequestBody, Response};
+use wire::control::{ErrorKind, JobSpec, Request, RequestBody, Response, StatsJob};
 use wire::mesh::{MeshHeader, MeshRequest, MeshResponse};
 
 /// A field of `/proc/<pid>/status` in kibibytes (`VmRSS`, `VmHWM`).
@@ -163,7 +163,11 @@ async fn silent_streams_and_surplus_connections_leave_a_node_answering_jobs_with
 
     // Meanwhile a real job runs on the cluster and its result is the plaintext's.
     let features: Vec<String> = sample::FEATURES.iter().map(|f| f.0.to_string()).collect();
-    let spec = JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone(), epsilon: None };
+    let spec = JobSpec::Stats(StatsJob {
+        dataset: sample::DATASET.into(),
+        features: features.clone(),
+        epsilon: None,
+    });
     let job = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     let result = cluster.client.stats_result(job).await.unwrap();

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use testnet::{Cluster, sample};
 use wire::audit::Event;
-use wire::control::{JobId, JobSpec, KmeansInit, RequestBody, Response};
+use wire::control::{JobId, JobSpec, KmeansInit, KmeansJob, RequestBody, Response};
 
 const ORCHESTRATOR: &str = env!("CARGO_BIN_EXE_e2e-orchestrator");
 
@@ -40,7 +40,7 @@ async fn second_operator(cluster: &mut Cluster, name: &str) -> (Client, PathBuf)
 }
 
 fn kmeans(min_segment: u64) -> JobSpec {
-    JobSpec::Kmeans {
+    JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "income".into(), "visits".into()],
         k: 6,
@@ -51,7 +51,7 @@ fn kmeans(min_segment: u64) -> JobSpec {
         labels: false,
         min_segment,
         epsilon: None,
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,11 +7,11 @@ mod common;
 use std::time::Duration;
 use testnet::{Cluster, sample};
 use wire::audit::Event;
-use wire::control::{JobId, JobSpec, JobState, RequestBody, Response};
+use wire::control::{FairnessJob, JobId, JobSpec, JobState, RequestBody, Response, StatsJob};
 use wire::mesh::{MeshRequest, MeshResponse};
 
 fn stats() -> JobSpec {
-    JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None }
+    JobSpec::Stats(StatsJob { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None })
 }
 
 /// The contributions to the sample dataset node `i` holds, as (id, owner).
@@ -163,8 +163,12 @@ async fn a_peer_withdrawing_its_own_contribution_erases_it_and_what_was_derived_
         "{err}"
     );
     // A fairness job on the erased segments is refused by node-1, with the reason.
-    let fairness =
-        JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 0, epsilon: None };
+    let fairness = JobSpec::Fairness(FairnessJob {
+        segments: job,
+        protected: "gender".into(),
+        min_cell: 0,
+        epsilon: None,
+    });
     let err = cluster.client.submit(fairness).await.unwrap_err().to_string();
     assert!(
         err.contains(&format!("node-1: the segments of job {job} are gone (shares of `customers`")),

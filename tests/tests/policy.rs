@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 use testnet::sample;
-use wire::control::{JobSpec, KmeansInit};
+use wire::control::{FairnessJob, JobSpec, KmeansInit, KmeansJob, StatsJob};
 
 fn kmeans(features: &[&str], restarts: u32, labels: bool) -> JobSpec {
-    JobSpec::Kmeans {
+    JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: features.iter().map(|f| f.to_string()).collect(),
         k: 3,
@@ -19,7 +19,7 @@ fn kmeans(features: &[&str], restarts: u32, labels: bool) -> JobSpec {
         labels,
         min_segment: 0,
         epsilon: None,
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,7 +65,11 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
         (kmeans(&["age"], 5, false), "at most 3 restarts"),
         (kmeans(&["age"], 1, true), "per-record labels"),
         (
-            JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None },
+            JobSpec::Stats(StatsJob {
+                dataset: sample::DATASET.into(),
+                features: vec!["age".into()],
+                epsilon: None,
+            }),
             "stats jobs",
         ),
     ] {
@@ -76,11 +80,8 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     // Inside the policy: runs; its fairness by an allowed column with big enough cells runs too.
     let job = cluster.client.submit(kmeans(&["age", "visits"], 2, false)).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
-    let fairness = |protected: &str, min_cell| JobSpec::Fairness {
-        segments: job,
-        protected: protected.into(),
-        min_cell,
-        epsilon: None,
+    let fairness = |protected: &str, min_cell| {
+        JobSpec::Fairness(FairnessJob { segments: job, protected: protected.into(), min_cell, epsilon: None })
     };
     let err = refused(fairness("region", 10)).await;
     assert!(err.contains("node-2:") && err.contains("`region`"), "{err}");
@@ -183,8 +184,11 @@ async fn a_retention_period_erases_its_nodes_shares_and_its_companys_records_eve
     }
     let err = cluster.client.kmeans_result(job).await.unwrap_err().to_string();
     assert!(err.contains(&format!("the output of job {job} is gone from node")), "{err}");
-    let stats =
-        JobSpec::Stats { dataset: sample::DATASET.into(), features: vec!["age".into()], epsilon: None };
+    let stats = JobSpec::Stats(StatsJob {
+        dataset: sample::DATASET.into(),
+        features: vec!["age".into()],
+        epsilon: None,
+    });
     let err = cluster.client.submit(stats).await.unwrap_err().to_string();
     assert!(err.contains("node-2: dataset `customers` does not exist on node node-2"), "{err}");
     assert!(!err.contains("node-1:") && !err.contains("node-3:"), "{err}");
@@ -198,8 +202,11 @@ async fn a_non_consenting_record_never_contributes() {
     cluster.ingest_all().await.unwrap();
     let features = vec!["age".to_string(), "income".to_string()];
     let stats = || async {
-        let spec =
-            JobSpec::Stats { dataset: sample::DATASET.into(), features: features.clone(), epsilon: None };
+        let spec = JobSpec::Stats(StatsJob {
+            dataset: sample::DATASET.into(),
+            features: features.clone(),
+            epsilon: None,
+        });
         let job = cluster.client.submit(spec).await.unwrap();
         cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
         let r = cluster.client.stats_result(job).await.unwrap();

@@ -11,7 +11,7 @@ use protocol::fixed::{SCALE, encode};
 use std::path::Path;
 use std::time::Duration;
 use testnet::{Cluster, plain, sample};
-use wire::control::{JobSpec, KmeansInit};
+use wire::control::{FairnessJob, JobSpec, KmeansInit, KmeansJob, StatsJob};
 
 const ORCHESTRATOR: &str = env!("CARGO_BIN_EXE_e2e-orchestrator");
 
@@ -20,7 +20,7 @@ fn features() -> Vec<String> {
 }
 
 fn stats(epsilon: Option<f64>) -> JobSpec {
-    JobSpec::Stats { dataset: sample::DATASET.into(), features: features(), epsilon }
+    JobSpec::Stats(StatsJob { dataset: sample::DATASET.into(), features: features(), epsilon })
 }
 
 fn kmeans(
@@ -31,7 +31,7 @@ fn kmeans(
     min_segment: u64,
     epsilon: Option<f64>,
 ) -> JobSpec {
-    JobSpec::Kmeans {
+    JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
         features: features(),
         k,
@@ -42,7 +42,7 @@ fn kmeans(
         labels: true,
         min_segment,
         epsilon,
-    }
+    })
 }
 
 async fn run(cluster: &Cluster, spec: JobSpec) -> wire::control::JobId {
@@ -129,15 +129,18 @@ async fn private_releases_carry_noise_of_the_documented_distribution() {
     for epsilon in [0.5, 4.0] {
         let mut z = Vec::new();
         for _ in 0..20 {
-            let spec = JobSpec::Stats {
+            let spec = JobSpec::Stats(StatsJob {
                 dataset: sample::DATASET.into(),
                 features: names.clone(),
                 epsilon: Some(epsilon),
-            };
+            });
             let job = run(&cluster, spec).await;
             let opened = cluster.client.open(job).await.unwrap();
+            let wire::output::OutputLayout::Stats(layout) = &opened.layout else {
+                panic!("{:?}", opened.layout)
+            };
             for (j, &range) in ranges.iter().enumerate() {
-                let s = opened.params[j] as u32;
+                let s = layout.variance_scales[j];
                 let exact_sum = rows.iter().fold(0u64, |a, r| a.wrapping_add(encode(r[j]).unwrap()));
                 let exact_squares =
                     rows.iter().map(|r| (r[j] / 2f64.powi(s as i32)).powi(2)).sum::<f64>() * SCALE;
@@ -276,8 +279,12 @@ async fn private_kmeans_and_fairness_compute_what_the_plaintext_computes() {
     let err = cluster.client.submit(kmeans(3, 4, 1, KmeansInit::PlusPlus, 0, Some(1.0))).await.unwrap_err();
     assert!(err.to_string().contains("--restarts 1 --init random"), "{err}");
     let exact = run(&cluster, kmeans(3, 4, 1, KmeansInit::Random, 0, None)).await;
-    let spec =
-        JobSpec::Fairness { segments: exact, protected: "gender".into(), min_cell: 0, epsilon: Some(1.0) };
+    let spec = JobSpec::Fairness(FairnessJob {
+        segments: exact,
+        protected: "gender".into(),
+        min_cell: 0,
+        epsilon: Some(1.0),
+    });
     let err = cluster.client.submit(spec).await.unwrap_err();
     assert!(err.to_string().contains("exact segmentation"), "{err}");
 
@@ -321,8 +328,12 @@ async fn private_kmeans_and_fairness_compute_what_the_plaintext_computes() {
     // The private fairness job: the plaintext table of those labels, plus noise that a budget
     // of 40 (the largest the sampler resolves for a cell) makes 0 with overwhelming
     // probability (each cell is nonzero with probability 4e-9).
-    let spec =
-        JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 0, epsilon: Some(40.0) };
+    let spec = JobSpec::Fairness(FairnessJob {
+        segments: job,
+        protected: "gender".into(),
+        min_cell: 0,
+        epsilon: Some(40.0),
+    });
     let fairness = run(&cluster, spec).await;
     let report = cluster.client.fairness_result(fairness).await.unwrap();
     assert_eq!(report.epsilon, Some(40.0));
@@ -364,7 +375,12 @@ async fn small_cells_and_segments_are_withheld_before_the_operator_opens_them() 
     assert_eq!(s.wcss, None);
     // The fairness job withholds the values below 10 with their rectangles, and the suppressed
     // segments' rows, on shares, as the plaintext rule does.
-    let spec = JobSpec::Fairness { segments: job, protected: "gender".into(), min_cell: 10, epsilon: None };
+    let spec = JobSpec::Fairness(FairnessJob {
+        segments: job,
+        protected: "gender".into(),
+        min_cell: 10,
+        epsilon: None,
+    });
     let fairness = run(&cluster, spec).await;
     let opened = cluster.client.open(fairness).await.unwrap();
     let report = cluster.client.fairness_result(fairness).await.unwrap().report;

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 use testnet::{Cluster, plain, sample};
 use wire::audit::Event;
-use wire::control::JobSpec;
+use wire::control::{JobSpec, StatsJob};
 
 const TESTNET: &str = env!("CARGO_BIN_EXE_e2e-testnet");
 
@@ -82,11 +82,11 @@ async fn data_events(cluster: &Cluster) -> Vec<Vec<Event>> {
 
 /// Runs a stats job on age and income; returns (count, sum) of each.
 async fn age_and_income(cluster: &Cluster) -> (wire::control::JobId, Vec<(u64, f64)>) {
-    let spec = JobSpec::Stats {
+    let spec = JobSpec::Stats(StatsJob {
         dataset: sample::DATASET.into(),
         features: vec!["age".into(), "income".into()],
         epsilon: None,
-    };
+    });
     let job = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     let result = cluster.client.stats_result(job).await.unwrap();

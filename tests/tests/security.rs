@@ -6,7 +6,7 @@ mod common;
 use net::{Identity, NetOptions};
 use std::time::Duration;
 use testnet::sample;
-use wire::control::{JobSpec, Request, RequestBody, Response};
+use wire::control::{JobSpec, Request, RequestBody, Response, StatsJob};
 
 async fn ask_as(
     identity: &Identity,
@@ -68,11 +68,11 @@ async fn only_the_submitting_operator_reads_a_result_and_only_the_owner_ingests(
     cluster.ingest_all().await.unwrap();
     let job = cluster
         .client
-        .submit(JobSpec::Stats {
+        .submit(JobSpec::Stats(StatsJob {
             dataset: sample::DATASET.into(),
             features: vec!["age".into()],
             epsilon: None,
-        })
+        }))
         .await
         .unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();

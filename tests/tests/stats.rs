@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 use testnet::{plain, sample};
-use wire::control::JobSpec;
+use wire::control::{JobSpec, StatsJob};
 
 async fn stats_matches_plaintext(nodes: usize, records: usize, seed: u64) {
     let (_dir, cluster) = common::cluster(nodes, records, seed).await;
@@ -19,11 +19,11 @@ async fn stats_matches_plaintext(nodes: usize, records: usize, seed: u64) {
     assert_eq!(datasets[0].rows, reports.iter().map(|r| r.rows).sum::<u64>());
 
     let features: Vec<&str> = sample::FEATURES.iter().map(|f| f.0).collect();
-    let spec = JobSpec::Stats {
+    let spec = JobSpec::Stats(StatsJob {
         dataset: sample::DATASET.into(),
         features: features.iter().map(|s| s.to_string()).collect(),
         epsilon: None,
-    };
+    });
     let job = cluster.client.submit(spec).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
     let result = cluster.client.stats_result(job).await.unwrap();
@@ -67,11 +67,11 @@ async fn single_record_owners_and_a_job_on_one_feature() {
     cluster.ingest_all().await.unwrap();
     let job = cluster
         .client
-        .submit(JobSpec::Stats {
+        .submit(JobSpec::Stats(StatsJob {
             dataset: sample::DATASET.into(),
             features: vec!["income".into()],
             epsilon: None,
-        })
+        }))
         .await
         .unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();
@@ -90,18 +90,21 @@ async fn bad_jobs_are_refused_by_every_node_with_a_reason() {
     cluster.ingest_all().await.unwrap();
     let cases = [
         (
-            JobSpec::Stats { dataset: "nope".into(), features: vec!["age".into()], epsilon: None },
+            JobSpec::Stats(StatsJob { dataset: "nope".into(), features: vec!["age".into()], epsilon: None }),
             "dataset `nope` does not exist",
         ),
         (
-            JobSpec::Stats {
+            JobSpec::Stats(StatsJob {
                 dataset: sample::DATASET.into(),
                 features: vec!["gender".into()],
                 epsilon: None,
-            },
+            }),
             "not a numeric feature",
         ),
-        (JobSpec::Stats { dataset: sample::DATASET.into(), features: vec![], epsilon: None }, "no feature"),
+        (
+            JobSpec::Stats(StatsJob { dataset: sample::DATASET.into(), features: vec![], epsilon: None }),
+            "no feature",
+        ),
     ];
     for (spec, reason) in cases {
         let err = cluster.client.submit(spec).await.unwrap_err().to_string();

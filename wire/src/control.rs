@@ -8,6 +8,7 @@ use crate::schema::Schema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use thiserror::Error;
 
 /// A request with the sender's protocol version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,98 +380,163 @@ impl std::str::FromStr for KmeansInit {
     }
 }
 
-/// What a job computes.
+/// What a job computes: one specification per kind of job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobSpec {
-    /// Count, sum and mean of numeric features over all records of a dataset.
-    Stats {
-        /// Dataset name.
-        dataset: String,
-        /// Numeric features to summarise.
-        features: Vec<String>,
-        /// Release every sum with differential privacy at this budget (noise drawn inside
-        /// the computation); exact values when absent.
-        #[serde(default)]
-        epsilon: Option<f64>,
-    },
-    /// Secure k-means segmentation of standardised features.
-    Kmeans {
-        /// Dataset name.
-        dataset: String,
-        /// Numeric features to segment on.
-        features: Vec<String>,
-        /// Number of segments.
-        k: u32,
-        /// Lloyd iterations (public, fixed).
-        iterations: u32,
-        /// Seed of the starting centroids (public; they depend on no record).
-        seed: u64,
-        /// Runs side by side from different starting centroids; the lowest within-cluster sum
-        /// of squares wins.
-        restarts: u32,
-        /// How the starting centroids are chosen.
-        init: KmeansInit,
-        /// Give each owner node, and only it, the segment of each of its own records.
-        labels: bool,
-        /// Segments with fewer records are suppressed: their centroid and size are not
-        /// released.
-        #[serde(default)]
-        min_segment: u64,
-        /// Run differentially private k-means (DPLloyd, noisy sums and counts each iteration)
-        /// at this budget; the exact job when absent.
-        #[serde(default)]
-        epsilon: Option<f64>,
-    },
-    /// Fairness statistics of a finished `kmeans` job's segments against a protected
-    /// categorical column: the segment-by-group table is computed on shares and opened.
-    Fairness {
-        /// The `kmeans` job whose segments to examine.
-        segments: JobId,
-        /// The protected categorical column.
-        protected: String,
-        /// Cells (and group totals) below this count are withheld from the operator.
-        min_cell: u64,
-        /// Release the table with differential privacy at this budget; exact when absent.
-        #[serde(default)]
-        epsilon: Option<f64>,
-    },
-    /// A benchmark of the engine on random secret inputs (no dataset is read); opens a few
-    /// samples so that the result can be checked.
-    Bench {
-        /// The workload (`mul`, `matmul`).
-        op: String,
-        /// Its size (products, or matrix rows).
-        size: u64,
-    },
+    /// Count, sum, mean and variance of numeric features.
+    Stats(StatsJob),
+    /// Secure k-means segmentation.
+    Kmeans(KmeansJob),
+    /// Fairness statistics of a segmentation.
+    Fairness(FairnessJob),
+    /// A benchmark of the engine.
+    Bench(BenchJob),
+}
+
+/// Count, sum and mean of numeric features over all records of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsJob {
+    /// Dataset name.
+    pub dataset: String,
+    /// Numeric features to summarise.
+    pub features: Vec<String>,
+    /// Release every sum with differential privacy at this budget (noise drawn inside the
+    /// computation); exact values when absent.
+    #[serde(default)]
+    pub epsilon: Option<f64>,
+}
+
+/// Secure k-means segmentation of standardised features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansJob {
+    /// Dataset name.
+    pub dataset: String,
+    /// Numeric features to segment on.
+    pub features: Vec<String>,
+    /// Number of segments.
+    pub k: u32,
+    /// Lloyd iterations (public, fixed).
+    pub iterations: u32,
+    /// Seed of the starting centroids (public; they depend on no record).
+    pub seed: u64,
+    /// Runs side by side from different starting centroids; the lowest within-cluster sum of
+    /// squares wins.
+    pub restarts: u32,
+    /// How the starting centroids are chosen.
+    pub init: KmeansInit,
+    /// Give each owner node, and only it, the segment of each of its own records.
+    pub labels: bool,
+    /// Segments with fewer records are suppressed: their centroid and size are not released.
+    #[serde(default)]
+    pub min_segment: u64,
+    /// Run differentially private k-means (DPLloyd, noisy sums and counts each iteration) at
+    /// this budget; the exact job when absent.
+    #[serde(default)]
+    pub epsilon: Option<f64>,
+}
+
+/// Why a k-means specification cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KmeansSpecError {
+    /// A private job picked its starts by the data or ran several restarts.
+    #[error(
+        "a differentially private k-means job runs once from starting centroids that depend on no \
+         record: use --restarts {restarts} --init {init}",
+        restarts = KmeansJob::PRIVATE_RESTARTS,
+        init = KmeansJob::PRIVATE_INIT
+    )]
+    PrivateStarts,
+}
+
+impl KmeansJob {
+    /// The restarts of a private job: one (choosing the best of several by their exact
+    /// within-cluster sums would use the records without noise).
+    pub const PRIVATE_RESTARTS: u32 = 1;
+    /// The starts of a private job: random points (k-means++ draws records).
+    pub const PRIVATE_INIT: KmeansInit = KmeansInit::Random;
+    /// The restarts of an exact job unless the operator says otherwise.
+    pub const DEFAULT_RESTARTS: u32 = 5;
+    /// The starts of an exact job unless the operator says otherwise.
+    pub const DEFAULT_INIT: KmeansInit = KmeansInit::PlusPlus;
+    /// Lloyd iterations of an exact job unless the operator says otherwise.
+    pub const DEFAULT_ITERATIONS: u32 = 10;
+
+    /// The restarts and starts of a job that does not name them: the private ones when
+    /// `private`, else the exact defaults.
+    pub fn default_starts(private: bool) -> (u32, KmeansInit) {
+        if private {
+            (Self::PRIVATE_RESTARTS, Self::PRIVATE_INIT)
+        } else {
+            (Self::DEFAULT_RESTARTS, Self::DEFAULT_INIT)
+        }
+    }
+
+    /// Checks the rules a specification must follow whatever the data: a private job runs
+    /// once from random starts.
+    pub fn check(&self) -> Result<(), KmeansSpecError> {
+        if self.epsilon.is_some()
+            && (self.restarts != Self::PRIVATE_RESTARTS || self.init != Self::PRIVATE_INIT)
+        {
+            return Err(KmeansSpecError::PrivateStarts);
+        }
+        Ok(())
+    }
+}
+
+/// Fairness statistics of a finished `kmeans` job's segments against a protected categorical
+/// column: the segment-by-group table is computed on shares and opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FairnessJob {
+    /// The `kmeans` job whose segments to examine.
+    pub segments: JobId,
+    /// The protected categorical column.
+    pub protected: String,
+    /// Cells (and group totals) below this count are withheld from the operator.
+    pub min_cell: u64,
+    /// Release the table with differential privacy at this budget; exact when absent.
+    #[serde(default)]
+    pub epsilon: Option<f64>,
+}
+
+/// A benchmark of the engine on random secret inputs (no dataset is read); opens a few samples
+/// so that the result can be checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchJob {
+    /// The workload (`mul`, `matmul`).
+    pub op: String,
+    /// Its size (products, or matrix rows).
+    pub size: u64,
 }
 
 impl JobSpec {
     /// The job type's name, as on the command line.
     pub fn kind(&self) -> &'static str {
         match self {
-            JobSpec::Stats { .. } => "stats",
-            JobSpec::Bench { .. } => "bench",
-            JobSpec::Kmeans { .. } => "kmeans",
-            JobSpec::Fairness { .. } => "fairness",
+            JobSpec::Stats(_) => "stats",
+            JobSpec::Bench(_) => "bench",
+            JobSpec::Kmeans(_) => "kmeans",
+            JobSpec::Fairness(_) => "fairness",
         }
     }
 
     /// The privacy budget the job spends, if it releases with differential privacy.
     pub fn epsilon(&self) -> Option<f64> {
         match self {
-            JobSpec::Stats { epsilon, .. }
-            | JobSpec::Kmeans { epsilon, .. }
-            | JobSpec::Fairness { epsilon, .. } => *epsilon,
-            JobSpec::Bench { .. } => None,
+            JobSpec::Stats(StatsJob { epsilon, .. })
+            | JobSpec::Kmeans(KmeansJob { epsilon, .. })
+            | JobSpec::Fairness(FairnessJob { epsilon, .. }) => *epsilon,
+            JobSpec::Bench(_) => None,
         }
     }
 
     /// The dataset the job reads, if any.
     pub fn dataset(&self) -> Option<&str> {
         match self {
-            JobSpec::Stats { dataset, .. } | JobSpec::Kmeans { dataset, .. } => Some(dataset),
-            JobSpec::Bench { .. } | JobSpec::Fairness { .. } => None,
+            JobSpec::Stats(StatsJob { dataset, .. }) | JobSpec::Kmeans(KmeansJob { dataset, .. }) => {
+                Some(dataset)
+            }
+            JobSpec::Bench(_) | JobSpec::Fairness(_) => None,
         }
     }
 }
@@ -547,11 +613,8 @@ pub struct JobResultShares {
     pub parties: u16,
     /// Number of records the job covered (public).
     pub count: u64,
-    /// Output names, in order (the features of a `stats` job).
-    pub outputs: Vec<String>,
-    /// Public parameters needed to read the outputs (for `stats`: each feature's variance
-    /// scale exponent).
-    pub params: Vec<u64>,
+    /// How to read the outputs (names, shapes, what was withheld).
+    pub layout: crate::output::OutputLayout,
     /// The components of the outputs that this node holds.
     pub components: Vec<WireComponent>,
 }
@@ -588,10 +651,10 @@ mod tests {
 
     #[test]
     fn request_known_answer() {
-        // Version 3 (varint 0x03), variant 0 (Ping).
-        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![3, 0]);
+        // Version 4 (varint 0x04), variant 0 (Ping).
+        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![4, 0]);
         // Variant 2 (Ingest), the name (length 1, `d`), replace = true.
         let ingest = RequestBody::Ingest { dataset: "d".into(), replace: true };
-        assert_eq!(postcard::to_stdvec(&Request::new(ingest)).unwrap(), vec![3, 2, 1, b'd', 1]);
+        assert_eq!(postcard::to_stdvec(&Request::new(ingest)).unwrap(), vec![4, 2, 1, b'd', 1]);
     }
 }

@@ -11,12 +11,14 @@
 //! - [`audit`]: the hash-chained audit log each node keeps, and its verification.
 //! - [`control`]: operator (and owner) requests to a node, and their answers.
 //! - [`mesh`]: node-to-node messages: ingest of shares, job channels.
+//! - [`output`]: what a job's opened values mean, one typed structure per kind of job.
 //! - [`schema`]: dataset schemas, shared by configuration and messages.
 
 pub mod audit;
 pub mod control;
 pub mod frame;
 pub mod mesh;
+pub mod output;
 pub mod schema;
 mod u64s;
 
@@ -24,7 +26,7 @@ pub use frame::{FrameError, read_frame, read_raw, write_frame, write_raw};
 pub use u64s::U64s;
 
 /// Version of the wire protocol; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Largest control frame accepted (requests, answers, listings).
 pub const MAX_CONTROL_FRAME: usize = 1 << 20;

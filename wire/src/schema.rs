@@ -148,6 +148,17 @@ impl Schema {
     }
 }
 
+/// What a consent cell says: `Some(true)` for yes, `Some(false)` for no, `None` for anything
+/// else. Surrounding spaces and case do not matter. The one reading of a consent cell, for the
+/// owner's ingest and the plaintext mode alike.
+pub fn parse_consent(cell: &str) -> Option<bool> {
+    match cell.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" => Some(true),
+        "no" | "n" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +174,19 @@ mod tests {
                 levels: vec!["a".into(), "b".into()],
             }],
             consent: Some("consent".into()),
+        }
+    }
+
+    #[test]
+    fn consent_cells_read_the_same_whatever_their_case_and_spaces() {
+        for yes in ["yes", " Yes ", "Y", "TRUE", "1", "\ty"] {
+            assert_eq!(parse_consent(yes), Some(true), "{yes:?}");
+        }
+        for no in ["no", "NO ", " n", "False", "0"] {
+            assert_eq!(parse_consent(no), Some(false), "{no:?}");
+        }
+        for neither in ["", " ", "maybe", "2", "yess", "o"] {
+            assert_eq!(parse_consent(neither), None, "{neither:?}");
         }
     }
 

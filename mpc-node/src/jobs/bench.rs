@@ -6,6 +6,7 @@ use super::{JobError, JobOutput};
 use protocol::Transport;
 use protocol::bench::{BenchOp, MATMUL_WIDTH};
 use wire::control::JobSpec;
+use wire::output::{BenchOutput, OutputLayout};
 
 /// Largest number of secret values a benchmark may create per operand.
 const MAX_VALUES: u64 = 20_000_000;
@@ -41,8 +42,7 @@ pub async fn run<T: Transport>(
     let components = cx.own_components(samples);
     Ok(JobOutput {
         count: size,
-        outputs: vec![format!("{} samples", op.name())],
-        params: Vec::new(),
+        layout: OutputLayout::Bench(BenchOutput { op: op.name().to_string() }),
         components,
     })
 }

@@ -7,7 +7,7 @@ use super::{JobError, bench, fairness, kmeans};
 use crate::ledger::Ledger;
 use crate::store::DatasetMeta;
 use net::Fingerprint;
-use wire::control::JobSpec;
+use wire::control::{BenchJob, FairnessJob, JobSpec, KmeansJob, StatsJob};
 
 /// Checks a job against this node's data and policy. Returns the reason for a refusal.
 pub fn check(view: &View, ledger: &Ledger, spec: &JobSpec, submitter: Fingerprint) -> Result<(), JobError> {
@@ -17,11 +17,10 @@ pub fn check(view: &View, ledger: &Ledger, spec: &JobSpec, submitter: Fingerprin
         return Err(JobError::Epsilon(epsilon));
     }
     let (dataset, features) = match spec {
-        JobSpec::Stats { dataset, features, .. } | JobSpec::Kmeans { dataset, features, .. } => {
-            (dataset, features)
-        }
-        JobSpec::Bench { op, size } => return bench::check(op, *size),
-        JobSpec::Fairness { segments, protected, epsilon, .. } => {
+        JobSpec::Stats(StatsJob { dataset, features, .. })
+        | JobSpec::Kmeans(KmeansJob { dataset, features, .. }) => (dataset, features),
+        JobSpec::Bench(BenchJob { op, size }) => return bench::check(op, *size),
+        JobSpec::Fairness(FairnessJob { segments, protected, epsilon, .. }) => {
             let inputs = fairness::check(view, *segments, protected, submitter)?;
             match (epsilon, inputs.segmentation.epsilon()) {
                 (Some(_), None) => return Err(JobError::ExactSegmentation(*segments)),
@@ -43,11 +42,9 @@ pub fn check(view: &View, ledger: &Ledger, spec: &JobSpec, submitter: Fingerprin
         check_declared_ranges(&meta, features)?;
         check_noise(view, spec, &meta)?;
     }
-    if let JobSpec::Kmeans { k, iterations, restarts, init, epsilon, .. } = spec {
-        kmeans::check(&meta, *k, *iterations, *restarts)?;
-        if epsilon.is_some() && (*restarts != 1 || *init != wire::control::KmeansInit::Random) {
-            return Err(JobError::PrivateKmeansInit);
-        }
+    if let JobSpec::Kmeans(job) = spec {
+        kmeans::check(&meta, job.k, job.iterations, job.restarts)?;
+        job.check()?;
     }
     check_policy(view, spec, dataset, None)?;
     check_budget(view, ledger, spec, dataset)
@@ -72,12 +69,20 @@ fn check_declared_ranges(meta: &DatasetMeta, features: &[String]) -> Result<(), 
 fn check_noise(view: &View, spec: &JobSpec, meta: &DatasetMeta) -> Result<(), JobError> {
     let parties = view.local().members.len();
     match spec {
-        JobSpec::Stats { features, epsilon: Some(epsilon), .. } => {
+        JobSpec::Stats(StatsJob { features, epsilon: Some(epsilon), .. }) => {
             let refused = |e: protocol::dp::DpError| JobError::Noise(e.describe(features));
             let ranges = feature_bounds(meta, features);
             protocol::stats::noise_plan(meta.rows(), &ranges, *epsilon, parties).map_err(refused)?;
         }
-        JobSpec::Kmeans { features, k, iterations, seed, min_segment, epsilon: Some(epsilon), .. } => {
+        JobSpec::Kmeans(KmeansJob {
+            features,
+            k,
+            iterations,
+            seed,
+            min_segment,
+            epsilon: Some(epsilon),
+            ..
+        }) => {
             let p = protocol::kmeans::private::PrivateParams {
                 k: *k as usize,
                 iterations: *iterations as usize,
@@ -108,7 +113,7 @@ pub fn budget(view: &View, dataset: &str) -> Option<f64> {
 /// The dataset a job reads: its own, or its segmentation's for a fairness job.
 pub fn job_dataset(view: &View, spec: &JobSpec) -> Option<String> {
     match spec {
-        JobSpec::Fairness { segments, .. } => {
+        JobSpec::Fairness(FairnessJob { segments, .. }) => {
             view.record(segments).and_then(|r| r.spec.dataset().map(str::to_string))
         }
         other => other.dataset().map(str::to_string),

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use wire::audit::Event as Audit;
-use wire::control::{JobId, JobSpec};
+use wire::control::{BenchJob, JobId, JobSpec};
 
 /// The jobs of this node and everything their lifecycle touches.
 pub struct Runtime {
@@ -197,10 +197,10 @@ impl Runtime {
         let cx = JobContext::new(self.view.clone(), job, self.audit.clone());
         let spec = &record.spec;
         let outcome = match spec {
-            JobSpec::Stats { .. } => stats::run(&cx, spec, &channel).await,
-            JobSpec::Bench { op, size } => bench::run(&cx, spec, op, *size, &channel).await,
-            JobSpec::Kmeans { .. } => kmeans::run(&cx, spec, &channel).await,
-            JobSpec::Fairness { .. } => fairness::run(&cx, spec, &channel).await,
+            JobSpec::Stats(_) => stats::run(&cx, spec, &channel).await,
+            JobSpec::Bench(BenchJob { op, size }) => bench::run(&cx, spec, op, *size, &channel).await,
+            JobSpec::Kmeans(_) => kmeans::run(&cx, spec, &channel).await,
+            JobSpec::Fairness(_) => fairness::run(&cx, spec, &channel).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();

@@ -6,12 +6,12 @@
 //! module finds the jobs.
 
 use super::record::JobRecord;
-use wire::control::{JobId, JobSpec};
+use wire::control::{FairnessJob, JobId, JobSpec};
 
 /// The jobs that read `dataset`: its own jobs, and the fairness jobs on their segments.
 pub fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
     let dataset_of = |spec: &JobSpec| match spec {
-        JobSpec::Fairness { segments, .. } => {
+        JobSpec::Fairness(FairnessJob { segments, .. }) => {
             records.iter().find(|r| r.id == *segments).and_then(|r| r.spec.dataset().map(str::to_string))
         }
         other => other.dataset().map(str::to_string),
@@ -23,7 +23,7 @@ pub fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
 mod tests {
     use super::*;
     use net::Fingerprint;
-    use wire::control::JobState;
+    use wire::control::{BenchJob, JobState, KmeansJob, StatsJob};
 
     fn record(id: u8, spec: JobSpec) -> JobRecord {
         JobRecord {
@@ -44,8 +44,8 @@ mod tests {
 
     #[test]
     fn the_jobs_on_a_dataset_include_fairness_jobs_on_its_segments() {
-        let stats = |d: &str| JobSpec::Stats { dataset: d.into(), features: vec![], epsilon: None };
-        let kmeans = JobSpec::Kmeans {
+        let stats = |d: &str| JobSpec::Stats(StatsJob { dataset: d.into(), features: vec![], epsilon: None });
+        let kmeans = JobSpec::Kmeans(KmeansJob {
             dataset: "a".into(),
             features: vec![],
             k: 2,
@@ -56,12 +56,14 @@ mod tests {
             labels: false,
             min_segment: 0,
             epsilon: None,
-        };
-        let fairness = |of: u8| JobSpec::Fairness {
-            segments: JobId([of; 16]),
-            protected: "g".into(),
-            min_cell: 0,
-            epsilon: None,
+        });
+        let fairness = |of: u8| {
+            JobSpec::Fairness(FairnessJob {
+                segments: JobId([of; 16]),
+                protected: "g".into(),
+                min_cell: 0,
+                epsilon: None,
+            })
         };
         let records = vec![
             record(1, stats("a")),
@@ -69,7 +71,7 @@ mod tests {
             record(3, kmeans),
             record(4, fairness(3)),
             record(5, fairness(9)),
-            record(6, JobSpec::Bench { op: "mul".into(), size: 1 }),
+            record(6, JobSpec::Bench(BenchJob { op: "mul".into(), size: 1 })),
         ];
         let mut on_a = jobs_on(&records, "a");
         on_a.sort_by_key(|j| j.0);

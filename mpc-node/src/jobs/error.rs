@@ -171,12 +171,9 @@ pub enum JobError {
         /// The dataset.
         dataset: String,
     },
-    /// A private k-means job asks for restarts or k-means++.
-    #[error(
-        "a differentially private k-means job runs once from starting centroids that depend on no record: use \
-         --restarts 1 --init random"
-    )]
-    PrivateKmeansInit,
+    /// A k-means specification breaks a rule that holds whatever the data.
+    #[error(transparent)]
+    KmeansSpec(#[from] wire::control::KmeansSpecError),
     /// The benchmark names no known operation.
     #[error("{0}")]
     BenchOp(String),

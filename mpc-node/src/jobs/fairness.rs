@@ -9,7 +9,8 @@ use net::Fingerprint;
 use protocol::Transport;
 use protocol::fairness::{contingency, release};
 use protocol::replicated::RepVec;
-use wire::control::{JobId, JobSpec, JobState};
+use wire::control::{FairnessJob, JobId, JobSpec, JobState, KmeansJob};
+use wire::output::{FairnessOutput, OutputLayout};
 
 /// What a fairness job reads, once checked.
 pub struct Inputs {
@@ -40,7 +41,7 @@ pub fn check(
     if record.submitter != submitter {
         return Err(JobError::NotYours(segments_job));
     }
-    let JobSpec::Kmeans { dataset, features, .. } = &record.spec else {
+    let JobSpec::Kmeans(KmeansJob { dataset, .. }) = &record.spec else {
         return Err(JobError::NotKmeans { job: segments_job, kind: record.spec.kind() });
     };
     if record.state != JobState::Done {
@@ -70,9 +71,12 @@ pub fn check(
     let hidden = record
         .output
         .as_ref()
-        .and_then(|o| protocol::kmeans::Published::decode(&o.params, features.len()))
-        .filter(|(decoded_k, p)| *decoded_k == k && p.suppressed.len() == k)
-        .map(|(_, p)| p.suppressed)
+        .and_then(|o| match &o.layout {
+            OutputLayout::Kmeans(out) if out.k as usize == k && out.withheld.len() == k => {
+                Some(out.withheld.clone())
+            }
+            _ => None,
+        })
         .ok_or_else(|| JobError::UnreadableWithheld { node: node.into(), job: segments_job })?;
     Ok(Inputs {
         column: meta.schema.features.len() + c,
@@ -86,7 +90,7 @@ pub fn check(
 
 /// Runs the job and returns this node's components of the table.
 pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
-    let JobSpec::Fairness { segments, protected, min_cell, epsilon } = spec else {
+    let JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }) = spec else {
         return Err(JobError::WrongKind("fairness"));
     };
     let inputs = check(cx.view(), *segments, protected, cx.submitter()?)?;
@@ -115,12 +119,13 @@ pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> 
         };
         cx.reveal("every node".into(), what, &bytes);
     }
-    let mut params = vec![k as u64, g as u64];
-    params.extend(withheld.iter().map(|&w| u64::from(w)));
     Ok(JobOutput {
         count: inputs.meta.rows(),
-        outputs: inputs.levels,
-        params,
+        layout: OutputLayout::Fairness(FairnessOutput {
+            segments: k as u32,
+            groups: inputs.levels,
+            withheld,
+        }),
         components: cx.own_components(values),
     })
 }

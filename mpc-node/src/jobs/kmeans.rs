@@ -9,8 +9,9 @@ use super::{JobError, JobOutput};
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::private::{PrivateParams, private_job};
-use protocol::kmeans::{Init, Params, secure_job};
-use wire::control::{JobSpec, KmeansInit};
+use protocol::kmeans::{Init, Params, Scaling, secure_job};
+use wire::control::{JobSpec, KmeansInit, KmeansJob};
+use wire::output::{KmeansOutput, OutputLayout};
 
 /// Largest number of segments.
 const MAX_K: u32 = 64;
@@ -39,7 +40,7 @@ pub fn check(meta: &DatasetMeta, k: u32, iterations: u32, restarts: u32) -> Resu
 
 /// Runs the job and returns this node's components of the outputs.
 pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
-    let JobSpec::Kmeans {
+    let JobSpec::Kmeans(KmeansJob {
         dataset,
         features,
         k,
@@ -50,7 +51,7 @@ pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> 
         labels,
         min_segment,
         epsilon,
-    } = spec
+    }) = spec
     else {
         return Err(JobError::WrongKind("kmeans"));
     };
@@ -150,7 +151,19 @@ pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> 
         give_labels(cx, &meta, &engine, &assignment, *k as usize).await?;
     }
     let components = cx.own_components(outputs);
-    Ok(JobOutput { count: meta.rows(), outputs: features.clone(), params: published.encode(), components })
+    let layout = OutputLayout::Kmeans(KmeansOutput {
+        features: features.clone(),
+        k: *k,
+        scaling: match published.scaling {
+            Scaling::Standardised => wire::output::Scaling::Standardised,
+            Scaling::Clipped => wire::output::Scaling::Clipped,
+        },
+        centres: published.centres,
+        scales: published.scales,
+        withheld: published.suppressed,
+        wcss: published.wcss,
+    });
+    Ok(JobOutput { count: meta.rows(), layout, components })
 }
 
 /// Opens each owner's rows of the assignment to that owner alone; an owner writes

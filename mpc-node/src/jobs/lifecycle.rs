@@ -323,11 +323,16 @@ mod tests {
     }
 
     fn spec() -> JobSpec {
-        JobSpec::Stats { dataset: "d".into(), features: vec!["x".into()], epsilon: None }
+        JobSpec::Stats(wire::control::StatsJob {
+            dataset: "d".into(),
+            features: vec!["x".into()],
+            epsilon: None,
+        })
     }
 
     fn output() -> JobOutput {
-        JobOutput { count: 3, outputs: vec!["x".into()], params: vec![], components: vec![] }
+        let layout = wire::output::OutputLayout::Bench(wire::output::BenchOutput { op: "mul".into() });
+        JobOutput { count: 3, layout, components: vec![] }
     }
 
     fn submitted() -> Job {

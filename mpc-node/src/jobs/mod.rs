@@ -28,6 +28,7 @@ pub mod record;
 pub mod registry;
 pub mod revealed;
 mod stats;
+mod upgrade;
 
 pub use driver::Runtime;
 pub use error::JobError;

@@ -13,11 +13,8 @@ use wire::control::{JobId, JobSpec, JobState, JobStatusInfo};
 pub struct JobOutput {
     /// Records covered.
     pub count: u64,
-    /// Output names.
-    pub outputs: Vec<String>,
-    /// Public parameters needed to read the outputs.
-    #[serde(default)]
-    pub params: Vec<u64>,
+    /// How to read the outputs.
+    pub layout: wire::output::OutputLayout,
     /// This node's components of the outputs.
     pub components: Vec<Component>,
 }

@@ -38,8 +38,8 @@ impl Jobs {
             }
             let bytes =
                 std::fs::read(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
-            let record: JobRecord = serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+            let record = super::upgrade::read_record(&bytes)
+                .map_err(|reason| StoreError::Corrupt { path: path.clone(), reason })?;
             let (job, effects) = Job::restart(record);
             if effects.iter().any(|e| matches!(e, Effect::Persist)) {
                 write_atomic(&path, &serde_json::to_vec_pretty(job.record()).expect("record serialises"))?;
@@ -205,7 +205,7 @@ mod tests {
     }
 
     fn spec() -> JobSpec {
-        JobSpec::Bench { op: "mul".into(), size: 1 }
+        JobSpec::Bench(wire::control::BenchJob { op: "mul".into(), size: 1 })
     }
 
     #[test]
@@ -219,8 +219,8 @@ mod tests {
                 jobs.submit(id, spec(), operator, Ok(()));
                 jobs.apply(id, Event::StartRequested { by: operator }).unwrap();
             }
-            let output =
-                super::super::JobOutput { count: 1, outputs: vec![], params: vec![], components: vec![] };
+            let layout = wire::output::OutputLayout::Bench(wire::output::BenchOutput { op: "mul".into() });
+            let output = super::super::JobOutput { count: 1, layout, components: vec![] };
             let finished =
                 Event::RunFinished { outcome: Ok(output), traffic: Default::default(), elapsed_ms: 1 };
             jobs.apply(done, finished).unwrap();

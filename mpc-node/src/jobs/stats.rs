@@ -9,11 +9,12 @@ use super::{JobError, JobOutput};
 use protocol::Engine;
 use protocol::Transport;
 use protocol::stats::{noise_plan, private_moments, scaled_moments};
-use wire::control::JobSpec;
+use wire::control::{JobSpec, StatsJob};
+use wire::output::{OutputLayout, StatsOutput};
 
 /// Computes this node's components of the feature sums, scaled sums and sums of squares.
 pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
-    let JobSpec::Stats { dataset, features, epsilon } = spec else {
+    let JobSpec::Stats(StatsJob { dataset, features, epsilon }) = spec else {
         return Err(JobError::WrongKind("stats"));
     };
     let meta = cx.view().dataset(dataset)?;
@@ -46,8 +47,7 @@ pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> 
     };
     Ok(JobOutput {
         count,
-        outputs: features.clone(),
-        params: scales.into_iter().map(u64::from).collect(),
+        layout: OutputLayout::Stats(StatsOutput { features: features.clone(), variance_scales: scales }),
         components: cx.own_components(released),
     })
 }

@@ -50,51 +50,6 @@ pub struct Published {
     pub wcss: bool,
 }
 
-impl Published {
-    /// As public parameters: `[k, scaling, wcss, centres (d, f64 bits), scales (d), suppressed
-    /// (k)]`.
-    pub fn encode(&self) -> Vec<u64> {
-        let mut out = vec![self.suppressed.len() as u64, self.scaling as u64, u64::from(self.wcss)];
-        out.extend(self.centres.iter().chain(&self.scales).map(|v| v.to_bits()));
-        out.extend(self.suppressed.iter().map(|&s| u64::from(s)));
-        out
-    }
-
-    /// Reads [`Published::encode`] for `d` features (and the earlier layout `[k, means,
-    /// stds]`); returns `k` too.
-    pub fn decode(params: &[u64], d: usize) -> Option<(usize, Published)> {
-        let k = *params.first()? as usize;
-        let floats = |from: usize| params[from..from + d].iter().map(|b| f64::from_bits(*b)).collect();
-        if params.len() == 1 + 2 * d {
-            let published = Published {
-                scaling: Scaling::Standardised,
-                centres: floats(1),
-                scales: floats(1 + d),
-                suppressed: vec![false; k],
-                wcss: true,
-            };
-            return Some((k, published));
-        }
-        if params.len() != 3 + 2 * d + k {
-            return None;
-        }
-        let scaling = match params[1] {
-            0 => Scaling::Standardised,
-            1 => Scaling::Clipped,
-            _ => return None,
-        };
-        let suppressed = params[3 + 2 * d..].iter().map(|&s| s != 0).collect();
-        let published = Published {
-            scaling,
-            centres: floats(3),
-            scales: floats(3 + d),
-            suppressed,
-            wcss: params[2] != 0,
-        };
-        Some((k, published))
-    }
-}
-
 /// Suppresses the segments of fewer than `min` records from `outputs` (`[centroids (k d),
 /// sizes (k), wcss]`): the flags `[size < min]` are computed on shares and opened to every
 /// party; the small segments and a complementary one ([`complement`]) have their centroids and

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use testnet::Cluster;
 use testnet::launch::NodeCommand;
 use testnet::layout::Plan;
+use wire::control::KmeansJob;
 
 /// The node command of the build under test.
 pub fn node_command() -> NodeCommand {
@@ -22,7 +23,7 @@ pub async fn cluster(nodes: usize, records: usize, seed: u64) -> (tempfile::Temp
 
 /// A small exact k-means job on the sample dataset whose owners receive their labels.
 pub fn kmeans_with_labels(features: &[&str]) -> wire::control::JobSpec {
-    wire::control::JobSpec::Kmeans {
+    wire::control::JobSpec::Kmeans(KmeansJob {
         dataset: testnet::sample::DATASET.into(),
         features: features.iter().map(|f| f.to_string()).collect(),
         k: 2,
@@ -33,7 +34,7 @@ pub fn kmeans_with_labels(features: &[&str]) -> wire::control::JobSpec {
         labels: true,
         min_segment: 0,
         epsilon: None,
-    }
+    })
 }
 
 /// Writes `policy` as node `i`'s policy, stops the node and starts it again by hand: the
