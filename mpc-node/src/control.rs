@@ -14,20 +14,28 @@ use wire::control::{
 /// [`crate::accept::requests`] says).
 pub async fn serve(node: Arc<Node>, role: Role, fp: Fingerprint, conn: quinn::Connection) {
     let deadline = node.request_deadline();
-    crate::accept::requests(&conn, deadline, move |request: Result<Request, String>, tx, _rx| {
-        let (node, role) = (node.clone(), role.clone());
-        async move {
-            let answer = match request {
-                Err(message) => error(ErrorKind::BadRequest, message),
-                Ok(r) if r.version != wire::PROTOCOL_VERSION => error(
-                    ErrorKind::Version,
-                    format!("protocol version {} is not this node's {}", r.version, wire::PROTOCOL_VERSION),
-                ),
-                Ok(r) => handle(node, &role, fp, r.body).await,
-            };
-            crate::accept::reply(tx, &answer, deadline).await;
-        }
-    })
+    crate::accept::requests(
+        &conn,
+        deadline,
+        move |request: Result<Request, crate::accept::BadRequest>, tx, _rx| {
+            let (node, role) = (node.clone(), role.clone());
+            async move {
+                let answer = match request {
+                    Err(bad) => error(ErrorKind::BadRequest, bad.to_string()),
+                    Ok(r) if r.version != wire::PROTOCOL_VERSION => error(
+                        ErrorKind::Version,
+                        format!(
+                            "protocol version {} is not this node's {}",
+                            r.version,
+                            wire::PROTOCOL_VERSION
+                        ),
+                    ),
+                    Ok(r) => handle(node, &role, fp, r.body).await,
+                };
+                crate::accept::reply(tx, &answer, deadline).await;
+            }
+        },
+    )
     .await;
 }
 

@@ -6,7 +6,7 @@
 //! when staging and committing (see `crate::contributions`).
 
 use crate::node::Node;
-use crate::store::SharesHeader;
+use crate::store::{SharesHeader, StoreError};
 use protocol::sharing::{Component, split_columns};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -31,7 +31,7 @@ pub enum IngestError {
     Csv(#[from] crate::csv_input::CsvError),
     /// This node's policy does not allow sharing a column of the schema.
     #[error("this node's policy refuses the ingest, nothing was shared: {0}")]
-    Policy(String),
+    Policy(crate::policy::Refusal),
     /// The ingest would replace this node's contribution, and no replacement was asked for.
     #[error(
         "dataset `{dataset}` already holds {rows} records of this node (contribution {contribution}); \
@@ -192,6 +192,32 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     })
 }
 
+/// Why one node did not stage, commit or abort a contribution (the caller names the node).
+#[derive(Debug, Error)]
+pub enum PartyError {
+    /// This node's own store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The peer could not be reached or refused the request.
+    #[error("{}", .0.reason)]
+    Mesh(crate::mesh::MeshError),
+    /// The peer refused the contribution.
+    #[error("{0}")]
+    Refused(String),
+    /// The connection to the peer failed.
+    #[error(transparent)]
+    Connection(#[from] quinn::ConnectionError),
+    /// A frame could not be written or read.
+    #[error(transparent)]
+    Frame(#[from] wire::FrameError),
+    /// The stream was closed under the sender.
+    #[error(transparent)]
+    Closed(#[from] quinn::ClosedStream),
+    /// The peer did not answer in time.
+    #[error("no answer within {0} s")]
+    NoAnswer(u64),
+}
+
 /// Commits (`Some(replace)`) or aborts (`None`) the contribution on `party`.
 async fn decide(
     node: &Arc<Node>,
@@ -199,29 +225,28 @@ async fn decide(
     dataset: &str,
     contribution: &str,
     commit: Option<bool>,
-) -> Result<(), String> {
+) -> Result<(), PartyError> {
     let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config().node_id.clone());
     if party == node.me() {
-        return match commit {
+        return Ok(match commit {
             Some(replace) => crate::contributions::commit(node, &d, &c, &owner, replace).await.map(|_| ()),
             None => node.with_store(move |store| store.abort(&d, &c, &owner)).await,
-        }
-        .map_err(|e| e.to_string());
+        }?);
     }
     let request = match commit {
         Some(replace) => MeshRequest::Commit { dataset: d, contribution: c, replace },
         None => MeshRequest::Abort { dataset: d, contribution: c },
     };
-    node.mesh().call(party, request).await.map_err(|e| e.reason)
+    node.mesh().call(party, request).await.map_err(PartyError::Mesh)
 }
 
 async fn stage_locally(
     node: &Arc<Node>,
     header: &ContributionHeader,
     columns: Vec<Vec<Component>>,
-) -> Result<(), String> {
+) -> Result<(), PartyError> {
     let header = SharesHeader::from(header.clone());
-    node.with_store(move |store| store.stage(&header, &columns)).await.map_err(|e| e.to_string())
+    Ok(node.with_store(move |store| store.stage(&header, &columns)).await?)
 }
 
 /// Streams the components `party` holds; returns the share bytes sent. A node that refuses
@@ -232,13 +257,13 @@ async fn send(
     party: usize,
     header: &ContributionHeader,
     columns: &[Vec<Component>],
-) -> Result<u64, String> {
-    let conn = node.mesh().connection(party).await.map_err(|e| e.reason)?;
-    let (mut tx, mut rx) = conn.open_bi().await.map_err(|e| e.to_string())?;
+) -> Result<u64, PartyError> {
+    let conn = node.mesh().connection(party).await.map_err(PartyError::Mesh)?;
+    let (mut tx, mut rx) = conn.open_bi().await?;
     let streamed = async {
         let head =
             MeshHeader { version: wire::PROTOCOL_VERSION, request: MeshRequest::Prepare(header.clone()) };
-        write_frame(&mut tx, &head).await.map_err(|e| e.to_string())?;
+        write_frame(&mut tx, &head).await?;
         for cols in columns {
             for (j, col) in cols.iter().enumerate() {
                 for (k, chunk) in col.values.chunks(wire::CHUNK_VALUES).enumerate() {
@@ -248,25 +273,26 @@ async fn send(
                         offset: (k * wire::CHUNK_VALUES) as u64,
                         values: U64s(chunk.to_vec()),
                     };
-                    write_frame(&mut tx, &frame).await.map_err(|e| e.to_string())?;
+                    write_frame(&mut tx, &frame).await?;
                 }
             }
         }
-        write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
-        tx.finish().map_err(|e| e.to_string())
+        write_frame(&mut tx, &DataFrame::End).await?;
+        tx.finish()?;
+        Ok::<(), PartyError>(())
     }
     .await;
     let reply =
         tokio::time::timeout(node.mesh().request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME))
             .await;
     match reply {
-        Ok(Ok(MeshResponse::Error { message })) => Err(message),
+        Ok(Ok(MeshResponse::Error { message })) => Err(PartyError::Refused(message)),
         Ok(Ok(MeshResponse::Ok)) => {
             streamed.map(|()| columns.iter().flatten().map(|c| 8 * c.values.len() as u64).sum())
         }
-        Ok(Err(e)) => Err(streamed.err().unwrap_or_else(|| e.to_string())),
-        Err(_) => Err(streamed
-            .err()
-            .unwrap_or_else(|| format!("no answer within {} s", node.mesh().request_timeout().as_secs()))),
+        Ok(Err(e)) => Err(streamed.err().unwrap_or(e.into())),
+        Err(_) => {
+            Err(streamed.err().unwrap_or(PartyError::NoAnswer(node.mesh().request_timeout().as_secs())))
+        }
     }
 }

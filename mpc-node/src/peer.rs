@@ -46,7 +46,7 @@ pub enum PeerError {
     },
     /// The schema is invalid.
     #[error("{0}")]
-    Schema(String),
+    Schema(wire::schema::SchemaError),
     /// The sender stalled.
     #[error("no share data for {0} s")]
     Stalled(u64),
@@ -92,11 +92,11 @@ const MAX_COLUMNS: usize = 1024;
 /// [`crate::accept::requests`] says).
 pub async fn serve(node: Arc<Node>, party: usize, conn: quinn::Connection) {
     let deadline = node.request_deadline();
-    crate::accept::requests(&conn, deadline, move |header: Result<MeshHeader, String>, tx, mut rx| {
+    crate::accept::requests(&conn, deadline, move |header: Result<MeshHeader, crate::accept::BadRequest>, tx, mut rx| {
         let node = node.clone();
         async move {
             let answer = match header {
-                Err(message) => MeshResponse::Error { message },
+                Err(bad) => MeshResponse::Error { message: bad.to_string() },
                 Ok(h) if h.version != wire::PROTOCOL_VERSION => MeshResponse::Error {
                     message: format!("protocol version {} is not {}", h.version, wire::PROTOCOL_VERSION),
                 },

@@ -256,8 +256,8 @@ pub enum JobError {
     #[error("job {0} is a differentially private segmentation: its fairness table needs --epsilon too")]
     PrivateSegmentation(JobId),
     /// This node's policy refuses the job.
-    #[error("{0}")]
-    Policy(String),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::Refusal),
     /// This node's privacy budget cannot pay for the job.
     #[error(transparent)]
     Budget(#[from] LedgerError),

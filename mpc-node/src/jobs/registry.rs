@@ -39,7 +39,7 @@ impl Jobs {
             let bytes =
                 std::fs::read(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
             let record = super::upgrade::read_record(&bytes)
-                .map_err(|reason| StoreError::Corrupt { path: path.clone(), reason })?;
+                .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
             let (job, effects) = Job::restart(record);
             if effects.iter().any(|e| matches!(e, Effect::Persist)) {
                 write_atomic(&path, &serde_json::to_vec_pretty(job.record()).expect("record serialises"))?;
