@@ -64,13 +64,24 @@ impl Drop for Admitted {
     }
 }
 
+/// Why a stream's first frame is not a request.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRequest {
+    /// Too long or malformed.
+    #[error("bad request: {0}")]
+    Frame(#[from] wire::FrameError),
+    /// Not complete in time.
+    #[error("bad request: no complete request within {0} s")]
+    Late(u64),
+}
+
 /// Accepts the streams of `conn` until it closes, and hands each stream's first frame (or why
 /// there is none: too long, malformed, not complete within `deadline`) with the stream to
 /// `handle`, on a task of its own.
 pub async fn requests<T, H, F>(conn: &quinn::Connection, deadline: Duration, handle: H)
 where
     T: DeserializeOwned + Send + 'static,
-    H: Fn(Result<T, String>, quinn::SendStream, quinn::RecvStream) -> F + Clone + Send + 'static,
+    H: Fn(Result<T, BadRequest>, quinn::SendStream, quinn::RecvStream) -> F + Clone + Send + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     let reading = Arc::new(Semaphore::new(READING_AT_ONCE));
@@ -82,8 +93,8 @@ where
             let read = wire::read_frame::<_, T>(&mut rx, wire::MAX_CONTROL_FRAME);
             let request = match tokio::time::timeout(deadline, read).await {
                 Ok(Ok(request)) => Ok(request),
-                Ok(Err(e)) => Err(format!("bad request: {e}")),
-                Err(_) => Err(format!("bad request: no complete request within {} s", deadline.as_secs())),
+                Ok(Err(e)) => Err(BadRequest::Frame(e)),
+                Err(_) => Err(BadRequest::Late(deadline.as_secs())),
             };
             drop(permit);
             handle(request, tx, rx).await;

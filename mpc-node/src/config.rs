@@ -178,7 +178,7 @@ impl Config {
         if let Some(file) = &config.policy {
             let invalid =
                 |message| ConfigError::Invalid { path: path.into(), field: "policy".into(), message };
-            let policy = crate::policy::Policy::load(file).map_err(invalid)?;
+            let policy = crate::policy::Policy::load(file).map_err(|e| invalid(e.to_string()))?;
             if let Some(name) =
                 policy.auditors.iter().find(|a| !config.operators.iter().any(|o| &o.name == *a))
             {
@@ -262,7 +262,7 @@ impl Config {
                 return bad(format!("datasets[{i}].name"), format!("dataset `{}` appears twice", d.name));
             }
             names.push(&d.name);
-            d.schema.check().map_err(|m| (format!("datasets[{i}].schema"), m))?;
+            d.schema.check().map_err(|m| (format!("datasets[{i}].schema"), m.to_string()))?;
             for (j, f) in d.schema.features.iter().enumerate() {
                 for (what, v) in [("min", f.min), ("max", f.max)] {
                     if let Some(v) = v

@@ -10,7 +10,7 @@
 //! [`purge`] deletes every kept contribution that can no longer be restored.
 
 use crate::node::Node;
-use crate::store::{Committed, Kept, Replace, StoreError};
+use crate::store::{Committed, Kept, Replace, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -45,7 +45,7 @@ fn now_ms() -> u64 {
 
 /// This node's retention period for `dataset`, in milliseconds, if its policy sets one.
 fn retention_ms(node: &Node, dataset: &str) -> Option<u64> {
-    let policy = node.config.rules.as_ref()?;
+    let policy = node.config().rules.as_ref()?;
     policy.retention().into_iter().find(|(d, _)| d == dataset).map(|(_, period)| period)
 }
 
@@ -58,12 +58,12 @@ pub async fn commit(
     owner: &str,
     replace: bool,
 ) -> Result<Committed, StoreError> {
-    let until = now_ms().saturating_add(node.config.keep_replaced_ms());
+    let until = now_ms().saturating_add(node.config().keep_replaced_ms());
     let mode = if replace { Replace::KeepUntil(until) } else { Replace::No };
     let (d, c, o) = (dataset.to_string(), contribution.to_string(), owner.to_string());
     let committed = node.with_store(move |store| store.commit(&d, &c, &o, mode)).await?;
     if let Some(previous) = &committed.replaced {
-        node.audit.record(Event::Replaced {
+        node.audit().record(Event::Replaced {
             dataset: dataset.into(),
             owner: owner.into(),
             replaced: previous.id.clone(),
@@ -109,7 +109,7 @@ pub async fn restore_here(
         })
         .await?;
     if apply {
-        node.audit.record(Event::Restored {
+        node.audit().record(Event::Restored {
             dataset: dataset.into(),
             owner: owner.into(),
             restored: kept.previous.id.clone(),
@@ -125,7 +125,7 @@ pub async fn restore_here(
 /// The owner's restore: puts back, on every node, the contribution this node's last
 /// replacement replaced in `dataset`, once every node said it can.
 pub async fn restore(node: Arc<Node>, dataset: &str) -> Result<RestoreReport, RestoreError> {
-    let me = node.config.node_id.clone();
+    let me = node.config().node_id.clone();
     let retention = retention_ms(&node, dataset);
     let (d, o) = (dataset.to_string(), me.clone());
     let kept = node.with_store(move |store| store.restorable(&d, &o, now_ms(), retention)).await?;
@@ -135,16 +135,16 @@ pub async fn restore(node: Arc<Node>, dataset: &str) -> Result<RestoreReport, Re
         dropped: kept.current.clone(),
         apply,
     };
-    let peers: Vec<usize> = (0..node.members.len()).filter(|&p| p != node.me).collect();
+    let peers: Vec<usize> = (0..node.members().len()).filter(|&p| p != node.me()).collect();
     let checks =
-        futures_util::future::join_all(peers.iter().map(|&p| node.mesh.call(p, request(false)))).await;
+        futures_util::future::join_all(peers.iter().map(|&p| node.mesh().call(p, request(false)))).await;
     let refusals: Vec<String> = checks.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
     if !refusals.is_empty() {
         return Err(RestoreError::Refused(refusals.join("; ")));
     }
     let mut failed = Vec::new();
     for &p in &peers {
-        if let Err(e) = node.mesh.call(p, request(true)).await {
+        if let Err(e) = node.mesh().call(p, request(true)).await {
             failed.push(e.to_string());
         }
     }
@@ -160,17 +160,14 @@ pub async fn restore(node: Arc<Node>, dataset: &str) -> Result<RestoreReport, Re
         restored_rows: kept.previous.rows,
         dropped: kept.current,
         dropped_rows: kept.current_rows,
-        nodes: node.members.len() as u16,
+        nodes: node.members().len() as u16,
     })
 }
 
 /// Records, before `job` reads the dataset version `meta`, that it uses it: what its
 /// contributions replaced can no longer be restored. A failure to record fails the job.
-pub fn note_used(node: &Node, job: JobId, meta: &crate::store::DatasetMeta) -> Result<(), String> {
-    let ended = node
-        .store
-        .note_used(&meta.name, &meta.contributions, &job.to_string())
-        .map_err(|e| format!("cannot record that the job reads `{}`: {e}", meta.name))?;
+pub fn note_used(store: &Store, job: JobId, meta: &crate::store::DatasetMeta) -> Result<(), StoreError> {
+    let ended = store.note_used(&meta.name, &meta.contributions, &job.to_string())?;
     for kept in ended {
         tracing::info!(
             %job,
@@ -188,7 +185,7 @@ pub fn note_used(node: &Node, job: JobId, meta: &crate::store::DatasetMeta) -> R
 pub async fn purge(node: Arc<Node>) {
     loop {
         tokio::time::sleep(PURGE_EVERY).await;
-        let datasets = match node.store.datasets() {
+        let datasets = match node.store().datasets() {
             Ok(list) => list,
             Err(e) => {
                 tracing::error!(error = %e, "cannot list datasets to purge replaced contributions");

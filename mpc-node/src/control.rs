@@ -14,20 +14,28 @@ use wire::control::{
 /// [`crate::accept::requests`] says).
 pub async fn serve(node: Arc<Node>, role: Role, fp: Fingerprint, conn: quinn::Connection) {
     let deadline = node.request_deadline();
-    crate::accept::requests(&conn, deadline, move |request: Result<Request, String>, tx, _rx| {
-        let (node, role) = (node.clone(), role.clone());
-        async move {
-            let answer = match request {
-                Err(message) => error(ErrorKind::BadRequest, message),
-                Ok(r) if r.version != wire::PROTOCOL_VERSION => error(
-                    ErrorKind::Version,
-                    format!("protocol version {} is not this node's {}", r.version, wire::PROTOCOL_VERSION),
-                ),
-                Ok(r) => handle(node, &role, fp, r.body).await,
-            };
-            crate::accept::reply(tx, &answer, deadline).await;
-        }
-    })
+    crate::accept::requests(
+        &conn,
+        deadline,
+        move |request: Result<Request, crate::accept::BadRequest>, tx, _rx| {
+            let (node, role) = (node.clone(), role.clone());
+            async move {
+                let answer = match request {
+                    Err(bad) => error(ErrorKind::BadRequest, bad.to_string()),
+                    Ok(r) if r.version != wire::PROTOCOL_VERSION => error(
+                        ErrorKind::Version,
+                        format!(
+                            "protocol version {} is not this node's {}",
+                            r.version,
+                            wire::PROTOCOL_VERSION
+                        ),
+                    ),
+                    Ok(r) => handle(node, &role, fp, r.body).await,
+                };
+                crate::accept::reply(tx, &answer, deadline).await;
+            }
+        },
+    )
     .await;
 }
 
@@ -61,7 +69,7 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             }
         }
         _ if !operator => error(ErrorKind::Forbidden, "this request is for operators"),
-        RequestBody::ListDatasets => match node.store.datasets() {
+        RequestBody::ListDatasets => match node.store().datasets() {
             Ok(list) => Response::Datasets(
                 list.into_iter()
                     .map(|d| DatasetInfo {
@@ -77,25 +85,25 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             ),
             Err(e) => error(ErrorKind::Failed, e.to_string()),
         },
-        RequestBody::SubmitJob { job, spec } => match jobs::submit(&node, job, spec, fp) {
+        RequestBody::SubmitJob { job, spec } => match node.jobs().submit(job, spec, fp).await {
             Ok(()) => Response::Vote { accept: true, reason: None },
-            Err(reason) => Response::Vote { accept: false, reason: Some(reason) },
+            Err(reason) => Response::Vote { accept: false, reason: Some(reason.to_string()) },
         },
-        RequestBody::StartJob { job } => match jobs::start(node, job, fp) {
+        RequestBody::StartJob { job } => match node.jobs().start(job, fp).await {
             Ok(()) => Response::Ack,
-            Err(e) => error(ErrorKind::BadRequest, e),
+            Err(e) => error(ErrorKind::BadRequest, e.to_string()),
         },
-        RequestBody::AbortJob { job, reason } => match jobs::abort(&node, job, &reason, fp) {
+        RequestBody::AbortJob { job, reason } => match node.jobs().abort(job, &reason, fp).await {
             Ok(()) => Response::Ack,
-            Err(e) => error(ErrorKind::BadRequest, e),
+            Err(e) => error(ErrorKind::BadRequest, e.to_string()),
         },
-        RequestBody::JobStatus { job } => match node.jobs.get(&job) {
+        RequestBody::JobStatus { job } => match node.jobs().jobs().get(&job) {
             Some(r) if sees_all(&node, role, fp, &r) => Response::Status(r.status()),
             Some(r) => Response::Status(r.summary()),
-            None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config.node_id)),
+            None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config().node_id)),
         },
-        RequestBody::JobResult { job } => match node.jobs.get(&job) {
-            None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config.node_id)),
+        RequestBody::JobResult { job } => match node.jobs().jobs().get(&job) {
+            None => error(ErrorKind::NotFound, format!("node {} has no job {job}", node.config().node_id)),
             Some(r) if r.submitter != fp => {
                 error(ErrorKind::Forbidden, "only the operator that submitted a job can read its result")
             }
@@ -103,7 +111,7 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                 ErrorKind::Failed,
                 format!(
                     "the output of job {job} is gone from node {}: {}",
-                    node.config.node_id,
+                    node.config().node_id,
                     r.erased.unwrap_or_default()
                 ),
             ),
@@ -115,11 +123,11 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                         .flat_map(|c| c.values.iter().flat_map(|v| v.to_le_bytes()))
                         .collect();
                     let what = format!("this node's components of {}", out.layout.names().join(", "));
-                    jobs::revealed::record(&node, job, format!("operator {fp}"), what, &sent);
+                    node.jobs().reveal(job, format!("operator {fp}"), what, &sent);
                     Response::Result(JobResultShares {
                         job,
-                        party: node.me as u16,
-                        parties: node.members.len() as u16,
+                        party: node.me() as u16,
+                        parties: node.members().len() as u16,
                         count: out.count,
                         layout: out.layout,
                         components: out
@@ -133,26 +141,27 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
                     ErrorKind::Failed,
                     format!(
                         "job {job} is {state} on node {}{}",
-                        node.config.node_id,
+                        node.config().node_id,
                         r.reason.map(|r| format!(": {r}")).unwrap_or_default()
                     ),
                 ),
             },
         },
         RequestBody::NodeStatus if operator => Response::NodeStatus(node_status(&node, role, fp).await),
-        RequestBody::CheckJob { spec } if operator => match jobs::dry_run(&node, &spec, fp) {
+        RequestBody::CheckJob { spec } if operator => match node.jobs().dry_run(&spec, fp) {
             Ok(()) => Response::Vote { accept: true, reason: None },
-            Err(reason) => Response::Vote { accept: false, reason: Some(reason) },
+            Err(reason) => Response::Vote { accept: false, reason: Some(reason.to_string()) },
         },
         RequestBody::CheckJob { .. } => error(ErrorKind::Forbidden, "only operators check jobs"),
-        RequestBody::AuditLog { from } if operator => match node.audit.lines(from, wire::control::AUDIT_PAGE)
-        {
-            Ok((lines, more)) => {
-                let lines = lines.into_iter().map(|l| served_line(&node, role, fp, l)).collect();
-                Response::AuditLines { lines, more }
+        RequestBody::AuditLog { from } if operator => {
+            match node.audit().lines(from, wire::control::AUDIT_PAGE) {
+                Ok((lines, more)) => {
+                    let lines = lines.into_iter().map(|l| served_line(&node, role, fp, l)).collect();
+                    Response::AuditLines { lines, more }
+                }
+                Err(e) => error(ErrorKind::Failed, format!("reading the audit log: {e}")),
             }
-            Err(e) => error(ErrorKind::Failed, format!("reading the audit log: {e}")),
-        },
+        }
         RequestBody::AuditLog { .. } => error(ErrorKind::Forbidden, "only operators read the audit log"),
         RequestBody::NodeStatus => error(ErrorKind::Forbidden, "only operators read a node's status"),
         RequestBody::PrivacyBudget => Response::PrivacyBudget(budgets(&node)),
@@ -167,7 +176,7 @@ fn sees_all(node: &Node, role: &Role, fp: Fingerprint, record: &jobs::JobRecord)
 
 /// Whether this node's policy names `role` an auditor.
 fn is_auditor(node: &Node, role: &Role) -> bool {
-    match (role, &node.config.rules) {
+    match (role, &node.config().rules) {
         (Role::Operator(name), Some(policy)) => policy.auditors.iter().any(|a| a == name),
         _ => false,
     }
@@ -189,7 +198,7 @@ fn served_line(node: &Node, role: &Role, fp: Fingerprint, raw: String) -> String
         || job
             .parse::<wire::control::JobId>()
             .ok()
-            .and_then(|id| node.jobs.get(&id))
+            .and_then(|id| node.jobs().jobs().get(&id))
             .is_some_and(|r| r.submitter == fp);
     if own {
         raw
@@ -201,36 +210,36 @@ fn served_line(node: &Node, role: &Role, fp: Fingerprint, raw: String) -> String
 /// Who the node is, its datasets and active jobs, and its links to the others, probed now
 /// (all at once, each within the request timeout).
 async fn node_status(node: &Arc<Node>, role: &Role, fp: Fingerprint) -> NodeStatus {
-    let datasets = match node.store.datasets() {
+    let datasets = match node.store().datasets() {
         Ok(list) => list.iter().map(|d| (d.name.clone(), d.rows())).collect(),
         Err(e) => vec![(format!("(unreadable: {e})"), 0)],
     };
-    let peers: Vec<usize> = (0..node.members.len()).filter(|&p| p != node.me).collect();
-    let probes = futures_util::future::join_all(peers.iter().map(|&p| node.mesh.probe(p))).await;
+    let peers: Vec<usize> = (0..node.members().len()).filter(|&p| p != node.me()).collect();
+    let probes = futures_util::future::join_all(peers.iter().map(|&p| node.mesh().probe(p))).await;
     let links = peers
         .iter()
         .zip(probes)
         .map(|(&p, probe)| PeerLink {
-            node: node.members[p].id.clone(),
+            node: node.members()[p].id.clone(),
             rtt_us: probe.as_ref().ok().map(|rtt| rtt.as_micros() as u64),
             error: probe.err().map(|e| e.reason),
         })
         .collect();
-    let jobs = node.jobs.active(|r| sees_all(node, role, fp, r));
+    let jobs = node.jobs().jobs().active(|r| sees_all(node, role, fp, r));
     NodeStatus { info: info(node), datasets, jobs, links }
 }
 
 /// This node's ledger: every dataset it holds or has charged, with its policy's budget.
 fn budgets(node: &Node) -> Vec<wire::control::BudgetInfo> {
-    let mut names = node.ledger.datasets();
-    names.extend(node.store.datasets().unwrap_or_default().into_iter().map(|d| d.name));
+    let mut names = node.ledger().datasets();
+    names.extend(node.store().datasets().unwrap_or_default().into_iter().map(|d| d.name));
     names.sort();
     names.dedup();
     names
         .into_iter()
         .map(|dataset| {
-            let (spent, jobs) = node.ledger.spent(&dataset);
-            let rules = node.config.rules.as_ref();
+            let (spent, jobs) = node.ledger().spent(&dataset);
+            let rules = node.config().rules.as_ref();
             wire::control::BudgetInfo {
                 budget: rules.and_then(|p| p.budget(&dataset)),
                 requires_epsilon: rules.is_some_and(|p| p.requires_epsilon(&dataset)),
@@ -245,9 +254,9 @@ fn budgets(node: &Node) -> Vec<wire::control::BudgetInfo> {
 /// Who the node is.
 fn info(node: &Node) -> NodeInfo {
     NodeInfo {
-        node_id: node.config.node_id.clone(),
-        party: node.me as u16,
-        parties: node.members.len() as u16,
+        node_id: node.config().node_id.clone(),
+        party: node.me() as u16,
+        parties: node.members().len() as u16,
         version: env!("CARGO_PKG_VERSION").into(),
     }
 }

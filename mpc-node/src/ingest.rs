@@ -6,7 +6,7 @@
 //! when staging and committing (see `crate::contributions`).
 
 use crate::node::Node;
-use crate::store::SharesHeader;
+use crate::store::{SharesHeader, StoreError};
 use protocol::sharing::{Component, split_columns};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -31,7 +31,7 @@ pub enum IngestError {
     Csv(#[from] crate::csv_input::CsvError),
     /// This node's policy does not allow sharing a column of the schema.
     #[error("this node's policy refuses the ingest, nothing was shared: {0}")]
-    Policy(String),
+    Policy(crate::policy::Refusal),
     /// The ingest would replace this node's contribution, and no replacement was asked for.
     #[error(
         "dataset `{dataset}` already holds {rows} records of this node (contribution {contribution}); \
@@ -67,13 +67,13 @@ pub enum IngestError {
 /// replaces this node's current contribution, if any (which is otherwise refused).
 pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<IngestReport, IngestError> {
     let config =
-        node.config.dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
-    node.store.check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
+        node.config().dataset(dataset).ok_or_else(|| IngestError::UnknownDataset(dataset.into()))?.clone();
+    node.store().check_schema(dataset, &config.schema).map_err(|e| IngestError::Aborted(e.to_string()))?;
     // Minimisation: no column leaves this node unless its policy lets jobs use it.
-    if let Some(policy) = &node.config.rules {
+    if let Some(policy) = &node.config().rules {
         policy.check_shared(dataset, &config.schema).map_err(IngestError::Policy)?;
     }
-    let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout.clone());
+    let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout().clone());
     // Reading, encoding and splitting are CPU and disk work: keep them off the async workers.
     let (table, contribution, shared) = tokio::task::spawn_blocking(move || {
         let table = crate::csv_input::read_table(&path, &schema)?;
@@ -88,10 +88,10 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     // This node knows the dataset's contributions: refuse a replacement nobody asked for
     // before anything leaves it.
     let current = node
-        .store
+        .store()
         .dataset(dataset)
         .map_err(|e| IngestError::Aborted(e.to_string()))?
-        .and_then(|m| m.contributions.into_iter().find(|c| c.owner == node.config.node_id));
+        .and_then(|m| m.contributions.into_iter().find(|c| c.owner == node.config().node_id));
     if let Some(c) = &current
         && !replace
     {
@@ -100,13 +100,13 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
             contribution: c.id.clone(),
             rows: c.rows,
             new_rows: table.rows,
-            keep_days: node.config.keep_replaced_days,
+            keep_days: node.config().keep_replaced_days,
         });
     }
     let header = ContributionHeader {
         dataset: dataset.into(),
         contribution: contribution.clone(),
-        owner: node.config.node_id.clone(),
+        owner: node.config().node_id.clone(),
         schema: config.schema.clone(),
         rows: table.rows,
         components: Vec::new(),
@@ -122,13 +122,13 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
 
     let shared = Arc::new(shared);
     let mut tasks = tokio::task::JoinSet::new();
-    for party in 0..node.layout.parties() {
+    for party in 0..node.layout().parties() {
         let (node, shared, mut header) = (node.clone(), shared.clone(), header.clone());
-        header.components = node.layout.held_by(party).iter().map(|&c| c as u16).collect();
+        header.components = node.layout().held_by(party).iter().map(|&c| c as u16).collect();
         tasks.spawn(async move {
             let columns: Vec<Vec<Component>> =
                 header.components.iter().map(|&c| shared[c as usize].clone()).collect();
-            let result = if party == node.me {
+            let result = if party == node.me() {
                 stage_locally(&node, &header, columns).await.map(|()| 0)
             } else {
                 send(&node, party, &header, &columns).await
@@ -141,15 +141,15 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((_, Ok(bytes))) => bytes_sent += bytes,
-            Ok((party, Err(e))) => failures.push(format!("{}: {e}", node.members[party].id)),
+            Ok((party, Err(e))) => failures.push(format!("{}: {e}", node.members()[party].id)),
             Err(e) => failures.push(e.to_string()),
         }
     }
     if !failures.is_empty() {
         failures.sort();
-        for party in 0..node.layout.parties() {
+        for party in 0..node.layout().parties() {
             if let Err(e) = decide(&node, party, dataset, &contribution, None).await {
-                tracing::warn!(node = %node.members[party].id, error = %e, "could not drop staged shares (dropped after a day)");
+                tracing::warn!(node = %node.members()[party].id, error = %e, "could not drop staged shares (dropped after a day)");
             }
         }
         return Err(IngestError::Aborted(failures.join("; ")));
@@ -157,7 +157,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     // Every node staged: the decision is commit. A node that does not answer is asked again
     // (a commit is idempotent, and a staged contribution survives a restart).
     let mut failed = Vec::new();
-    for party in 0..node.layout.parties() {
+    for party in 0..node.layout().parties() {
         let mut outcome = decide(&node, party, dataset, &contribution, Some(replace)).await;
         for attempt in 1..COMMIT_ATTEMPTS {
             if outcome.is_ok() {
@@ -167,7 +167,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
             outcome = decide(&node, party, dataset, &contribution, Some(replace)).await;
         }
         if let Err(e) = outcome {
-            failed.push(format!("{}: {e}", node.members[party].id));
+            failed.push(format!("{}: {e}", node.members()[party].id));
         }
     }
     if !failed.is_empty() {
@@ -182,14 +182,40 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
         contribution,
         rows: table.rows,
         skipped_no_consent: table.skipped_no_consent,
-        nodes: node.layout.parties() as u16,
+        nodes: node.layout().parties() as u16,
         bytes_sent,
         replaced: current.map(|c| ReplacedInfo {
             contribution: c.id,
             rows: c.rows,
-            keep_until_ms: kept_from.saturating_add(node.config.keep_replaced_ms()),
+            keep_until_ms: kept_from.saturating_add(node.config().keep_replaced_ms()),
         }),
     })
+}
+
+/// Why one node did not stage, commit or abort a contribution (the caller names the node).
+#[derive(Debug, Error)]
+pub enum PartyError {
+    /// This node's own store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The peer could not be reached or refused the request.
+    #[error("{}", .0.reason)]
+    Mesh(crate::mesh::MeshError),
+    /// The peer refused the contribution.
+    #[error("{0}")]
+    Refused(String),
+    /// The connection to the peer failed.
+    #[error(transparent)]
+    Connection(#[from] quinn::ConnectionError),
+    /// A frame could not be written or read.
+    #[error(transparent)]
+    Frame(#[from] wire::FrameError),
+    /// The stream was closed under the sender.
+    #[error(transparent)]
+    Closed(#[from] quinn::ClosedStream),
+    /// The peer did not answer in time.
+    #[error("no answer within {0} s")]
+    NoAnswer(u64),
 }
 
 /// Commits (`Some(replace)`) or aborts (`None`) the contribution on `party`.
@@ -199,29 +225,28 @@ async fn decide(
     dataset: &str,
     contribution: &str,
     commit: Option<bool>,
-) -> Result<(), String> {
-    let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config.node_id.clone());
-    if party == node.me {
-        return match commit {
+) -> Result<(), PartyError> {
+    let (d, c, owner) = (dataset.to_string(), contribution.to_string(), node.config().node_id.clone());
+    if party == node.me() {
+        return Ok(match commit {
             Some(replace) => crate::contributions::commit(node, &d, &c, &owner, replace).await.map(|_| ()),
             None => node.with_store(move |store| store.abort(&d, &c, &owner)).await,
-        }
-        .map_err(|e| e.to_string());
+        }?);
     }
     let request = match commit {
         Some(replace) => MeshRequest::Commit { dataset: d, contribution: c, replace },
         None => MeshRequest::Abort { dataset: d, contribution: c },
     };
-    node.mesh.call(party, request).await.map_err(|e| e.reason)
+    node.mesh().call(party, request).await.map_err(PartyError::Mesh)
 }
 
 async fn stage_locally(
     node: &Arc<Node>,
     header: &ContributionHeader,
     columns: Vec<Vec<Component>>,
-) -> Result<(), String> {
+) -> Result<(), PartyError> {
     let header = SharesHeader::from(header.clone());
-    node.with_store(move |store| store.stage(&header, &columns)).await.map_err(|e| e.to_string())
+    Ok(node.with_store(move |store| store.stage(&header, &columns)).await?)
 }
 
 /// Streams the components `party` holds; returns the share bytes sent. A node that refuses
@@ -232,13 +257,13 @@ async fn send(
     party: usize,
     header: &ContributionHeader,
     columns: &[Vec<Component>],
-) -> Result<u64, String> {
-    let conn = node.mesh.connection(party).await.map_err(|e| e.reason)?;
-    let (mut tx, mut rx) = conn.open_bi().await.map_err(|e| e.to_string())?;
+) -> Result<u64, PartyError> {
+    let conn = node.mesh().connection(party).await.map_err(PartyError::Mesh)?;
+    let (mut tx, mut rx) = conn.open_bi().await?;
     let streamed = async {
         let head =
             MeshHeader { version: wire::PROTOCOL_VERSION, request: MeshRequest::Prepare(header.clone()) };
-        write_frame(&mut tx, &head).await.map_err(|e| e.to_string())?;
+        write_frame(&mut tx, &head).await?;
         for cols in columns {
             for (j, col) in cols.iter().enumerate() {
                 for (k, chunk) in col.values.chunks(wire::CHUNK_VALUES).enumerate() {
@@ -248,24 +273,26 @@ async fn send(
                         offset: (k * wire::CHUNK_VALUES) as u64,
                         values: U64s(chunk.to_vec()),
                     };
-                    write_frame(&mut tx, &frame).await.map_err(|e| e.to_string())?;
+                    write_frame(&mut tx, &frame).await?;
                 }
             }
         }
-        write_frame(&mut tx, &DataFrame::End).await.map_err(|e| e.to_string())?;
-        tx.finish().map_err(|e| e.to_string())
+        write_frame(&mut tx, &DataFrame::End).await?;
+        tx.finish()?;
+        Ok::<(), PartyError>(())
     }
     .await;
     let reply =
-        tokio::time::timeout(node.mesh.request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME)).await;
+        tokio::time::timeout(node.mesh().request_timeout(), read_frame(&mut rx, wire::MAX_CONTROL_FRAME))
+            .await;
     match reply {
-        Ok(Ok(MeshResponse::Error { message })) => Err(message),
+        Ok(Ok(MeshResponse::Error { message })) => Err(PartyError::Refused(message)),
         Ok(Ok(MeshResponse::Ok)) => {
             streamed.map(|()| columns.iter().flatten().map(|c| 8 * c.values.len() as u64).sum())
         }
-        Ok(Err(e)) => Err(streamed.err().unwrap_or_else(|| e.to_string())),
-        Err(_) => Err(streamed
-            .err()
-            .unwrap_or_else(|| format!("no answer within {} s", node.mesh.request_timeout().as_secs()))),
+        Ok(Err(e)) => Err(streamed.err().unwrap_or(e.into())),
+        Err(_) => {
+            Err(streamed.err().unwrap_or(PartyError::NoAnswer(node.mesh().request_timeout().as_secs())))
+        }
     }
 }

@@ -13,7 +13,8 @@
 //!   [`contributions`]: replacing an owner's contribution, and restoring the one replaced.
 //! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves;
 //!   [`accept`]: what one certificate's connections can make the node hold.
-//! - [`jobs`]: job records, checks and the runner.
+//! - [`local`]: this node's place among the members.
+//! - [`jobs`]: job records, checks, the lifecycle state machine and its driver, the runners.
 //! - [`policy`], [`ledger`], [`audit`], [`retention`]: what each company allows, the privacy
 //!   budget spent, the hash-chained record of what happened, and erasure.
 
@@ -28,6 +29,7 @@ pub mod files;
 pub mod ingest;
 pub mod jobs;
 pub mod ledger;
+pub mod local;
 pub mod mesh;
 pub mod node;
 pub mod peer;

@@ -1,12 +1,15 @@
-//! The running node: its identity, store, mesh and jobs, and the accept loop that routes each
-//! incoming connection by the fingerprint of its certificate.
+//! The running node: it owns its identity, store, audit log, ledger, mesh and jobs, wires them
+//! together at the start, and runs the accept loop that routes each incoming connection by
+//! the fingerprint of its certificate. The other modules reach these parts through its
+//! methods; the jobs get only what [`crate::jobs::Runtime`] is given here.
 
 use crate::accept::Connections;
 use crate::audit::AuditLog;
 use crate::config::{Config, ConfigError, Member};
-use crate::jobs::Jobs;
-use crate::jobs::channel::Inbox;
+use crate::jobs::context::View;
+use crate::jobs::{Jobs, Parties, Runtime};
 use crate::ledger::Ledger;
+use crate::local::Local;
 use crate::mesh::Mesh;
 use crate::store::{Store, StoreError};
 use net::{Fingerprint, Identity, NetOptions};
@@ -59,28 +62,12 @@ pub enum Role {
 
 /// A running node.
 pub struct Node {
-    /// Its configuration.
-    pub config: Config,
-    /// All nodes, sorted by id.
-    pub members: Vec<Member>,
-    /// This node's party number.
-    pub me: usize,
-    /// The sharing layout.
-    pub layout: Layout,
-    /// The share store.
-    pub store: Store,
-    /// Outgoing connections to peers.
-    pub mesh: Mesh,
-    /// Incoming job streams.
-    pub inbox: Inbox,
-    /// Job records.
-    pub jobs: Jobs,
-    /// The audit log.
-    pub audit: AuditLog,
-    /// The privacy-budget ledger.
-    pub ledger: Ledger,
-    /// Longest wait for one message during a job.
-    pub job_timeout: Duration,
+    local: Arc<Local>,
+    store: Arc<Store>,
+    mesh: Arc<Mesh>,
+    audit: Arc<AuditLog>,
+    ledger: Arc<Ledger>,
+    jobs: Arc<Runtime>,
     identity: Identity,
     endpoint: quinn::Endpoint,
 }
@@ -111,10 +98,15 @@ impl Node {
                 tracing::debug!(path = %path.display(), mode = %format!("{mode:04o}"), "restricted");
             }
         }
-        let store = Store::open(&config.data_dir)?;
-        let jobs = Jobs::load(store.jobs_dir())?;
-        let audit = AuditLog::open(&config.data_dir).map_err(StartError::Audit)?;
-        let ledger = Ledger::open(&config.data_dir)?;
+        let store = Arc::new(Store::open(&config.data_dir)?);
+        let parties = Parties {
+            node: config.node_id.clone(),
+            me,
+            members: members.iter().map(|m| m.id.clone()).collect(),
+        };
+        let jobs = Arc::new(Jobs::load(store.jobs_dir(), parties)?);
+        let audit = Arc::new(AuditLog::open(&config.data_dir).map_err(StartError::Audit)?);
+        let ledger = Arc::new(Ledger::open(&config.data_dir)?);
         let options = NetOptions {
             idle_timeout: Duration::from_secs(config.network.idle_timeout_secs),
             keep_alive: Duration::from_secs(config.network.idle_timeout_secs.div_ceil(4).max(1)),
@@ -126,7 +118,8 @@ impl Node {
         allowed.extend(config.operators.iter().map(|o| o.fingerprint));
         let endpoint = net::server_endpoint(bind, &identity, allowed, &options)?;
         let job_timeout = Duration::from_secs(config.network.job_timeout_secs);
-        let mesh = Mesh::new(endpoint.clone(), identity.clone(), members.clone(), options, job_timeout);
+        let mesh =
+            Arc::new(Mesh::new(endpoint.clone(), identity.clone(), members.clone(), options, job_timeout));
         tracing::info!(
             node = %config.node_id,
             party = me,
@@ -135,37 +128,76 @@ impl Node {
             fingerprint = %own,
             "node started"
         );
-        Ok(Arc::new(Self {
-            config,
-            members,
-            me,
-            layout,
-            store,
-            mesh,
-            inbox: Inbox::default(),
-            jobs,
-            audit,
-            ledger,
-            job_timeout,
-            identity,
-            endpoint,
-        }))
+        let local = Arc::new(Local { config, members, me, layout, job_timeout });
+        let view = View::new(local.clone(), store.clone(), jobs);
+        let jobs = Arc::new(Runtime::new(view, audit.clone(), ledger.clone(), mesh.clone()));
+        Ok(Arc::new(Self { local, store, mesh, audit, ledger, jobs, identity, endpoint }))
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.local.config
+    }
+
+    /// All nodes, sorted by id.
+    pub fn members(&self) -> &[Member] {
+        &self.local.members
+    }
+
+    /// This node's party number.
+    pub fn me(&self) -> usize {
+        self.local.me
+    }
+
+    /// The sharing layout.
+    pub fn layout(&self) -> &Layout {
+        &self.local.layout
+    }
+
+    /// Longest wait for one message during a job.
+    pub fn job_timeout(&self) -> Duration {
+        self.local.job_timeout
+    }
+
+    /// The share store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Outgoing connections to peers.
+    pub fn mesh(&self) -> &Mesh {
+        &self.mesh
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The privacy-budget ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The jobs, and the driver of their lifecycle.
+    pub fn jobs(&self) -> &Arc<Runtime> {
+        &self.jobs
     }
 
     /// Runs blocking store work (file reads, writes, syncs) off the async worker threads.
-    pub async fn with_store<R, F>(self: &Arc<Self>, f: F) -> R
+    pub async fn with_store<R, F>(&self, f: F) -> R
     where
         R: Send + 'static,
         F: FnOnce(&Store) -> R + Send + 'static,
     {
-        let node = self.clone();
-        tokio::task::spawn_blocking(move || f(&node.store)).await.expect("a store task panicked")
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store)).await.expect("a store task panicked")
     }
 
     /// How long a connected client has to deliver a whole request on a new stream, or to
     /// take its answer: the network idle timeout.
     pub fn request_deadline(&self) -> Duration {
-        Duration::from_secs(self.config.network.idle_timeout_secs)
+        Duration::from_secs(self.config().network.idle_timeout_secs)
     }
 
     /// The bound UDP address.
@@ -178,10 +210,10 @@ impl Node {
         if fp == self.identity.fingerprint() {
             return Some(Role::Owner);
         }
-        if let Some(p) = self.members.iter().position(|m| m.fingerprint == fp) {
+        if let Some(p) = self.members().iter().position(|m| m.fingerprint == fp) {
             return Some(Role::Peer(p));
         }
-        self.config.operators.iter().find(|o| o.fingerprint == fp).map(|o| Role::Operator(o.name.clone()))
+        self.config().operators.iter().find(|o| o.fingerprint == fp).map(|o| Role::Operator(o.name.clone()))
     }
 
     /// Accepts connections until the endpoint is closed; a certificate that already has
@@ -218,7 +250,7 @@ impl Node {
                 };
                 match node.role(fp) {
                     Some(Role::Peer(p)) => {
-                        tracing::debug!(peer = %node.members[p].id, %remote, "peer connected");
+                        tracing::debug!(peer = %node.members()[p].id, %remote, "peer connected");
                         crate::peer::serve(node, p, conn).await;
                     }
                     Some(role) => crate::control::serve(node, role, fp, conn).await,

@@ -7,7 +7,8 @@
 //! shares only the columns the policy lets jobs use (minimisation).
 
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
 use wire::control::{FairnessJob, JobSpec, KmeansJob, StatsJob};
 
 /// A policy file.
@@ -83,39 +84,194 @@ fn yes() -> bool {
     true
 }
 
+/// Why a policy file cannot be used.
+#[derive(Debug, Error)]
+#[error("{}: {problem}", path.display())]
+pub struct PolicyFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub problem: PolicyProblem,
+}
+
+/// What is wrong with a policy file.
+#[derive(Debug, Error)]
+pub enum PolicyProblem {
+    /// It cannot be read.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// It is not a policy in TOML.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A dataset is listed twice.
+    #[error("datasets[{index}]: dataset `{name}` appears twice")]
+    Twice {
+        /// Its position.
+        index: usize,
+        /// Its name.
+        name: String,
+    },
+    /// A budget is negative or not a number.
+    #[error("datasets[{index}].epsilon_budget: {value} is not a budget")]
+    Budget {
+        /// The dataset's position.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A per-job ceiling is not a positive number.
+    #[error("datasets[{index}].max_epsilon: {value} is not a positive, finite epsilon")]
+    Ceiling {
+        /// The dataset's position.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A job kind the node does not know.
+    #[error("datasets[{index}].jobs: unknown job kind `{kind}` (use {})", KINDS.join(", "))]
+    Kind {
+        /// The dataset's position.
+        index: usize,
+        /// The kind.
+        kind: String,
+    },
+}
+
+/// Why this node's policy refuses a job or an ingest.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Refusal {
+    /// The policy does not list the dataset.
+    #[error("the policy allows no job on `{dataset}`")]
+    NoDataset {
+        /// The dataset.
+        dataset: String,
+    },
+    /// The policy does not list the dataset, so an ingest shares nothing of it.
+    #[error("the policy allows no job on `{dataset}`, so this node shares none of its columns")]
+    NothingShared {
+        /// The dataset.
+        dataset: String,
+    },
+    /// The schema shares a column the policy does not allow.
+    #[error(
+        "the schema of `{dataset}` shares `{column}`, which this node's policy does not allow as a {what}; \
+         remove it from the dataset's schema or allow it in the policy"
+    )]
+    ColumnShared {
+        /// The dataset.
+        dataset: String,
+        /// The column.
+        column: String,
+        /// `feature` or `protected column`.
+        what: &'static str,
+    },
+    /// The kind of job is not allowed.
+    #[error("the policy does not allow {kind} jobs on `{dataset}`")]
+    Kind {
+        /// The kind.
+        kind: &'static str,
+        /// The dataset.
+        dataset: String,
+    },
+    /// An exact job where the policy requires differential privacy.
+    #[error("the policy requires differential privacy on `{dataset}`: submit the job with --epsilon")]
+    EpsilonRequired {
+        /// The dataset.
+        dataset: String,
+    },
+    /// A larger epsilon than the per-job ceiling.
+    #[error("the policy allows at most epsilon {max} per job on `{dataset}`, the job asks for {epsilon}")]
+    EpsilonAbove {
+        /// The ceiling.
+        max: f64,
+        /// The dataset.
+        dataset: String,
+        /// What the job asks for.
+        epsilon: f64,
+    },
+    /// A feature the policy does not allow.
+    #[error("the policy does not allow feature `{feature}` of `{dataset}`")]
+    Feature {
+        /// The feature.
+        feature: String,
+        /// The dataset.
+        dataset: String,
+    },
+    /// A smaller minimum segment than the policy's.
+    #[error(
+        "the policy requires segments of at least {min} records on `{dataset}`, the job asks for {asked}"
+    )]
+    MinSegment {
+        /// The policy's minimum.
+        min: u64,
+        /// The dataset.
+        dataset: String,
+        /// The job's.
+        asked: u64,
+    },
+    /// More segments, iterations or restarts than allowed.
+    #[error("the policy allows at most {limit} {what} on `{dataset}`, got {value}")]
+    AtMost {
+        /// The limit.
+        limit: u32,
+        /// `segments`, `iterations` or `restarts`.
+        what: &'static str,
+        /// The dataset.
+        dataset: String,
+        /// The job's.
+        value: u32,
+    },
+    /// Per-record labels where the policy does not allow them.
+    #[error("the policy does not allow per-record labels on `{dataset}`")]
+    Labels {
+        /// The dataset.
+        dataset: String,
+    },
+    /// A protected column the policy does not allow.
+    #[error("the policy does not allow `{column}` as a protected column of `{dataset}`")]
+    Protected {
+        /// The column.
+        column: String,
+        /// The dataset.
+        dataset: String,
+    },
+    /// A smaller minimum cell than the policy's.
+    #[error("the policy requires cells of at least {min} records on `{dataset}`, the job asks for {asked}")]
+    MinCell {
+        /// The policy's minimum.
+        min: u64,
+        /// The dataset.
+        dataset: String,
+        /// The job's.
+        asked: u64,
+    },
+}
+
 /// Job kinds a policy can name.
 const KINDS: [&str; 3] = ["stats", "kmeans", "fairness"];
 
 impl Policy {
     /// Reads and checks a policy file; errors name the file and the problem.
-    pub fn load(path: &Path) -> Result<Policy, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let policy: Policy = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        for (i, d) in policy.datasets.iter().enumerate() {
-            if policy.datasets[..i].iter().any(|o| o.name == d.name) {
-                return Err(format!("{}: datasets[{i}]: dataset `{}` appears twice", path.display(), d.name));
+    pub fn load(path: &Path) -> Result<Policy, PolicyFileError> {
+        let fail = |problem| PolicyFileError { path: path.into(), problem };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.into()))?;
+        let policy: Policy = toml::from_str(&text).map_err(|e| fail(e.into()))?;
+        for (index, d) in policy.datasets.iter().enumerate() {
+            if policy.datasets[..index].iter().any(|o| o.name == d.name) {
+                return Err(fail(PolicyProblem::Twice { index, name: d.name.clone() }));
             }
-            if let Some(b) = d.epsilon_budget
-                && !(b.is_finite() && b >= 0.0)
+            if let Some(value) = d.epsilon_budget
+                && !(value.is_finite() && value >= 0.0)
             {
-                return Err(format!("{}: datasets[{i}].epsilon_budget: {b} is not a budget", path.display()));
+                return Err(fail(PolicyProblem::Budget { index, value }));
             }
-            if let Some(m) = d.max_epsilon
-                && !(m.is_finite() && m > 0.0)
+            if let Some(value) = d.max_epsilon
+                && !(value.is_finite() && value > 0.0)
             {
-                return Err(format!(
-                    "{}: datasets[{i}].max_epsilon: {m} is not a positive, finite epsilon",
-                    path.display()
-                ));
+                return Err(fail(PolicyProblem::Ceiling { index, value }));
             }
-            for kind in d.jobs.iter().flatten() {
-                if !KINDS.contains(&kind.as_str()) {
-                    return Err(format!(
-                        "{}: datasets[{i}].jobs: unknown job kind `{kind}` (use {})",
-                        path.display(),
-                        KINDS.join(", ")
-                    ));
-                }
+            if let Some(kind) = d.jobs.iter().flatten().find(|k| !KINDS.contains(&k.as_str())) {
+                return Err(fail(PolicyProblem::Kind { index, kind: kind.clone() }));
             }
         }
         Ok(policy)
@@ -137,18 +293,13 @@ impl Policy {
 
     /// Checks that this node may share every column of `schema` for `dataset`: the numeric
     /// features and the categorical columns a job may use. Returns the reason it may not.
-    pub fn check_shared(&self, dataset: &str, schema: &wire::schema::Schema) -> Result<(), String> {
-        let d = self.dataset(dataset).ok_or_else(|| {
-            format!("the policy allows no job on `{dataset}`, so this node shares none of its columns")
-        })?;
+    pub fn check_shared(&self, dataset: &str, schema: &wire::schema::Schema) -> Result<(), Refusal> {
+        let d = self.dataset(dataset).ok_or_else(|| Refusal::NothingShared { dataset: dataset.into() })?;
         let numeric = schema.features.iter().map(|f| (&f.name, &d.features, "feature"));
         let categorical = schema.categorical.iter().map(|c| (&c.name, &d.protected, "protected column"));
         for (name, allowed, what) in numeric.chain(categorical) {
             if allowed.as_ref().is_some_and(|a| !a.contains(name)) {
-                return Err(format!(
-                    "the schema of `{dataset}` shares `{name}`, which this node's policy does not allow as a \
-                     {what}; remove it from the dataset's schema or allow it in the policy"
-                ));
+                return Err(Refusal::ColumnShared { dataset: dataset.into(), column: name.clone(), what });
             }
         }
         Ok(())
@@ -166,26 +317,27 @@ impl Policy {
 
     /// Checks `spec` on `dataset` (a fairness job's is that of its segmentation, given with
     /// the segmentation's spec). Returns the reason for a refusal.
-    pub fn check(&self, spec: &JobSpec, dataset: &str, segmentation: Option<&JobSpec>) -> Result<(), String> {
+    pub fn check(
+        &self,
+        spec: &JobSpec,
+        dataset: &str,
+        segmentation: Option<&JobSpec>,
+    ) -> Result<(), Refusal> {
         let kind = spec.kind();
         if kind == "bench" {
             return Ok(());
         }
-        let d = self.dataset(dataset).ok_or_else(|| format!("the policy allows no job on `{dataset}`"))?;
+        let d = self.dataset(dataset).ok_or_else(|| Refusal::NoDataset { dataset: dataset.into() })?;
         if d.jobs.as_ref().is_some_and(|jobs| !jobs.iter().any(|j| j == kind)) {
-            return Err(format!("the policy does not allow {kind} jobs on `{dataset}`"));
+            return Err(Refusal::Kind { kind, dataset: dataset.into() });
         }
         if spec.epsilon().is_none() && self.requires_epsilon(dataset) {
-            return Err(format!(
-                "the policy requires differential privacy on `{dataset}`: submit the job with --epsilon"
-            ));
+            return Err(Refusal::EpsilonRequired { dataset: dataset.into() });
         }
         if let (Some(epsilon), Some(max)) = (spec.epsilon(), d.max_epsilon)
             && (epsilon.is_nan() || epsilon > max)
         {
-            return Err(format!(
-                "the policy allows at most epsilon {max} per job on `{dataset}`, the job asks for {epsilon}"
-            ));
+            return Err(Refusal::EpsilonAbove { max, dataset: dataset.into(), epsilon });
         }
         let features = match spec {
             JobSpec::Stats(StatsJob { features, .. }) | JobSpec::Kmeans(KmeansJob { features, .. }) => {
@@ -199,14 +351,15 @@ impl Policy {
         if let Some(allowed) = &d.features
             && let Some(f) = features.iter().find(|f| !allowed.contains(f))
         {
-            return Err(format!("the policy does not allow feature `{f}` of `{dataset}`"));
+            return Err(Refusal::Feature { feature: f.clone(), dataset: dataset.into() });
         }
         if let JobSpec::Kmeans(KmeansJob { k, iterations, restarts, labels, min_segment, .. }) = spec {
             if *min_segment < d.min_segment {
-                return Err(format!(
-                    "the policy requires segments of at least {} records on `{dataset}`, the job asks for {min_segment}",
-                    d.min_segment
-                ));
+                return Err(Refusal::MinSegment {
+                    min: d.min_segment,
+                    dataset: dataset.into(),
+                    asked: *min_segment,
+                });
             }
             for (what, value, limit) in [
                 ("segments", k, d.max_k),
@@ -216,26 +369,19 @@ impl Policy {
                 if let Some(limit) = limit
                     && *value > limit
                 {
-                    return Err(format!(
-                        "the policy allows at most {limit} {what} on `{dataset}`, got {value}"
-                    ));
+                    return Err(Refusal::AtMost { limit, what, dataset: dataset.into(), value: *value });
                 }
             }
             if *labels && !d.labels {
-                return Err(format!("the policy does not allow per-record labels on `{dataset}`"));
+                return Err(Refusal::Labels { dataset: dataset.into() });
             }
         }
         if let JobSpec::Fairness(FairnessJob { protected, min_cell, .. }) = spec {
             if d.protected.as_ref().is_some_and(|allowed| !allowed.contains(protected)) {
-                return Err(format!(
-                    "the policy does not allow `{protected}` as a protected column of `{dataset}`"
-                ));
+                return Err(Refusal::Protected { column: protected.clone(), dataset: dataset.into() });
             }
             if *min_cell < d.min_cell {
-                return Err(format!(
-                    "the policy requires cells of at least {} records on `{dataset}`, the job asks for {min_cell}",
-                    d.min_cell
-                ));
+                return Err(Refusal::MinCell { min: d.min_cell, dataset: dataset.into(), asked: *min_cell });
             }
         }
         Ok(())
@@ -282,16 +428,30 @@ mod tests {
             features: vec!["age".into()],
             epsilon: None,
         });
-        assert!(p.check(&stats, "customers", None).unwrap_err().contains("stats jobs"));
-        assert!(p.check(&kmeans(&["visits"], 5, false), "customers", None).unwrap_err().contains("`visits`"));
+        assert!(p.check(&stats, "customers", None).unwrap_err().to_string().contains("stats jobs"));
+        assert!(
+            p.check(&kmeans(&["visits"], 5, false), "customers", None)
+                .unwrap_err()
+                .to_string()
+                .contains("`visits`")
+        );
         assert!(
             p.check(&kmeans(&["age"], 6, false), "customers", None)
                 .unwrap_err()
+                .to_string()
                 .contains("at most 5 restarts")
         );
-        assert!(p.check(&kmeans(&["age"], 5, true), "customers", None).unwrap_err().contains("labels"));
         assert!(
-            p.check(&kmeans(&["age"], 1, false), "other", None).unwrap_err().contains("no job on `other`")
+            p.check(&kmeans(&["age"], 5, true), "customers", None)
+                .unwrap_err()
+                .to_string()
+                .contains("labels")
+        );
+        assert!(
+            p.check(&kmeans(&["age"], 1, false), "other", None)
+                .unwrap_err()
+                .to_string()
+                .contains("no job on `other`")
         );
         let fair = |protected: &str, min_cell| {
             JobSpec::Fairness(FairnessJob {
@@ -303,11 +463,26 @@ mod tests {
         };
         let seg = kmeans(&["age"], 1, false);
         assert_eq!(p.check(&fair("gender", 10), "customers", Some(&seg)), Ok(()));
-        assert!(p.check(&fair("region", 10), "customers", Some(&seg)).unwrap_err().contains("`region`"));
-        assert!(p.check(&fair("gender", 5), "customers", Some(&seg)).unwrap_err().contains("at least 10"));
+        assert!(
+            p.check(&fair("region", 10), "customers", Some(&seg))
+                .unwrap_err()
+                .to_string()
+                .contains("`region`")
+        );
+        assert!(
+            p.check(&fair("gender", 5), "customers", Some(&seg))
+                .unwrap_err()
+                .to_string()
+                .contains("at least 10")
+        );
         // A fairness job on a segmentation of a forbidden feature is refused too.
         let wide = kmeans(&["visits"], 1, false);
-        assert!(p.check(&fair("gender", 10), "customers", Some(&wide)).unwrap_err().contains("`visits`"));
+        assert!(
+            p.check(&fair("gender", 10), "customers", Some(&wide))
+                .unwrap_err()
+                .to_string()
+                .contains("`visits`")
+        );
         let bench = JobSpec::Bench(BenchJob { op: "mul".into(), size: 10 });
         assert_eq!(p.check(&bench, "", None), Ok(()));
     }
@@ -321,7 +496,7 @@ mod tests {
         assert_eq!(p.budget("customers"), Some(2.0));
         assert!(p.requires_epsilon("customers") && !p.requires_epsilon("open"));
         let exact = kmeans(&["age"], 1, false);
-        assert!(p.check(&exact, "customers", None).unwrap_err().contains("--epsilon"));
+        assert!(p.check(&exact, "customers", None).unwrap_err().to_string().contains("--epsilon"));
         let JobSpec::Kmeans(KmeansJob {
             dataset, features, k, iterations, seed, restarts, init, labels, ..
         }) = exact
@@ -342,7 +517,9 @@ mod tests {
                 epsilon: Some(1.0),
             })
         };
-        assert!(p.check(&private(5), "customers", None).unwrap_err().contains("at least 10 records"));
+        assert!(
+            p.check(&private(5), "customers", None).unwrap_err().to_string().contains("at least 10 records")
+        );
         assert_eq!(p.check(&private(10), "customers", None), Ok(()));
         assert_eq!(p.check(&private(0), "open", None), Ok(()));
     }
@@ -358,7 +535,7 @@ mod tests {
             })
         };
         assert_eq!(p.check(&stats(1.5), "customers", None), Ok(()));
-        let err = p.check(&stats(1.6), "customers", None).unwrap_err();
+        let err = p.check(&stats(1.6), "customers", None).unwrap_err().to_string();
         assert!(err.contains("at most epsilon 1.5 per job") && err.contains("1.6"), "{err}");
         assert!(p.check(&stats(1e300), "customers", None).is_err());
         let exact = JobSpec::Stats(StatsJob {
@@ -384,11 +561,22 @@ mod tests {
         assert_eq!(p.check_shared("customers", &schema(vec![feature("age")], vec![gender.clone()])), Ok(()));
         let err = p
             .check_shared("customers", &schema(vec![feature("age"), feature("income")], vec![]))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`income`") && err.contains("feature"), "{err}");
         let region = Categorical { name: "region".into(), levels: vec!["n".into()] };
-        assert!(p.check_shared("customers", &schema(vec![], vec![region])).unwrap_err().contains("`region`"));
-        assert!(p.check_shared("other", &schema(vec![], vec![])).unwrap_err().contains("no job on `other`"));
+        assert!(
+            p.check_shared("customers", &schema(vec![], vec![region]))
+                .unwrap_err()
+                .to_string()
+                .contains("`region`")
+        );
+        assert!(
+            p.check_shared("other", &schema(vec![], vec![]))
+                .unwrap_err()
+                .to_string()
+                .contains("no job on `other`")
+        );
     }
 
     #[test]
@@ -396,14 +584,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("policy.toml");
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\njobs = [\"export\"]\n").unwrap();
-        assert!(Policy::load(&path).unwrap_err().contains("unknown job kind `export`"));
+        assert!(Policy::load(&path).unwrap_err().to_string().contains("unknown job kind `export`"));
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\nmax_k = \"many\"\n").unwrap();
-        assert!(Policy::load(&path).unwrap_err().contains("policy.toml"));
+        assert!(Policy::load(&path).unwrap_err().to_string().contains("policy.toml"));
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\ncolour = 1\n").unwrap();
-        assert!(Policy::load(&path).unwrap_err().contains("colour"));
+        assert!(Policy::load(&path).unwrap_err().to_string().contains("colour"));
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\nepsilon_budget = -1.0\n").unwrap();
-        assert!(Policy::load(&path).unwrap_err().contains("epsilon_budget"));
+        assert!(Policy::load(&path).unwrap_err().to_string().contains("epsilon_budget"));
         std::fs::write(&path, "[[datasets]]\nname = \"c\"\nmax_epsilon = 0.0\n").unwrap();
-        assert!(Policy::load(&path).unwrap_err().contains("max_epsilon"));
+        assert!(Policy::load(&path).unwrap_err().to_string().contains("max_epsilon"));
     }
 }

@@ -12,7 +12,7 @@
 //! logged, and changes nothing.
 //!
 //! Every erasure takes with it what this node derived from the erased shares (the jobs'
-//! segments, outputs and owners' labels, see [`crate::jobs::erase_derived`]) and is recorded
+//! segments, outputs and owners' labels, see [`crate::jobs::Runtime::erase_derived`]) and is recorded
 //! in the audit log.
 
 use crate::node::Node;
@@ -75,13 +75,13 @@ fn now_ms() -> u64 {
 
 /// This node's retention period for `dataset`, in ms, if its policy sets one.
 fn period(node: &Node, dataset: &str) -> Option<u64> {
-    let periods = node.config.rules.as_ref()?.retention();
+    let periods = node.config().rules.as_ref()?.retention();
     periods.into_iter().find(|(d, _)| d == dataset).map(|(_, p)| p)
 }
 
 /// Checks the retention periods of this node's policy every [`CHECK_EVERY`], for ever.
 pub async fn enforce(node: Arc<Node>) {
-    let Some(periods) = node.config.rules.as_ref().map(|p| p.retention()).filter(|p| !p.is_empty()) else {
+    let Some(periods) = node.config().rules.as_ref().map(|p| p.retention()).filter(|p| !p.is_empty()) else {
         return;
     };
     loop {
@@ -116,14 +116,14 @@ async fn expire(node: &Arc<Node>, meta: &DatasetMeta, reason: &str) -> Result<()
 
 /// Asks every other node to erase the contributions to `meta` this node's company owns.
 async fn withdraw(node: &Arc<Node>, meta: &DatasetMeta) {
-    let own = meta.contributions.iter().filter(|c| c.owner == node.config.node_id);
-    let peers: Vec<usize> = (0..node.members.len()).filter(|&p| p != node.me).collect();
+    let own = meta.contributions.iter().filter(|c| c.owner == node.config().node_id);
+    let peers: Vec<usize> = (0..node.members().len()).filter(|&p| p != node.me()).collect();
     for contribution in own.map(|c| c.id.clone()) {
         for &p in &peers {
             let request =
                 MeshRequest::Erase { dataset: meta.name.clone(), contribution: Some(contribution.clone()) };
-            match node.mesh.call(p, request).await {
-                Ok(()) => tracing::info!(dataset = %meta.name, %contribution, peer = %node.members[p].id,
+            match node.mesh().call(p, request).await {
+                Ok(()) => tracing::info!(dataset = %meta.name, %contribution, peer = %node.members()[p].id,
                     "a node erased this node's contribution"),
                 Err(e) => tracing::warn!(dataset = %meta.name, %contribution, error = %e,
                     "a node did not confirm the erasure of this node's contribution"),
@@ -151,12 +151,12 @@ pub async fn requested(
             let name = dataset.to_string();
             let Some(meta) = node.with_store(move |store| store.dataset(&name)).await? else { return Ok(()) };
             let refused = |left: u64| EraseRefused::NotDue {
-                node: node.config.node_id.clone(),
+                node: node.config().node_id.clone(),
                 dataset: dataset.into(),
                 hours_left: left as f64 / 3_600_000.0,
             };
             let period = period(node, dataset).ok_or_else(|| EraseRefused::NoRetention {
-                node: node.config.node_id.clone(),
+                node: node.config().node_id.clone(),
                 dataset: dataset.into(),
             })?;
             due(&meta, period, now_ms()).map_err(refused)?;
@@ -191,8 +191,8 @@ pub async fn erase(
         tracing::info!(%dataset, ?contribution, "nothing to erase");
         return Ok(false);
     }
-    let jobs = crate::jobs::erase_derived(node, dataset, reason).await?;
-    node.audit.record(wire::audit::Event::Erased {
+    let jobs = node.jobs().erase_derived(dataset, reason).await?;
+    node.audit().record(wire::audit::Event::Erased {
         dataset: dataset.into(),
         contribution: contribution.map(|(id, _)| id.to_string()),
         reason: reason.into(),

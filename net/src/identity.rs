@@ -68,16 +68,20 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
+/// A string that is not a SHA-256 fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a SHA-256 fingerprint (64 hex digits)")]
+pub struct NotAFingerprint(pub String);
+
 impl FromStr for Fingerprint {
-    type Err = String;
+    type Err = NotAFingerprint;
     /// Accepts 64 hex digits, optionally prefixed by `sha256:` and separated by colons.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         let t = t.strip_prefix("sha256:").unwrap_or(t).replace(':', "");
-        let bytes =
-            hex::decode(&t).map_err(|_| format!("`{s}` is not a SHA-256 fingerprint (64 hex digits)"))?;
-        let arr: [u8; 32] =
-            bytes.try_into().map_err(|_| format!("`{s}` is not a SHA-256 fingerprint (64 hex digits)"))?;
+        let bad = || NotAFingerprint(s.to_string());
+        let bytes = hex::decode(&t).map_err(|_| bad())?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| bad())?;
         Ok(Self(arr))
     }
 }

@@ -148,7 +148,7 @@ pub fn load_schema(path: &Path, dataset: &str) -> Result<Schema, PlainError> {
         None => value,
     };
     let schema: Schema = schema.try_into().map_err(|e: toml::de::Error| fail(e.to_string()))?;
-    schema.check().map_err(fail)?;
+    schema.check().map_err(|e| fail(e.to_string()))?;
     Ok(schema)
 }
 

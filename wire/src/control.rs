@@ -324,17 +324,28 @@ impl fmt::Debug for JobId {
     }
 }
 
+/// A string that is not what it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    /// Not a job id.
+    #[error("`{0}` is not a job id (32 hex digits)")]
+    JobId(String),
+    /// Not a way to start k-means.
+    #[error("unknown initialisation `{0}` (use kmeans++ or random)")]
+    Init(String),
+}
+
 impl FromStr for JobId {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        let bad = || ParseError::JobId(s.to_string());
         if s.len() != 32 || !s.is_ascii() {
-            return Err(format!("`{s}` is not a job id (32 hex digits)"));
+            return Err(bad());
         }
         let mut out = [0u8; 16];
         for (i, b) in out.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
-                .map_err(|_| format!("`{s}` is not a job id (32 hex digits)"))?;
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
         }
         Ok(Self(out))
     }
@@ -369,13 +380,13 @@ impl std::fmt::Display for KmeansInit {
 }
 
 impl std::str::FromStr for KmeansInit {
-    type Err = String;
+    type Err = ParseError;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s {
             "kmeans++" | "plus-plus" => Ok(KmeansInit::PlusPlus),
             "random" => Ok(KmeansInit::Random),
-            other => Err(format!("unknown initialisation `{other}` (use kmeans++ or random)")),
+            other => Err(ParseError::Init(other.to_string())),
         }
     }
 }

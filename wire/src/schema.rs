@@ -63,34 +63,37 @@ impl Schema {
 
     /// Checks the schema itself: names present and unique, ranges ordered, levels present
     /// and unique. Returns the first problem.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SchemaError> {
         let mut names: Vec<&str> = self.shared_columns();
         names.extend(self.consent.as_deref());
         if self.features.is_empty() && self.categorical.is_empty() {
-            return Err("the schema declares no feature and no categorical column".into());
+            return Err(SchemaError::NoColumns);
         }
         for (i, n) in names.iter().enumerate() {
             if n.trim().is_empty() {
-                return Err("a column name is empty".into());
+                return Err(SchemaError::EmptyName);
             }
             if names[..i].contains(n) {
-                return Err(format!("column `{n}` is declared twice"));
+                return Err(SchemaError::Twice(n.to_string()));
             }
         }
         for f in &self.features {
-            if let (Some(lo), Some(hi)) = (f.min, f.max)
-                && !matches!(lo.partial_cmp(&hi), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal))
+            if let (Some(min), Some(max)) = (f.min, f.max)
+                && !matches!(
+                    min.partial_cmp(&max),
+                    Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+                )
             {
-                return Err(format!("feature `{}` has min {lo} greater than max {hi}", f.name));
+                return Err(SchemaError::Range { feature: f.name.clone(), min, max });
             }
         }
         for c in &self.categorical {
             if c.levels.is_empty() {
-                return Err(format!("categorical column `{}` declares no levels", c.name));
+                return Err(SchemaError::NoLevels(c.name.clone()));
             }
             for (i, l) in c.levels.iter().enumerate() {
                 if c.levels[..i].contains(l) {
-                    return Err(format!("categorical column `{}` declares level `{l}` twice", c.name));
+                    return Err(SchemaError::LevelTwice { column: c.name.clone(), level: l.clone() });
                 }
             }
         }
@@ -146,6 +149,41 @@ impl Schema {
         }
         out
     }
+}
+
+/// What is wrong with a schema.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SchemaError {
+    /// Neither a feature nor a categorical column.
+    #[error("the schema declares no feature and no categorical column")]
+    NoColumns,
+    /// A column without a name.
+    #[error("a column name is empty")]
+    EmptyName,
+    /// A column declared twice.
+    #[error("column `{0}` is declared twice")]
+    Twice(String),
+    /// A range whose minimum is above its maximum.
+    #[error("feature `{feature}` has min {min} greater than max {max}")]
+    Range {
+        /// The feature.
+        feature: String,
+        /// Its minimum.
+        min: f64,
+        /// Its maximum.
+        max: f64,
+    },
+    /// A categorical column without levels.
+    #[error("categorical column `{0}` declares no levels")]
+    NoLevels(String),
+    /// A level declared twice.
+    #[error("categorical column `{column}` declares level `{level}` twice")]
+    LevelTwice {
+        /// The column.
+        column: String,
+        /// The level.
+        level: String,
+    },
 }
 
 /// What a consent cell says: `Some(true)` for yes, `Some(false)` for no, `None` for anything
@@ -227,9 +265,9 @@ mod tests {
         assert!(schema().check().is_ok());
         let mut s = schema();
         s.categorical[0].name = "age".into();
-        assert!(s.check().unwrap_err().contains("declared twice"));
+        assert!(s.check().unwrap_err().to_string().contains("declared twice"));
         let mut s = schema();
         s.features[0].min = Some(200.0);
-        assert!(s.check().unwrap_err().contains("greater than max"));
+        assert!(s.check().unwrap_err().to_string().contains("greater than max"));
     }
 }

@@ -1,20 +1,19 @@
 //! Running a `bench` job on this node: agree, set up the engine's seeds, run the workload of
 //! `protocol::bench` on random sharings, and keep the samples to open.
 
-use super::{JobOutput, own_components, start_engine};
-use crate::node::Node;
+use super::context::JobContext;
+use super::{JobError, JobOutput};
 use protocol::Transport;
 use protocol::bench::{BenchOp, MATMUL_WIDTH};
-use std::sync::Arc;
-use wire::control::{JobId, JobSpec};
+use wire::control::JobSpec;
 use wire::output::{BenchOutput, OutputLayout};
 
 /// Largest number of secret values a benchmark may create per operand.
 const MAX_VALUES: u64 = 20_000_000;
 
 /// Checks a benchmark's parameters before voting.
-pub fn check(op: &str, size: u64) -> Result<(), String> {
-    let op: BenchOp = op.parse()?;
+pub fn check(op: &str, size: u64) -> Result<(), JobError> {
+    let op: BenchOp = op.parse().map_err(JobError::BenchOp)?;
     let values = match op {
         BenchOp::Mul | BenchOp::Compare => size,
         BenchOp::Matmul | BenchOp::Argmin => size.saturating_mul(MATMUL_WIDTH as u64),
@@ -23,28 +22,24 @@ pub fn check(op: &str, size: u64) -> Result<(), String> {
         }
     };
     if size == 0 || values > MAX_VALUES {
-        return Err(format!(
-            "a {} benchmark takes a size from 1 to {MAX_VALUES} values per operand",
-            op.name()
-        ));
+        return Err(JobError::BenchSize { op: op.name(), max: MAX_VALUES });
     }
     Ok(())
 }
 
 /// Runs the benchmark and returns this node's components of the samples.
 pub async fn run<T: Transport>(
-    node: Arc<Node>,
-    job: JobId,
+    cx: &JobContext,
     spec: &JobSpec,
     op: &str,
     size: u64,
     channel: &T,
-) -> Result<JobOutput, String> {
-    let op: BenchOp = op.parse()?;
-    let mut engine = start_engine(&node, job, spec, None, channel).await?;
-    node.jobs.progress(job, &format!("running {} of size {size}", op.name()));
-    let samples = protocol::bench::run(&mut engine, op, size as usize).await.map_err(|e| e.to_string())?;
-    let components = own_components(&node, samples);
+) -> Result<JobOutput, JobError> {
+    let op: BenchOp = op.parse().map_err(JobError::BenchOp)?;
+    let mut engine = cx.start_engine(spec, None, channel).await?;
+    cx.progress(&format!("running {} of size {size}", op.name()));
+    let samples = protocol::bench::run(&mut engine, op, size as usize).await.map_err(JobError::engine)?;
+    let components = cx.own_components(samples);
     Ok(JobOutput {
         count: size,
         layout: OutputLayout::Bench(BenchOutput { op: op.name().to_string() }),

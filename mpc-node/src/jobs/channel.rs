@@ -5,7 +5,8 @@
 //! A peer may start sending before this node has started the job; its stream then waits in
 //! the [`Inbox`] until the job asks for it.
 
-use crate::node::Node;
+use crate::local::Local;
+use crate::mesh::Mesh;
 use protocol::{Transport, TransportError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -82,7 +83,9 @@ struct Outgoing {
 
 /// A job's [`Transport`] over the node's QUIC mesh.
 pub struct QuicChannel {
-    node: Arc<Node>,
+    local: Arc<Local>,
+    mesh: Arc<Mesh>,
+    inbox: Arc<Inbox>,
     job: JobId,
     timeout: Duration,
     sends: Vec<tokio::sync::Mutex<Option<Outgoing>>>,
@@ -90,12 +93,14 @@ pub struct QuicChannel {
 }
 
 impl QuicChannel {
-    /// The transport of `job` on `node`.
-    pub fn new(node: Arc<Node>, job: JobId) -> Self {
-        let n = node.layout.parties();
-        let timeout = node.job_timeout;
+    /// The transport of `job` for this node (`local`), over `mesh`, reading from `inbox`.
+    pub fn new(local: Arc<Local>, mesh: Arc<Mesh>, inbox: Arc<Inbox>, job: JobId) -> Self {
+        let n = local.layout.parties();
+        let timeout = local.job_timeout;
         Self {
-            node,
+            local,
+            mesh,
+            inbox,
             job,
             timeout,
             sends: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(),
@@ -104,7 +109,7 @@ impl QuicChannel {
     }
 
     fn closed(&self, party: usize, reason: impl std::fmt::Display) -> TransportError {
-        TransportError::Closed { party, reason: format!("node {}: {reason}", self.node.members[party].id) }
+        TransportError::Closed { party, reason: format!("node {}: {reason}", self.local.members[party].id) }
     }
 
     fn timed_out(&self, party: usize) -> TransportError {
@@ -116,11 +121,11 @@ impl QuicChannel {
     async fn open(&self, to: usize) -> Result<quinn::SendStream, TransportError> {
         let header = MeshHeader {
             version: wire::PROTOCOL_VERSION,
-            request: MeshRequest::JobChannel { job: self.job, from: self.node.me as u16 },
+            request: MeshRequest::JobChannel { job: self.job, from: self.local.me as u16 },
         };
         let mut last = String::new();
         for _attempt in 0..2 {
-            let conn = self.node.mesh.connection(to).await.map_err(|e| self.closed(to, e.reason))?;
+            let conn = self.mesh.connection(to).await.map_err(|e| self.closed(to, e.reason))?;
             let attempt = async {
                 let (mut tx, mut rx) = conn.open_bi().await?;
                 wire::write_frame(&mut tx, &header).await?;
@@ -135,7 +140,7 @@ impl QuicChannel {
                 Err(e) => {
                     last = e.to_string();
                     tracing::debug!(job = %self.job, peer = to, error = %last, "job channel failed, dialling again");
-                    self.node.mesh.forget(to, &conn).await;
+                    self.mesh.forget(to, &conn).await;
                 }
             }
         }
@@ -145,7 +150,7 @@ impl QuicChannel {
     /// Starts the writer of a freshly opened stream to `to`.
     fn writer(&self, to: usize, mut stream: quinn::SendStream) -> Outgoing {
         let (queue, mut messages) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
-        let peer = self.node.members[to].id.clone();
+        let peer = self.local.members[to].id.clone();
         let writer = tokio::spawn(async move {
             while let Some(msg) = messages.recv().await {
                 wire::write_raw(&mut stream, &msg)
@@ -166,13 +171,13 @@ impl QuicChannel {
                 let _ = tokio::time::timeout(self.timeout, out.writer).await;
             }
         }
-        self.node.inbox.clear(self.job);
+        self.inbox.clear(self.job);
     }
 }
 
 impl Transport for QuicChannel {
     fn party(&self) -> usize {
-        self.node.me
+        self.local.me
     }
 
     fn parties(&self) -> usize {
@@ -181,7 +186,7 @@ impl Transport for QuicChannel {
 
     async fn send(&self, to: usize, payload: Vec<u8>) -> Result<(), TransportError> {
         let slot =
-            self.sends.get(to).filter(|_| to != self.node.me).ok_or(TransportError::UnknownParty(to))?;
+            self.sends.get(to).filter(|_| to != self.local.me).ok_or(TransportError::UnknownParty(to))?;
         let mut guard = slot.lock().await;
         if guard.is_none() {
             let stream =
@@ -204,12 +209,12 @@ impl Transport for QuicChannel {
         let slot = self
             .recvs
             .get(from)
-            .filter(|_| from != self.node.me)
+            .filter(|_| from != self.local.me)
             .ok_or(TransportError::UnknownParty(from))?;
         let work = async {
             let mut guard = slot.lock().await;
             if guard.is_none() {
-                let stream = match self.node.inbox.take(self.job, from) {
+                let stream = match self.inbox.take(self.job, from) {
                     Ok(s) => s,
                     Err(waiting) => waiting.await.map_err(|_| self.closed(from, "job channel dropped"))?,
                 };

@@ -2,23 +2,14 @@
 //! derived from the shares (its segments, its components of the outputs, the owner's labels),
 //! and a job still in progress on it is stopped. The records stay, saying why their output is
 //! gone, so that a result request or a fairness job on the segments is refused with the
-//! reason.
+//! reason. What happens to each job is its state machine's ([`super::lifecycle`]); this
+//! module finds the jobs.
 
-use super::{JobRecord, Jobs, record_end, tell_peers_it_failed};
-use crate::node::Node;
-use crate::store::StoreError;
-use std::sync::Arc;
-use wire::control::{FairnessJob, JobId, JobSpec, JobState};
-
-impl Jobs {
-    /// A copy of every record.
-    fn records(&self) -> Vec<JobRecord> {
-        self.lock().values().map(|e| e.record.clone()).collect()
-    }
-}
+use super::record::JobRecord;
+use wire::control::{FairnessJob, JobId, JobSpec};
 
 /// The jobs that read `dataset`: its own jobs, and the fairness jobs on their segments.
-fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
+pub fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
     let dataset_of = |spec: &JobSpec| match spec {
         JobSpec::Fairness(FairnessJob { segments, .. }) => {
             records.iter().find(|r| r.id == *segments).and_then(|r| r.spec.dataset().map(str::to_string))
@@ -28,50 +19,11 @@ fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
     records.iter().filter(|r| dataset_of(&r.spec).as_deref() == Some(dataset)).map(|r| r.id).collect()
 }
 
-/// Erases on this node what every job on `dataset` derived from its shares, after some of
-/// them were erased for `reason`: stops the jobs in progress (telling the other nodes), drops
-/// the outputs of finished ones (marking their records), and deletes their segments and
-/// labels files. Returns the jobs that lost anything.
-pub async fn erase_derived(node: &Arc<Node>, dataset: &str, reason: &str) -> Result<Vec<JobId>, StoreError> {
-    let why = format!("shares of `{dataset}` were erased ({reason})");
-    let mut touched = Vec::new();
-    for job in jobs_on(&node.jobs.records(), dataset) {
-        let (mut stopped, mut lost) = (false, false);
-        node.jobs.update(job, |e| {
-            if !e.record.state.is_final() {
-                if let Some(task) = e.task.take() {
-                    task.abort();
-                }
-                e.record.state = JobState::Failed;
-                e.record.reason = Some(why.clone());
-                stopped = true;
-            }
-            lost = e.record.output.take().is_some();
-            if e.record.state == JobState::Done && e.record.erased.is_none() {
-                e.record.erased = Some(why.clone());
-                e.record.progress = "output erased".into();
-            }
-        });
-        let id = job.to_string();
-        let files = node.with_store(move |store| store.erase_job_files(&id)).await?;
-        if stopped {
-            node.inbox.clear(job);
-            record_end(node, job);
-            tell_peers_it_failed(node, job, &why).await;
-            tracing::warn!(%job, %dataset, "stopped a job whose data was erased");
-        }
-        if stopped || lost || files {
-            touched.push(job);
-        }
-    }
-    Ok(touched)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use net::Fingerprint;
-    use wire::control::{BenchJob, KmeansJob, StatsJob};
+    use wire::control::{BenchJob, JobState, KmeansJob, StatsJob};
 
     fn record(id: u8, spec: JobSpec) -> JobRecord {
         JobRecord {

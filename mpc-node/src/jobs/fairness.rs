@@ -2,14 +2,13 @@
 //! protected column's level codes (secret), `protocol::fairness::contingency`, and
 //! `protocol::fairness::release` (small cells withheld, or noise with an epsilon).
 
-use super::{JobOutput, dataset_meta, own_components, start_engine, stored_columns};
-use crate::node::Node;
+use super::context::{JobContext, View};
+use super::{JobError, JobOutput};
 use crate::store::{DatasetMeta, Segments};
 use net::Fingerprint;
 use protocol::Transport;
 use protocol::fairness::{contingency, release};
 use protocol::replicated::RepVec;
-use std::sync::Arc;
 use wire::control::{FairnessJob, JobId, JobSpec, JobState, KmeansJob};
 use wire::output::{FairnessOutput, OutputLayout};
 
@@ -30,44 +29,41 @@ pub struct Inputs {
 /// whose segments this node still holds, its dataset has not changed since, and the protected
 /// column is categorical.
 pub fn check(
-    node: &Node,
+    view: &View,
     segments_job: JobId,
     protected: &str,
     submitter: Fingerprint,
-) -> Result<Inputs, String> {
-    let record = node
-        .jobs
-        .get(&segments_job)
-        .ok_or_else(|| format!("node {} has no job {segments_job}", node.config.node_id))?;
+) -> Result<Inputs, JobError> {
+    let node = view.node_id();
+    let record = view
+        .record(&segments_job)
+        .ok_or_else(|| JobError::NoSuchJob { node: node.into(), job: segments_job })?;
     if record.submitter != submitter {
-        return Err(format!("job {segments_job} was submitted by another operator"));
+        return Err(JobError::NotYours(segments_job));
     }
     let JobSpec::Kmeans(KmeansJob { dataset, .. }) = &record.spec else {
-        return Err(format!("job {segments_job} is a {} job, not kmeans", record.spec.kind()));
+        return Err(JobError::NotKmeans { job: segments_job, kind: record.spec.kind() });
     };
     if record.state != JobState::Done {
-        return Err(format!("job {segments_job} is {}, not done", record.state));
+        return Err(JobError::NotDone { job: segments_job, state: record.state });
     }
     if let Some(why) = &record.erased {
-        return Err(format!(
-            "the segments of job {segments_job} are gone ({why}); segment the dataset again"
-        ));
+        return Err(JobError::SegmentsErased { job: segments_job, why: why.clone() });
     }
-    let segments = node
-        .store
-        .load_segments(&segments_job.to_string())
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("node {} holds no segments of job {segments_job}", node.config.node_id))?;
-    let meta = dataset_meta(node, dataset)?;
+    let segments = view
+        .segments(&segments_job)?
+        .ok_or_else(|| JobError::NoSegments { node: node.into(), job: segments_job })?;
+    let meta = view.dataset(dataset)?;
     if meta.version() != segments.contributions {
-        return Err(format!("dataset `{dataset}` changed since job {segments_job}; segment it again"));
+        return Err(JobError::DatasetChanged { dataset: dataset.clone(), job: segments_job });
     }
     let Some(c) = meta.schema.categorical.iter().position(|c| c.name == protected) else {
         let names: Vec<&str> = meta.schema.categorical.iter().map(|c| c.name.as_str()).collect();
-        return Err(format!(
-            "`{protected}` is not a categorical column of `{dataset}` (categorical: {})",
-            names.join(", ")
-        ));
+        return Err(JobError::NotCategorical {
+            column: protected.into(),
+            dataset: dataset.clone(),
+            categorical: names.join(", "),
+        });
     };
     let levels = meta.schema.categorical[c].levels.clone();
     let k = segments.k as usize;
@@ -81,9 +77,7 @@ pub fn check(
             }
             _ => None,
         })
-        .ok_or_else(|| {
-            format!("node {} cannot read which segments job {segments_job} withheld", node.config.node_id)
-        })?;
+        .ok_or_else(|| JobError::UnreadableWithheld { node: node.into(), job: segments_job })?;
     Ok(Inputs {
         column: meta.schema.features.len() + c,
         meta,
@@ -95,32 +89,26 @@ pub fn check(
 }
 
 /// Runs the job and returns this node's components of the table.
-pub async fn run<T: Transport>(
-    node: Arc<Node>,
-    job: JobId,
-    spec: &JobSpec,
-    channel: &T,
-) -> Result<JobOutput, String> {
+pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
     let JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }) = spec else {
-        return Err("not a fairness job".into());
+        return Err(JobError::WrongKind("fairness"));
     };
-    let submitter = node.jobs.get(&job).map(|r| r.submitter).ok_or("the job vanished")?;
-    let inputs = check(&node, *segments, protected, submitter)?;
-    let mut engine = start_engine(&node, job, spec, Some(&inputs.meta), channel).await?;
-    node.jobs.progress(job, "cross-tabulating segments and groups on shares");
-    let levels = stored_columns(&node, &inputs.meta, &[inputs.column]).await?.remove(0);
+    let inputs = check(cx.view(), *segments, protected, cx.submitter()?)?;
+    let mut engine = cx.start_engine(spec, Some(&inputs.meta), channel).await?;
+    cx.progress("cross-tabulating segments and groups on shares");
+    let levels = cx.stored_columns(&inputs.meta, &[inputs.column]).await?.remove(0);
     let mut comps = inputs.segments.components.clone();
     comps.sort_by_key(|c| c.id);
     let assignment = RepVec { comps: comps.into_iter().map(|c| c.values).collect() };
     let (k, g) = (inputs.segments.k as usize, inputs.levels.len());
-    let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(|e| e.to_string())?;
-    let mut rng = super::os_rng()?;
-    let who = protocol::dp::NoiseParties::cluster(node.members.len());
+    let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(JobError::engine)?;
+    let mut rng = cx.rng()?;
+    let who = protocol::dp::NoiseParties::cluster(cx.parties());
     let privacy = epsilon.map(|e| (e, who));
     let (values, withheld, opened) =
         release(&mut engine, &mut rng, &table, (k, g), *min_cell, &inputs.hidden, privacy)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(JobError::engine)?;
     if !opened.is_empty() {
         let bytes: Vec<u8> = opened.iter().flat_map(|v| v.to_le_bytes()).collect();
         let what = match epsilon {
@@ -129,7 +117,7 @@ pub async fn run<T: Transport>(
             }
             None => format!("which cells and group totals are below {min_cell} records"),
         };
-        super::revealed::record(&node, job, "every node".into(), what, &bytes);
+        cx.reveal("every node".into(), what, &bytes);
     }
     Ok(JobOutput {
         count: inputs.meta.rows(),
@@ -138,6 +126,6 @@ pub async fn run<T: Transport>(
             groups: inputs.levels,
             withheld,
         }),
-        components: own_components(&node, values),
+        components: cx.own_components(values),
     })
 }

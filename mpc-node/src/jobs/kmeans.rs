@@ -3,14 +3,14 @@
 //! `protocol::kmeans::private::private_job`); the scaling and the suppressed segments travel
 //! with the output as public parameters.
 
-use super::{JobOutput, dataset_meta, feature_bounds, feature_columns, own_components, start_engine};
-use crate::node::Node;
+use super::checks::{check_stats, feature_bounds};
+use super::context::JobContext;
+use super::{JobError, JobOutput};
 use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::private::{PrivateParams, private_job};
 use protocol::kmeans::{Init, Params, Scaling, secure_job};
-use std::sync::Arc;
-use wire::control::{JobId, JobSpec, KmeansInit, KmeansJob};
+use wire::control::{JobSpec, KmeansInit, KmeansJob};
 use wire::output::{KmeansOutput, OutputLayout};
 
 /// Largest number of segments.
@@ -22,29 +22,24 @@ const MAX_ITERATIONS: u32 = 100;
 const MAX_RESTARTS: u32 = 20;
 
 /// Checks the parameters against the dataset before voting.
-pub fn check(meta: &DatasetMeta, k: u32, iterations: u32, restarts: u32) -> Result<(), String> {
+pub fn check(meta: &DatasetMeta, k: u32, iterations: u32, restarts: u32) -> Result<(), JobError> {
     if restarts == 0 || restarts > MAX_RESTARTS {
-        return Err(format!("restarts must be between 1 and {MAX_RESTARTS}, got {restarts}"));
+        return Err(JobError::OutOfRange { name: "restarts", max: MAX_RESTARTS, got: restarts });
     }
     if k == 0 || k > MAX_K {
-        return Err(format!("k must be between 1 and {MAX_K}, got {k}"));
+        return Err(JobError::OutOfRange { name: "k", max: MAX_K, got: k });
     }
     if u64::from(k) > meta.rows() {
-        return Err(format!("k = {k} is larger than the {} records of `{}`", meta.rows(), meta.name));
+        return Err(JobError::KTooLarge { k, rows: meta.rows(), dataset: meta.name.clone() });
     }
     if iterations == 0 || iterations > MAX_ITERATIONS {
-        return Err(format!("iterations must be between 1 and {MAX_ITERATIONS}, got {iterations}"));
+        return Err(JobError::OutOfRange { name: "iterations", max: MAX_ITERATIONS, got: iterations });
     }
     Ok(())
 }
 
 /// Runs the job and returns this node's components of the outputs.
-pub async fn run<T: Transport>(
-    node: Arc<Node>,
-    job: JobId,
-    spec: &JobSpec,
-    channel: &T,
-) -> Result<JobOutput, String> {
+pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
     let JobSpec::Kmeans(KmeansJob {
         dataset,
         features,
@@ -58,22 +53,21 @@ pub async fn run<T: Transport>(
         epsilon,
     }) = spec
     else {
-        return Err("not a kmeans job".into());
+        return Err(JobError::WrongKind("kmeans"));
     };
-    let meta = dataset_meta(&node, dataset)?;
-    let mut engine = start_engine(&node, job, spec, Some(&meta), channel).await?;
+    let meta = cx.view().dataset(dataset)?;
+    let mut engine = cx.start_engine(spec, Some(&meta), channel).await?;
     // The dataset may have changed since the vote: check again what was agreed.
-    super::check_stats(&meta, features)?;
+    check_stats(&meta, features)?;
     check(&meta, *k, *iterations, *restarts)?;
-    let columns = feature_columns(&node, &meta, features).await?;
+    let columns = cx.feature_columns(&meta, features).await?;
     let bounds = feature_bounds(&meta, features);
     let report = |done: usize, total: usize| {
-        node.jobs.steps(job, done, total, &format!("iteration {done} of {total} on shares"));
+        cx.steps(done, total, &format!("iteration {done} of {total} on shares"));
     };
     let (outputs, published, assignment) = match epsilon {
         Some(epsilon) => {
-            node.jobs
-                .progress(job, &format!("differentially private k-means: {iterations} noisy iterations"));
+            cx.progress(&format!("differentially private k-means: {iterations} noisy iterations"));
             let p = PrivateParams {
                 k: *k as usize,
                 iterations: *iterations as usize,
@@ -81,16 +75,16 @@ pub async fn run<T: Transport>(
                 epsilon: *epsilon,
                 min_segment: *min_segment,
             };
-            let mut rng = super::os_rng()?;
-            let who = protocol::dp::NoiseParties::cluster(node.members.len());
+            let mut rng = cx.rng()?;
+            let who = protocol::dp::NoiseParties::cluster(cx.parties());
             let out = private_job(&mut engine, &mut rng, &columns, &bounds, p, who, &report)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(JobError::engine)?;
             // Everything opened to the nodes, in order: the scaling, each iteration, the
             // final counts (the job's epsilon covers them all).
             let opened_to_nodes = |what: String, bytes: Vec<u8>| {
                 let what = format!("{what} (epsilon {epsilon} in all)");
-                super::revealed::record(&node, job, "every node".into(), what, &bytes)
+                cx.reveal("every node".into(), what, &bytes)
             };
             let le = |values: &[u64]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
             opened_to_nodes(
@@ -114,10 +108,9 @@ pub async fn run<T: Transport>(
             (out.outputs, out.published, out.assignment)
         }
         None => {
-            node.jobs.progress(
-                job,
-                &format!("standardising, seeding ({init}) and running {iterations} iterations on shares"),
-            );
+            cx.progress(&format!(
+                "standardising, seeding ({init}) and running {iterations} iterations on shares"
+            ));
             let params = Params {
                 k: *k as usize,
                 iterations: *iterations as usize,
@@ -131,16 +124,16 @@ pub async fn run<T: Transport>(
             };
             let shares = secure_job(&mut engine, &columns, &bounds, params, &report)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(JobError::engine)?;
             let p = &shares.published;
             let opened: Vec<u8> = p.centres.iter().chain(&p.scales).flat_map(|v| v.to_le_bytes()).collect();
             let what = format!("the mean and standard deviation of {}", features.join(", "));
-            super::revealed::record(&node, job, "every node".into(), what, &opened);
+            cx.reveal("every node".into(), what, &opened);
             if *min_segment > 1 {
                 let flags: Vec<u8> = p.suppressed.iter().map(|&s| u8::from(s)).collect();
                 let what =
                     format!("which segments are withheld (fewer than {min_segment} records, and one more)");
-                super::revealed::record(&node, job, "every node".into(), what, &flags);
+                cx.reveal("every node".into(), what, &flags);
             }
             (shares.outputs, shares.published, shares.assignment)
         }
@@ -150,15 +143,14 @@ pub async fn run<T: Transport>(
         dataset: meta.name.clone(),
         contributions: meta.version(),
         k: u64::from(*k),
-        components: own_components(&node, assignment.clone()),
+        components: cx.own_components(assignment.clone()),
     };
-    let id = job.to_string();
-    node.with_store(move |store| store.save_segments(&id, &segments)).await.map_err(|e| e.to_string())?;
+    cx.save_segments(segments).await?;
     if *labels {
-        node.jobs.progress(job, "giving each owner the segments of its own records");
-        give_labels(&node, job, &meta, &engine, &assignment, *k as usize).await?;
+        cx.progress("giving each owner the segments of its own records");
+        give_labels(cx, &meta, &engine, &assignment, *k as usize).await?;
     }
-    let components = own_components(&node, outputs);
+    let components = cx.own_components(outputs);
     let layout = OutputLayout::Kmeans(KmeansOutput {
         features: features.clone(),
         k: *k,
@@ -178,41 +170,30 @@ pub async fn run<T: Transport>(
 /// `labels/<job>.csv` in its data directory: the position of each of its shared records (in
 /// the order of its ingest, consenting records only) and its segment.
 async fn give_labels<T: Transport>(
-    node: &Arc<Node>,
-    job: JobId,
+    cx: &JobContext,
     meta: &DatasetMeta,
     engine: &protocol::replicated::Replicated<'_, T>,
     assignment: &protocol::replicated::RepVec,
     k: usize,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let mut start = 0usize;
     let mut mine = Vec::new();
     for c in &meta.contributions {
         let rows = c.rows as usize;
-        let owner = node.members.iter().position(|m| m.id == c.owner).ok_or("unknown owner")?;
+        let owner = cx.party_of(&c.owner).ok_or(JobError::UnknownOwner)?;
         let slice = protocol::replicated::RepVec {
             comps: assignment.comps.iter().map(|v| v[start * k..(start + rows) * k].to_vec()).collect(),
         };
         let held: Vec<u8> = slice.comps.iter().flat_map(|c| c.iter().flat_map(|v| v.to_le_bytes())).collect();
         let what = format!("the segments of its {rows} records (this node's components)");
-        super::revealed::record(node, job, format!("node {}", c.owner), what, &held);
-        if let Some(opened) = engine.open_to(owner, &slice).await.map_err(|e| e.to_string())? {
+        cx.reveal(format!("node {}", c.owner), what, &held);
+        if let Some(opened) = engine.open_to(owner, &slice).await.map_err(JobError::engine)? {
             mine.extend(protocol::kmeans::labels_from_onehot(&opened, k));
         }
         start += rows;
     }
-    if meta.contributions.iter().any(|c| c.owner == node.config.node_id) {
-        let path = node.config.data_dir.join("labels").join(format!("{job}.csv"));
-        let mut text = String::from("record,segment\n");
-        for (i, s) in mine.iter().enumerate() {
-            text.push_str(&format!("{i},{s}\n"));
-        }
-        node.with_store(move |_| {
-            crate::files::create_dir(path.parent().expect("labels directory"))
-                .and_then(|()| crate::files::write(&path, text.as_bytes()))
-                .map_err(|e| format!("{}: {e}", path.display()))
-        })
-        .await?;
+    if meta.contributions.iter().any(|c| c.owner == cx.node_id()) {
+        cx.write_labels(&mine).await?;
     }
     Ok(())
 }

@@ -8,9 +8,10 @@
 //! nodes, but nobody without the secret can test a candidate. Jobs recorded before the secret
 //! existed keep plain digests.
 
-use super::JobId;
-use crate::node::Node;
+use super::registry::Jobs;
+use crate::audit::AuditLog;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use wire::control::JobId;
 
 /// The key of a job's audit digests. Its `Debug` is redacted; it is stored in the job's
 /// record (mode 0600) and never sent to an operator.
@@ -51,9 +52,9 @@ pub fn digest(key: Option<&AuditKey>, bytes: &[u8]) -> String {
 }
 
 /// Records in the audit log that `what` (`bytes`) of `job` was opened to `to`.
-pub fn record(node: &Node, job: JobId, to: String, what: String, bytes: &[u8]) {
-    let key = node.jobs.audit_key(&job);
-    node.audit.record(wire::audit::Event::Revealed {
+pub fn record(jobs: &Jobs, audit: &AuditLog, job: JobId, to: String, what: String, bytes: &[u8]) {
+    let key = jobs.audit_key(&job);
+    audit.record(wire::audit::Event::Revealed {
         job: job.to_string(),
         to,
         what,

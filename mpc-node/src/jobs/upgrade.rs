@@ -5,38 +5,47 @@
 
 use super::JobRecord;
 use serde_json::Value;
+use thiserror::Error;
 use wire::output::OutputLayout;
 
+/// Why a stored job record cannot be read.
+#[derive(Debug, Error)]
+pub enum RecordError {
+    /// Not a record in JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A record of version 3 without its job's specification.
+    #[error("a record from an earlier version has no job specification")]
+    NoSpec,
+    /// A version 3 output whose parameters do not have the shape of its kind.
+    #[error("the output of an earlier `{0}` job has parameters of the wrong shape")]
+    Shape(String),
+}
+
 /// Parses a stored job record, upgrading an earlier layout of its output.
-pub fn read_record(bytes: &[u8]) -> Result<JobRecord, String> {
-    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+pub fn read_record(bytes: &[u8]) -> Result<JobRecord, RecordError> {
+    let mut value: Value = serde_json::from_slice(bytes)?;
     upgrade_output(&mut value)?;
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    Ok(serde_json::from_value(value)?)
 }
 
 /// Rewrites `output: {count, outputs, params, components}` as `output: {count, layout,
 /// components}`; leaves any other record as it is.
-fn upgrade_output(record: &mut Value) -> Result<(), String> {
+fn upgrade_output(record: &mut Value) -> Result<(), RecordError> {
     let spec = record.get("spec").cloned().unwrap_or(Value::Null);
     let Some(output) = record.get_mut("output").and_then(Value::as_object_mut) else { return Ok(()) };
     if output.contains_key("layout") {
         return Ok(());
     }
-    let (kind, fields) = spec
-        .as_object()
-        .and_then(|s| s.iter().next())
-        .ok_or("a record from an earlier version has no job specification")?;
+    let (kind, fields) = spec.as_object().and_then(|s| s.iter().next()).ok_or(RecordError::NoSpec)?;
     let op = fields.get("op").and_then(Value::as_str);
-    let names: Vec<String> = serde_json::from_value(output.remove("outputs").unwrap_or(Value::Null))
-        .map_err(|e| format!("the output names of an earlier version: {e}"))?;
+    let names: Vec<String> = serde_json::from_value(output.remove("outputs").unwrap_or(Value::Null))?;
     let params: Vec<u64> = match output.remove("params") {
-        Some(p) => {
-            serde_json::from_value(p).map_err(|e| format!("the parameters of an earlier version: {e}"))?
-        }
+        Some(p) => serde_json::from_value(p)?,
         None => Vec::new(),
     };
-    let layout = OutputLayout::from_v3(kind, op, names, &params)
-        .ok_or_else(|| format!("the output of an earlier `{kind}` job has parameters of the wrong shape"))?;
+    let layout =
+        OutputLayout::from_v3(kind, op, names, &params).ok_or_else(|| RecordError::Shape(kind.clone()))?;
     output.insert("layout".into(), serde_json::to_value(layout).expect("layouts serialise"));
     Ok(())
 }
@@ -89,6 +98,6 @@ mod tests {
 
     #[test]
     fn a_record_of_version_3_with_parameters_of_the_wrong_shape_is_refused() {
-        assert!(read_record(&v3(&[5, 6])).unwrap_err().contains("wrong shape"));
+        assert!(read_record(&v3(&[5, 6])).unwrap_err().to_string().contains("wrong shape"));
     }
 }
