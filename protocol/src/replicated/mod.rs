@@ -4,51 +4,28 @@
 //! replicated layout of any `n >= 3`; see [`plan`]).
 //!
 //! Every operation is vectorised: it takes whole vectors (or matrices, row-major) and moves
-//! one message per peer per round, whatever the length.
+//! one message per peer per round, whatever the length. This module holds the share type, the
+//! engine's state (seeds, plan) and its resharing and opening; `engine.rs` implements
+//! [`Engine`] with them and with the circuits of the sibling modules.
 
 mod argmin;
 pub mod binary;
 mod compare;
-pub(crate) mod divide;
+mod divide;
+mod engine;
 mod pivot;
 pub mod plan;
 pub mod seeds;
 mod trunc;
 
-pub use divide::RECIPROCAL_BITS;
 pub use trunc::TruncPrep;
 
-use crate::sharing::{Component, Layout, LayoutError};
-use crate::transport::{Transport, TransportError, decode_u64s, encode_u64s};
+use crate::engine::{Engine, EngineError};
+use crate::sharing::{Component, Layout};
+use crate::transport::{Transport, decode_u64s, encode_u64s};
 use plan::Plan;
 use rand::{CryptoRng, Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
-use thiserror::Error;
-
-/// Why an operation of the engine failed.
-#[derive(Debug, Error)]
-pub enum EngineError {
-    /// Moving a message failed.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// A party sent something unusable.
-    #[error("party {party} sent a malformed message: {reason}")]
-    Malformed {
-        /// The sender.
-        party: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Operands of the wrong shape.
-    #[error("shape mismatch: {0}")]
-    Shape(String),
-    /// The transport's party count has no honest-majority layout.
-    #[error(transparent)]
-    Layout(#[from] LayoutError),
-    /// A differentially private release's noise could not be drawn: nothing is released.
-    #[error(transparent)]
-    Noise(#[from] crate::dp::DpError),
-}
 
 /// One party's share of a vector of secrets: the components it holds, in increasing order.
 #[derive(Clone, PartialEq, Eq)]
@@ -223,71 +200,6 @@ impl<'t, T: Transport> Replicated<'t, T> {
         &self.layout
     }
 
-    /// This party's index.
-    pub fn party(&self) -> usize {
-        self.transport.party()
-    }
-
-    /// A sharing of `len` uniformly random secrets that no `t` parties know (no communication).
-    pub fn random(&mut self, len: usize) -> RepVec {
-        RepVec {
-            comps: self
-                .random
-                .iter_mut()
-                .map(|rng| {
-                    let mut v = vec![0u64; len];
-                    rng.fill(&mut v[..]);
-                    v
-                })
-                .collect(),
-        }
-    }
-
-    /// A sharing of public values (every component zero except the first, which holds them).
-    pub fn public(&self, values: &[u64]) -> RepVec {
-        RepVec {
-            comps: self
-                .plan
-                .held
-                .iter()
-                .map(|&c| if c == 0 { values.to_vec() } else { vec![0; values.len()] })
-                .collect(),
-        }
-    }
-
-    /// Secret-shares `values`, known to party `owner`; the others pass `None` and `len` (one
-    /// round). The owner splits with its own cryptographic generator and sends every party
-    /// the components it holds.
-    pub async fn input(
-        &mut self,
-        owner: usize,
-        values: Option<&[u64]>,
-        len: usize,
-    ) -> Result<RepVec, EngineError> {
-        let me = self.party();
-        if me == owner {
-            let values = values.ok_or_else(|| EngineError::Shape("the owner gives no values".into()))?;
-            if values.len() != len {
-                return Err(EngineError::Shape(format!("{} values, {len} announced", values.len())));
-            }
-            let mut rng = self.input_rng.take().expect("input generator");
-            let comps = crate::sharing::split_values(values, &self.layout, &mut rng);
-            self.input_rng = Some(rng);
-            for q in (0..self.layout.parties()).filter(|&q| q != me) {
-                let mut payload = Vec::with_capacity(len * 8 * self.layout.held_by(q).len());
-                for c in self.layout.held_by(q) {
-                    payload.extend_from_slice(&encode_u64s(&comps[c].values));
-                }
-                self.transport.send(q, payload).await?;
-            }
-            Ok(RepVec { comps: self.plan.held.iter().map(|&c| comps[c].values.clone()).collect() })
-        } else {
-            let held = self.plan.held.len();
-            let values = decode_u64s(owner, &self.transport.recv(owner).await?, len * held)?;
-            Ok(RepVec { comps: (0..held).map(|i| values[i * len..(i + 1) * len].to_vec()).collect() })
-        }
-    }
-
     /// Opens `x` to party `receiver` only (one round); the others get `None`. Only the
     /// holders that `receiver` needs send, and only to it.
     pub async fn open_to(&self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
@@ -320,11 +232,6 @@ impl<'t, T: Transport> Replicated<'t, T> {
         Ok(sum)
     }
 
-    /// Opens `x` to every party (one round).
-    pub async fn open(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
-        self.open_with::<Ring>(x).await
-    }
-
     /// Opens a sharing whose components combine with `G` (one round).
     async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
         for (q, cs) in &self.open_sends {
@@ -343,11 +250,6 @@ impl<'t, T: Transport> Replicated<'t, T> {
         Ok(self.transport.send(q, payload).await?)
     }
 
-    /// Multiplies element-wise (one round, one ring element per product to `n - t - 1` peers).
-    pub async fn mul(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
-        self.product::<Ring>(x, y).await
-    }
-
     /// Element-wise product in the ring or, for binary sharings, bitwise AND of 64-bit words.
     async fn product<G: Group>(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
         if x.len() != y.len() {
@@ -362,62 +264,6 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
         }
         self.reshare::<G>(z).await
-    }
-
-    /// Dot products of consecutive groups of `k` values: `x` and `y` hold `m * k` secrets and
-    /// the result `m`. One round; one ring element per output, whatever `k`.
-    pub async fn dot(&mut self, x: &RepVec, y: &RepVec, k: usize) -> Result<RepVec, EngineError> {
-        if x.len() != y.len() || k == 0 || !x.len().is_multiple_of(k) {
-            return Err(EngineError::Shape(format!(
-                "dot of {} by {} values in groups of {k}",
-                x.len(),
-                y.len()
-            )));
-        }
-        let m = x.len() / k;
-        let mut z = vec![0u64; m];
-        for (i, xi) in x.comps.iter().enumerate() {
-            if let Some(ys) = self.partner_sum::<Ring>(y, i) {
-                for ((zr, xs), ys) in z.iter_mut().zip(xi.chunks_exact(k)).zip(ys.chunks_exact(k)) {
-                    let acc = xs.iter().zip(ys).fold(0u64, |a, (p, q)| a.wrapping_add(p.wrapping_mul(*q)));
-                    *zr = zr.wrapping_add(acc);
-                }
-            }
-        }
-        self.reshare::<Ring>(z).await
-    }
-
-    /// Matrix product of `x` (`rows x inner`, row-major) and `y` (`inner x cols`). One round;
-    /// one ring element per output entry.
-    pub async fn matmul(
-        &mut self,
-        x: &RepVec,
-        y: &RepVec,
-        rows: usize,
-        inner: usize,
-        cols: usize,
-    ) -> Result<RepVec, EngineError> {
-        if x.len() != rows * inner || y.len() != inner * cols {
-            return Err(EngineError::Shape(format!(
-                "matmul of {} values as {rows}x{inner} by {} values as {inner}x{cols}",
-                x.len(),
-                y.len()
-            )));
-        }
-        let mut z = vec![0u64; rows * cols];
-        for (i, xi) in x.comps.iter().enumerate() {
-            let Some(ysum) = self.partner_sum::<Ring>(y, i) else { continue };
-            for r in 0..rows {
-                let out = &mut z[r * cols..(r + 1) * cols];
-                for l in 0..inner {
-                    let a = xi[r * inner + l];
-                    for (o, b) in out.iter_mut().zip(&ysum[l * cols..(l + 1) * cols]) {
-                        *o = o.wrapping_add(a.wrapping_mul(*b));
-                    }
-                }
-            }
-        }
-        self.reshare::<Ring>(z).await
     }
 
     /// The sum (with `G`) of the components of `y` that this party multiplies by `x`'s held

@@ -13,8 +13,9 @@
 //! Blocks of 64 values (one word of a bit-sliced plane) rotate the pivot over the parties, so
 //! each sends for a third (or a quarter) of the values.
 
-use super::binary::{transpose64, unslice_plane, words_for};
 use super::{EngineError, RepVec, Replicated};
+use crate::engine::Engine;
+use crate::ring::{transpose64, unslice_plane, words_for};
 use crate::transport::{Transport, decode_u64s, encode_u64s};
 use rand::RngExt;
 

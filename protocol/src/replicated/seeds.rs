@@ -8,7 +8,7 @@
 //! same round. Seeds expand with ChaCha into all the job's correlated randomness, with no
 //! further communication.
 
-use super::EngineError;
+use crate::engine::EngineError;
 use crate::sharing::Layout;
 use crate::transport::Transport;
 use curve25519_dalek::montgomery::MontgomeryPoint;

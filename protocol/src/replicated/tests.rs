@@ -589,11 +589,11 @@ async fn bit_decomposition_matches_plaintext() {
             }
         })
         .await;
-        let words = super::binary::words_for(x.len());
+        let words = crate::ring::words_for(x.len());
         for r in results {
             let mut back = vec![0u64; x.len()];
             for bit in 0..64 {
-                for (k, b) in super::binary::unslice_plane(&r[bit * words..(bit + 1) * words], x.len())
+                for (k, b) in crate::ring::unslice_plane(&r[bit * words..(bit + 1) * words], x.len())
                     .into_iter()
                     .enumerate()
                 {
@@ -1042,5 +1042,28 @@ async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties(
         let want = NoiseParties::cluster(n).total_variance(&noise);
         assert!(mean.abs() < 5.0 * (want / len as f64).sqrt(), "n={n}: mean {mean}");
         assert!((var / want - 1.0).abs() < 0.05, "n={n}: variance {var}, expected {want}");
+    }
+}
+
+#[tokio::test]
+async fn bench_workloads_check_against_plaintext() {
+    use crate::bench::{BenchOp, check};
+    for op in [BenchOp::Mul, BenchOp::Matmul, BenchOp::Compare, BenchOp::Argmin, BenchOp::Kmeans] {
+        for size in [1usize, 100] {
+            let results = run(3, |t| async move {
+                let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
+                let mut e = Replicated::setup(&t, &mut rng).await.unwrap();
+                let samples = crate::bench::run(&mut e, op, size).await.unwrap();
+                e.open(&samples).await.unwrap()
+            })
+            .await;
+            for opened in results {
+                check(op, size, &opened).unwrap();
+                let mut wrong = opened.clone();
+                let last = wrong.len() - 1;
+                wrong[last] ^= 1;
+                assert!(check(op, size, &wrong).is_err(), "a wrong result passed the check");
+            }
+        }
     }
 }
