@@ -9,6 +9,7 @@
 //! [`crate::fixed`]'s encoding, and local kernels the engines share live in [`crate::ring`].
 
 use crate::dp::DpError;
+use crate::message::Tag;
 use crate::sharing::LayoutError;
 use crate::transport::TransportError;
 use std::future::Future;
@@ -22,6 +23,17 @@ pub enum EngineError {
     /// Moving a message failed.
     #[error(transparent)]
     Transport(TransportError),
+    /// A party's message belongs to another operation than the one this party is at: the
+    /// parties are no longer running the same operations in the same order.
+    #[error("out of step with party {party}: expected message {expected}, received message {received}")]
+    OutOfStep {
+        /// The sender.
+        party: usize,
+        /// The message this party waits for.
+        expected: Tag,
+        /// The message it got.
+        received: Tag,
+    },
     /// A party sent something unusable.
     #[error("party {party} sent a malformed message: {reason}")]
     Malformed {

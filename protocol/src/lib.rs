@@ -4,7 +4,8 @@
 //! I/O: the ring `Z_2^64`, its fixed-point encoding ([`fixed`]) and the local kernels every
 //! engine shares ([`ring`]), the replicated additive secret sharing of the honest-majority
 //! trust model ([`sharing`]), the [`Transport`] trait that the protocols talk through (with an
-//! in-memory implementation for tests), the [`Engine`] interface and its errors ([`engine`]),
+//! in-memory implementation for tests) and the header every protocol message carries
+//! ([`message`]), the [`Engine`] interface and its errors ([`engine`]),
 //! two engines (the honest-majority [`replicated`] one and the plaintext [`clear`] one), and
 //! the jobs written against the interface alone ([`stats`], [`kmeans`], [`fairness`], [`dp`],
 //! [`bench`]), besides the agreement that starts every job ([`agree`]).
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod fairness;
 pub mod fixed;
 pub mod kmeans;
+pub mod message;
 pub mod replicated;
 pub mod ring;
 pub mod sharing;

@@ -8,8 +8,9 @@ use super::argmin::Candidate;
 use super::{RepVec, Replicated, Ring};
 use crate::engine::{Engine, EngineError};
 use crate::fixed::FRAC_BITS;
+use crate::message::{self, Op};
 use crate::ring::{self, DIVISOR_BITS as K, NEWTON_STEPS, RECIPROCAL_BITS, RECIPROCAL_START};
-use crate::transport::{Transport, decode_u64s, encode_u64s};
+use crate::transport::{Transport, encode_u64s};
 use rand::RngExt;
 
 /// Applies `f` to every component of a share.
@@ -89,6 +90,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
         len: usize,
     ) -> Result<RepVec, EngineError> {
         let me = self.party();
+        let tag = self.next_tag(Op::Input);
         if me == owner {
             let values = values.ok_or_else(|| EngineError::Shape("the owner gives no values".into()))?;
             if values.len() != len {
@@ -98,7 +100,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
             let comps = crate::sharing::split_values(values, &self.layout, &mut rng);
             self.input_rng = Some(rng);
             for q in (0..self.layout.parties()).filter(|&q| q != me) {
-                let mut payload = Vec::with_capacity(len * 8 * self.layout.held_by(q).len());
+                let mut payload = tag.message(len * 8 * self.layout.held_by(q).len());
                 for c in self.layout.held_by(q) {
                     payload.extend_from_slice(&encode_u64s(&comps[c].values));
                 }
@@ -107,7 +109,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
             Ok(RepVec { comps: self.plan.held.iter().map(|&c| comps[c].values.clone()).collect() })
         } else {
             let held = self.plan.held.len();
-            let values = decode_u64s(owner, &self.transport.recv(owner).await?, len * held)?;
+            let values = message::recv_u64s(self.transport, owner, tag, len * held).await?;
             Ok(RepVec { comps: (0..held).map(|i| values[i * len..(i + 1) * len].to_vec()).collect() })
         }
     }
@@ -137,7 +139,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
                 ring::dot_into(&mut z, xi, &ys, k);
             }
         }
-        self.reshare::<Ring>(z).await
+        self.reshare::<Ring>(z, Op::Dot).await
     }
 
     /// One round; one ring element per output entry.
@@ -162,7 +164,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
                 ring::matmul_into(&mut z, xi, &ysum, rows, inner, cols);
             }
         }
-        self.reshare::<Ring>(z).await
+        self.reshare::<Ring>(z, Op::Matmul).await
     }
 
     /// Prepares the randomness on the spot, then one round (see [`super::trunc`]).

@@ -21,11 +21,13 @@ mod trunc;
 pub use trunc::TruncPrep;
 
 use crate::engine::{Engine, EngineError};
+use crate::message::{self, Op, Tag};
 use crate::sharing::{Component, Layout};
-use crate::transport::{Transport, decode_u64s, encode_u64s};
+use crate::transport::{Transport, encode_u64s};
 use plan::Plan;
 use rand::{CryptoRng, Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// One party's share of a vector of secrets: the components it holds, in increasing order.
 #[derive(Clone, PartialEq, Eq)]
@@ -94,6 +96,10 @@ impl RepVec {
 /// How components combine: additively in the ring (arithmetic sharings) or by XOR (binary
 /// sharings of 64-bit words, where products are bitwise AND).
 trait Group {
+    /// The kind of a product's resharing message.
+    const PRODUCT: Op;
+    /// The kind of an opening's message.
+    const OPEN: Op;
     fn add(a: u64, b: u64) -> u64;
     fn sub(a: u64, b: u64) -> u64;
     fn mul(a: u64, b: u64) -> u64;
@@ -103,6 +109,8 @@ trait Group {
 struct Ring;
 
 impl Group for Ring {
+    const PRODUCT: Op = Op::Mul;
+    const OPEN: Op = Op::Open;
     fn add(a: u64, b: u64) -> u64 {
         a.wrapping_add(b)
     }
@@ -118,6 +126,8 @@ impl Group for Ring {
 struct Xor;
 
 impl Group for Xor {
+    const PRODUCT: Op = Op::And;
+    const OPEN: Op = Op::OpenBinary;
     fn add(a: u64, b: u64) -> u64 {
         a ^ b
     }
@@ -130,7 +140,9 @@ impl Group for Xor {
 }
 
 /// One party's engine for a job: its plan, and the pseudo-random streams of the components it
-/// holds. Operations must be called in the same order with the same lengths on every party.
+/// holds. Operations must be called in the same order with the same lengths on every party;
+/// every message names its operation ([`crate::message`]), so parties that fall out of step
+/// fail with [`EngineError::OutOfStep`].
 pub struct Replicated<'t, T: Transport> {
     transport: &'t T,
     layout: Layout,
@@ -146,6 +158,8 @@ pub struct Replicated<'t, T: Transport> {
     open_receives: Vec<(usize, Vec<usize>)>,
     /// This party's own generator for the values it inputs.
     input_rng: Option<ChaCha12Rng>,
+    /// The sequence number of the next operation that sends a message (the seeds took 0).
+    ops: AtomicU32,
 }
 
 impl<'t, T: Transport> Replicated<'t, T> {
@@ -192,7 +206,24 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
         }
         let input_rng = Some(ChaCha12Rng::from_rng(rng));
-        Ok(Self { transport, layout, plan, reshare, random, masks, open_sends, open_receives, input_rng })
+        Ok(Self {
+            transport,
+            layout,
+            plan,
+            reshare,
+            random,
+            masks,
+            open_sends,
+            open_receives,
+            input_rng,
+            ops: AtomicU32::new(1),
+        })
+    }
+
+    /// The tag of the next operation, of kind `op`: every party starts the same operations in
+    /// the same order, so the numbers agree while the parties are in step.
+    fn next_tag(&self, op: Op) -> Tag {
+        Tag::new(self.ops.fetch_add(1, Ordering::Relaxed), op)
     }
 
     /// The layout.
@@ -203,17 +234,18 @@ impl<'t, T: Transport> Replicated<'t, T> {
     /// Opens `x` to party `receiver` only (one round); the others get `None`. Only the
     /// holders that `receiver` needs send, and only to it.
     pub async fn open_to(&self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
+        let tag = self.next_tag(Op::OpenTo);
         if self.party() != receiver {
             if let Some((_, cs)) = self.open_sends.iter().find(|(q, _)| *q == receiver) {
-                self.send_missing(receiver, cs, x).await?;
+                self.send_missing(receiver, cs, x, tag).await?;
             }
             return Ok(None);
         }
-        self.receive_missing::<Ring>(x).await.map(Some)
+        self.receive_missing::<Ring>(x, tag).await.map(Some)
     }
 
     /// Adds the components this party holds of `x` and those the others send it.
-    async fn receive_missing<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+    async fn receive_missing<G: Group>(&self, x: &RepVec, tag: Tag) -> Result<Vec<u64>, EngineError> {
         let len = x.len();
         let mut sum = x.comps.iter().fold(vec![0u64; len], |mut acc, comp| {
             for (a, v) in acc.iter_mut().zip(comp) {
@@ -222,7 +254,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             acc
         });
         for (p, cs) in &self.open_receives {
-            let values = decode_u64s(*p, &self.transport.recv(*p).await?, cs.len() * len)?;
+            let values = message::recv_u64s(self.transport, *p, tag, cs.len() * len).await?;
             for chunk in values.chunks(len.max(1)).take(cs.len()) {
                 for (a, v) in sum.iter_mut().zip(chunk) {
                     *a = G::add(*a, *v);
@@ -234,15 +266,16 @@ impl<'t, T: Transport> Replicated<'t, T> {
 
     /// Opens a sharing whose components combine with `G` (one round).
     async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+        let tag = self.next_tag(G::OPEN);
         for (q, cs) in &self.open_sends {
-            self.send_missing(*q, cs, x).await?;
+            self.send_missing(*q, cs, x, tag).await?;
         }
-        self.receive_missing::<G>(x).await
+        self.receive_missing::<G>(x, tag).await
     }
 
     /// Sends party `q` the components `cs` of `x` that it misses.
-    async fn send_missing(&self, q: usize, cs: &[usize], x: &RepVec) -> Result<(), EngineError> {
-        let mut payload = Vec::with_capacity(cs.len() * x.len() * 8);
+    async fn send_missing(&self, q: usize, cs: &[usize], x: &RepVec, tag: Tag) -> Result<(), EngineError> {
+        let mut payload = tag.message(cs.len() * x.len() * 8);
         for &c in cs {
             let i = self.plan.held.iter().position(|&h| h == c).expect("a held component");
             payload.extend_from_slice(&encode_u64s(&x.comps[i]));
@@ -263,7 +296,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 }
             }
         }
-        self.reshare::<G>(z).await
+        self.reshare::<G>(z, G::PRODUCT).await
     }
 
     /// The sum (with `G`) of the components of `y` that this party multiplies by `x`'s held
@@ -279,8 +312,10 @@ impl<'t, T: Transport> Replicated<'t, T> {
         Some(sum)
     }
 
-    /// Turns this party's additive (or XOR) term `z` of some secrets into a replicated sharing.
-    async fn reshare<G: Group>(&mut self, mut z: Vec<u64>) -> Result<RepVec, EngineError> {
+    /// Turns this party's additive (or XOR) term `z` of some secrets into a replicated sharing,
+    /// in a message of kind `op`.
+    async fn reshare<G: Group>(&mut self, mut z: Vec<u64>, op: Op) -> Result<RepVec, EngineError> {
+        let tag = self.next_tag(op);
         let me = self.party();
         let len = z.len();
         let mut comps = vec![vec![0u64; len]; self.plan.held.len()];
@@ -304,12 +339,12 @@ impl<'t, T: Transport> Replicated<'t, T> {
         for (c, v) in comps[special].iter_mut().zip(&z) {
             *c = G::add(*c, *v);
         }
-        let payload = encode_u64s(&z);
+        let payload = tag.u64s(&z);
         for &q in &self.plan.send_to {
             self.transport.send(q, payload.clone()).await?;
         }
         for &(p, i) in &self.plan.receive {
-            let values = decode_u64s(p, &self.transport.recv(p).await?, len)?;
+            let values = message::recv_u64s(self.transport, p, tag, len).await?;
             for (c, v) in comps[i].iter_mut().zip(&values) {
                 *c = G::add(*c, *v);
             }
