@@ -1,5 +1,6 @@
 //! The plaintext engine: every [`Engine`] operation on values in the clear, with the same ring
-//! arithmetic, fixed-point encoding, tie rules and division algorithm as the secure engine.
+//! arithmetic, fixed-point encoding, tie rules and division algorithm as the secure engine
+//! (the kernels and the division's constants are [`crate::ring`]'s, shared with it).
 //!
 //! Running a job's algorithm on [`Clear`] is the plaintext mode: the same code path, the same
 //! starting centroids, the same integer arithmetic. The one difference is rounding: the secure

@@ -8,7 +8,7 @@
 //! ([`message`]), the [`Engine`] interface and its errors ([`engine`]),
 //! two engines (the honest-majority [`replicated`] one and the plaintext [`clear`] one), and
 //! the jobs written against the interface alone ([`stats`], [`kmeans`], [`fairness`], [`dp`],
-//! [`bench`]), besides the agreement that starts every job ([`agree`]).
+//! [`mod@bench`]), besides the agreement that starts every job ([`agree`]).
 //!
 //! The node drives these functions over QUIC; the orchestrator uses [`sharing::reconstruct`]
 //! to open the aggregates it is allowed to see.

@@ -1,8 +1,8 @@
 //! The honest-majority engine as an [`Engine`]: the local operations on each held component,
 //! and the interactive ones composed from the building blocks of the sibling modules
-//! (resharing products in `mod.rs`, comparison circuits in [`super::compare`], truncation in
-//! [`super::trunc`], the division's normalisation in [`super::divide`], the argmin tournament in
-//! [`super::argmin`]).
+//! (resharing products in `mod.rs`, comparison circuits in `compare.rs`, truncation in
+//! `trunc.rs`, the division's normalisation in `divide.rs`, the argmin tournament in
+//! `argmin.rs`).
 
 use super::argmin::Candidate;
 use super::{RepVec, Replicated, Ring};
@@ -167,7 +167,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
         self.reshare::<Ring>(z, Op::Matmul).await
     }
 
-    /// Prepares the randomness on the spot, then one round (see [`super::trunc`]).
+    /// Prepares the randomness on the spot, then one round (see `trunc.rs`).
     async fn trunc(&mut self, x: &RepVec, f: u32) -> Result<RepVec, EngineError> {
         let prep = self.trunc_prep(x.len(), f).await?;
         self.trunc_with(x, &prep).await
@@ -179,7 +179,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
         self.mul_fixed_with(x, y, &prep).await
     }
 
-    /// Exact for every ring element read as signed (see [`super::compare`]).
+    /// Exact for every ring element read as signed (see `compare.rs`).
     async fn ltz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let bits = self.ltz_bits(x).await?;
         if self.pivots() {
@@ -245,7 +245,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
     }
 
     /// The divisor normalised by its highest bit, then Newton-Raphson for its reciprocal (see
-    /// [`super::divide`] for the steps, the ranges and the error).
+    /// `divide.rs` for the steps, the ranges and the error).
     async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
         let n = b.len();
         if a.len() != n {
@@ -280,7 +280,7 @@ impl<T: Transport> Engine for Replicated<'_, T> {
         self.mul_fixed_with(m, &y, &next()).await
     }
 
-    /// A tournament of `ceil(log2 k)` levels (see [`super::argmin`]); ties go to the lowest
+    /// A tournament of `ceil(log2 k)` levels (see `argmin.rs`); ties go to the lowest
     /// column.
     async fn argmin(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
         if k == 0 || !x.len().is_multiple_of(k) {
