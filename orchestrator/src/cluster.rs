@@ -118,11 +118,10 @@ mod tests {
     fn a_node_listed_twice_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cluster.toml");
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster.toml"),
-        )
-        .unwrap()
-        .replace("id = \"globex\"", "id = \"acme\"");
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster.toml"))
+                .unwrap()
+                .replace("id = \"globex\"", "id = \"acme\"");
         std::fs::write(&path, text).unwrap();
         let err = ClusterFile::load(&path).unwrap_err().to_string();
         assert!(err.contains("nodes[1].id"), "{err}");
