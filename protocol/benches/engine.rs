@@ -3,10 +3,10 @@
 //! node processes over QUIC: `testnet bench`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use protocol::Transport;
 use protocol::bench::{BenchOp, run};
 use protocol::replicated::Replicated;
 use protocol::transport::memory::mesh;
+use protocol::{Engine, Transport};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 

@@ -13,16 +13,17 @@
 //! a job opens with it, so that whoever reads their audit logs can compare them but cannot test
 //! candidate values against them.
 
-use crate::transport::{Transport, TransportError, exchange_all};
+use crate::message::{MessageError, Op, Tag, exchange_all};
+use crate::transport::Transport;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// Why the parties do not agree.
 #[derive(Debug, Error)]
 pub enum AgreeError {
-    /// Moving the digests failed.
+    /// Moving the digests failed, or a party is at another step of the job.
     #[error(transparent)]
-    Transport(#[from] TransportError),
+    Message(#[from] MessageError),
     /// A party sent something that is not a digest and a nonce.
     #[error("party {party} sent {len} bytes where a digest and a nonce take 64")]
     Malformed {
@@ -61,7 +62,7 @@ pub async fn agree<T: Transport>(
     nonce: [u8; 32],
 ) -> Result<CommonSecret, AgreeError> {
     let mine = [digest, nonce].concat();
-    let all = exchange_all(transport, mine).await?;
+    let all = exchange_all(transport, Tag::new(0, Op::Agree), &mine).await?;
     let mut secret = Sha256::new();
     secret.update(b"segmpc job common secret v1");
     for (party, theirs) in all.iter().enumerate() {
@@ -128,7 +129,8 @@ mod tests {
             .collect();
         for task in tasks {
             let traffic = task.await.unwrap();
-            assert_eq!(traffic, crate::Traffic { bytes_sent: 128, messages_sent: 2, rounds: 1 });
+            let header = 2 * crate::message::HEADER_LEN as u64;
+            assert_eq!(traffic, crate::Traffic { bytes_sent: 128 + header, messages_sent: 2, rounds: 1 });
         }
     }
 
@@ -138,5 +140,38 @@ mod tests {
         assert!(results.iter().all(Result::is_err));
         assert!(matches!(results[0], Err(AgreeError::Mismatch { party: 2, .. })));
         assert!(matches!(results[2], Err(AgreeError::Mismatch { party: 0, .. })));
+    }
+
+    #[tokio::test]
+    async fn a_party_already_at_the_seeds_is_out_of_step() {
+        let tasks: Vec<_> = mesh(3)
+            .into_iter()
+            .map(|t| {
+                tokio::spawn(async move {
+                    if t.party() == 1 {
+                        // Skips the agreement: its first message is the engine's seeds.
+                        let mut seeds = Tag::new(0, Op::Seeds).message(32);
+                        seeds.extend_from_slice(&[0; 32]);
+                        for q in [0, 2] {
+                            t.send(q, seeds.clone()).await.unwrap();
+                        }
+                        for q in [0, 2] {
+                            t.recv(q).await.unwrap();
+                        }
+                        return None;
+                    }
+                    Some(agree(&t, [5; 32], [t.party() as u8; 32]).await)
+                })
+            })
+            .collect();
+        for task in tasks {
+            if let Some(result) = task.await.unwrap() {
+                let err = result.unwrap_err();
+                assert_eq!(
+                    err.to_string(),
+                    "out of step with party 1: expected message 0 (agree), received message 0 (seeds)"
+                );
+            }
+        }
     }
 }

@@ -3,8 +3,7 @@
 //! (the `bench` job). Each workload returns a few opened-able samples so that the caller can
 //! check the result against plaintext.
 
-use crate::engine::Engine;
-use crate::replicated::EngineError;
+use crate::engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 
 /// Number of sample values of each operand and result that a workload returns.
@@ -237,41 +236,4 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::replicated::Replicated;
-    use crate::transport::Transport;
-    use crate::transport::memory::mesh;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha20Rng;
-
-    #[tokio::test]
-    async fn workloads_check_against_plaintext() {
-        for op in [BenchOp::Mul, BenchOp::Matmul, BenchOp::Compare, BenchOp::Argmin, BenchOp::Kmeans] {
-            for size in [1usize, 100] {
-                let tasks: Vec<_> = mesh(3)
-                    .into_iter()
-                    .map(|t| {
-                        tokio::spawn(async move {
-                            let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
-                            let mut e = Replicated::setup(&t, &mut rng).await.unwrap();
-                            let samples = run(&mut e, op, size).await.unwrap();
-                            e.open(&samples).await.unwrap()
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    let opened = task.await.unwrap();
-                    check(op, size, &opened).unwrap();
-                    let mut wrong = opened.clone();
-                    let last = wrong.len() - 1;
-                    wrong[last] ^= 1;
-                    assert!(check(op, size, &wrong).is_err(), "a wrong result passed the check");
-                }
-            }
-        }
-    }
 }

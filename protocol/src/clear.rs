@@ -1,5 +1,6 @@
 //! The plaintext engine: every [`Engine`] operation on values in the clear, with the same ring
-//! arithmetic, fixed-point encoding, tie rules and division algorithm as the secure engine.
+//! arithmetic, fixed-point encoding, tie rules and division algorithm as the secure engine
+//! (the kernels and the division's constants are [`crate::ring`]'s, shared with it).
 //!
 //! Running a job's algorithm on [`Clear`] is the plaintext mode: the same code path, the same
 //! starting centroids, the same integer arithmetic. The one difference is rounding: the secure
@@ -10,10 +11,9 @@
 //!
 //! Nothing here waits: [`run`] drives an algorithm to completion on the calling thread.
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::fixed::FRAC_BITS;
-use crate::replicated::EngineError;
-use crate::replicated::divide::{K, RECIPROCAL_BITS};
+use crate::ring::{self, DIVISOR_BITS as K, NEWTON_STEPS, RECIPROCAL_BITS, RECIPROCAL_START};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -43,34 +43,6 @@ pub fn run<F: Future>(future: F) -> F::Output {
         Poll::Ready(v) => v,
         Poll::Pending => panic!("the plaintext engine never waits"),
     }
-}
-
-/// Running sums of consecutive groups of `len` values (wrapping).
-pub(crate) fn prefix_sums(values: &[u64], len: usize) -> Vec<u64> {
-    let mut out = Vec::with_capacity(values.len());
-    for group in values.chunks(len.max(1)) {
-        let mut acc = 0u64;
-        out.extend(group.iter().map(|v| {
-            acc = acc.wrapping_add(*v);
-            acc
-        }));
-    }
-    out
-}
-
-/// The ring product of `x` (`rows x inner`) and `y` (`inner x cols`), row-major (wrapping).
-pub(crate) fn matmul(x: &[u64], y: &[u64], rows: usize, inner: usize, cols: usize) -> Vec<u64> {
-    let mut out = vec![0u64; rows * cols];
-    for i in 0..rows {
-        let row = &x[i * inner..(i + 1) * inner];
-        let acc = &mut out[i * cols..(i + 1) * cols];
-        for (l, &a) in row.iter().enumerate() {
-            for (o, &b) in acc.iter_mut().zip(&y[l * cols..(l + 1) * cols]) {
-                *o = o.wrapping_add(a.wrapping_mul(b));
-            }
-        }
-    }
-    out
 }
 
 /// `x / 2^s` rounded to the nearest (halves up), as a signed value.
@@ -105,10 +77,9 @@ fn divide(a: u64, b: u64) -> u64 {
     let v = if b_low == 0 { 0 } else { 1u64 << (K - 1 - (63 - b_low.leading_zeros())) };
     let np = mul_shift(b, v, K - 1 - p);
     let m = mul_shift(a, v, K - 1 - f);
-    let start = (1.4571 * (1u64 << p) as f64).round() as u64;
-    let mut y = start.wrapping_sub(round_shift(np, 1));
+    let mut y = RECIPROCAL_START.wrapping_sub(round_shift(np, 1));
     let two = 2u64 << p;
-    for _ in 0..3 {
+    for _ in 0..NEWTON_STEPS {
         let ny = mul_shift(np, y, p);
         y = mul_shift(y, two.wrapping_sub(ny), p);
     }
@@ -160,13 +131,13 @@ impl Engine for Clear {
         vec![a.iter().fold(0u64, |acc, v| acc.wrapping_add(*v))]
     }
     fn transpose(&self, a: &Vec<u64>, rows: usize, cols: usize) -> Vec<u64> {
-        (0..cols).flat_map(|j| (0..rows).map(move |i| a[i * cols + j])).collect()
+        ring::transpose(a, rows, cols)
     }
     fn prefix_sums(&self, a: &Vec<u64>, len: usize) -> Vec<u64> {
-        prefix_sums(a, len)
+        ring::prefix_sums(a, len)
     }
     fn matmul_public(&self, x: &Vec<u64>, y: &[u64], rows: usize, inner: usize, cols: usize) -> Vec<u64> {
-        matmul(x, y, rows, inner, cols)
+        ring::matmul(x, y, rows, inner, cols)
     }
     async fn input(&mut self, _: usize, values: Option<&[u64]>, len: usize) -> Result<Vec<u64>, EngineError> {
         let values =
@@ -186,10 +157,9 @@ impl Engine for Clear {
         if k == 0 || !x.len().is_multiple_of(k) {
             return Err(EngineError::Shape(format!("dot products of {} values in groups of {k}", x.len())));
         }
-        Ok(x.chunks(k)
-            .zip(y.chunks(k))
-            .map(|(a, b)| a.iter().zip(b).fold(0u64, |acc, (p, q)| acc.wrapping_add(p.wrapping_mul(*q))))
-            .collect())
+        let mut out = vec![0u64; x.len() / k];
+        ring::dot_into(&mut out, x, y, k);
+        Ok(out)
     }
     async fn matmul(
         &mut self,
@@ -201,7 +171,7 @@ impl Engine for Clear {
     ) -> Result<Vec<u64>, EngineError> {
         check_len("left matrix", x.len(), rows * inner)?;
         check_len("right matrix", y.len(), inner * cols)?;
-        Ok(matmul(x, y, rows, inner, cols))
+        Ok(ring::matmul(x, y, rows, inner, cols))
     }
     async fn trunc(&mut self, x: &Vec<u64>, f: u32) -> Result<Vec<u64>, EngineError> {
         Ok(x.iter().map(|v| round_shift(*v, f)).collect())
@@ -220,14 +190,11 @@ impl Engine for Clear {
     }
     async fn bits_to_arith(&mut self, bits: &Vec<u64>, n: usize) -> Result<Vec<u64>, EngineError> {
         // Bit-sliced planes of `n` values: plane after plane, 64 values per word.
-        let words = n.div_ceil(64);
+        let words = ring::words_for(n);
         if words == 0 || !bits.len().is_multiple_of(words) {
             return Ok(Vec::new());
         }
-        Ok(bits
-            .chunks(words)
-            .flat_map(|plane| (0..n).map(move |i| (plane[i / 64] >> (i % 64)) & 1))
-            .collect())
+        Ok(bits.chunks(words).flat_map(|plane| ring::unslice_plane(plane, n)).collect())
     }
     async fn eqz(&mut self, x: &Vec<u64>) -> Result<Vec<u64>, EngineError> {
         Ok(x.iter().map(|v| u64::from(*v == 0)).collect())
@@ -300,10 +267,5 @@ mod tests {
         let neg = vec![(-1i64) as u64, 0, (-2i64) as u64];
         let (m, h) = run(e.argmin(&neg, 3)).unwrap();
         assert_eq!((m[0] as i64, h), (-2, vec![0, 0, 1]));
-    }
-
-    #[test]
-    fn prefix_sums_restart_in_each_group() {
-        assert_eq!(prefix_sums(&[1, 2, 3, 4, 5, 6], 3), vec![1, 3, 6, 4, 9, 15]);
     }
 }

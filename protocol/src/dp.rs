@@ -44,8 +44,7 @@
 //! The jobs check every release's parameters before they vote (`noise_plan`), so a job whose
 //! noise the sampler cannot draw is refused before anything is charged or opened.
 
-use crate::engine::Engine;
-use crate::replicated::EngineError;
+use crate::engine::{Engine, EngineError};
 use rand::Rng;
 use rand_distr::{Distribution, Gamma, Poisson};
 use thiserror::Error;

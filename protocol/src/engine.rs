@@ -1,15 +1,69 @@
-//! The interface the algorithms are written against, so that a job runs unchanged under any
-//! trust model: the honest-majority engine ([`crate::replicated::Replicated`]) implements it
-//! today; a dishonest-majority engine (additive components, triples from oblivious transfer)
-//! can implement it without touching the algorithms.
+//! The interface the algorithms are written against, and the errors any engine reports, so
+//! that a job runs unchanged under any trust model. The honest-majority engine
+//! (`replicated`) and the plaintext engine ([`crate::clear`]) implement it today; a
+//! dishonest-majority engine (additive components, triples from oblivious transfer) can
+//! implement it in a folder of its own without touching the algorithms.
 //!
 //! Shares are vectors: every operation takes whole vectors (matrices row-major) and costs
 //! rounds, not elements. Values are ring elements of `Z_2^64`; fixed-point values use
-//! [`crate::fixed`]'s encoding.
+//! [`crate::fixed`]'s encoding, and local kernels the engines share live in [`crate::ring`].
 
-use crate::replicated::{EngineError, RepVec, Replicated};
-use crate::transport::Transport;
+use crate::dp::DpError;
+use crate::message::Tag;
+use crate::sharing::LayoutError;
+use crate::transport::TransportError;
 use std::future::Future;
+use thiserror::Error;
+
+/// Why an operation of an engine failed. Every engine reports these; what only one engine can
+/// fail on travels as [`EngineError::Specific`].
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Moving a message failed.
+    #[error(transparent)]
+    Transport(TransportError),
+    /// A party's message belongs to another operation than the one this party is at: the
+    /// parties are no longer running the same operations in the same order.
+    #[error("out of step with party {party}: expected message {expected}, received message {received}")]
+    OutOfStep {
+        /// The sender.
+        party: usize,
+        /// The message this party waits for.
+        expected: Tag,
+        /// The message it got.
+        received: Tag,
+    },
+    /// A party sent something unusable.
+    #[error("party {party} sent a malformed message: {reason}")]
+    Malformed {
+        /// The sender.
+        party: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Operands of the wrong shape.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// The transport's party count has no layout for the engine's trust model.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// A differentially private release's noise could not be drawn: nothing is released.
+    #[error(transparent)]
+    Noise(#[from] DpError),
+    /// A failure particular to one engine.
+    #[error(transparent)]
+    Specific(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<TransportError> for EngineError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::Malformed { party, reason } => EngineError::Malformed { party, reason },
+            other => EngineError::Transport(other),
+        }
+    }
+}
 
 /// A secure computation engine of one party.
 pub trait Engine: Send {
@@ -129,105 +183,4 @@ pub trait Engine: Send {
         x: &Self::Share,
         k: usize,
     ) -> impl Future<Output = Result<(Self::Share, Self::Share), EngineError>> + Send;
-}
-
-impl<T: Transport> Engine for Replicated<'_, T> {
-    type Share = RepVec;
-
-    fn party(&self) -> usize {
-        Replicated::party(self)
-    }
-    fn len(share: &RepVec) -> usize {
-        share.len()
-    }
-    fn public(&self, values: &[u64]) -> RepVec {
-        Replicated::public(self, values)
-    }
-    fn random(&mut self, len: usize) -> RepVec {
-        Replicated::random(self, len)
-    }
-    fn add(&self, a: &RepVec, b: &RepVec) -> RepVec {
-        a.add(b)
-    }
-    fn sub(&self, a: &RepVec, b: &RepVec) -> RepVec {
-        a.sub(b)
-    }
-    fn mul_public(&self, a: &RepVec, c: &[u64]) -> RepVec {
-        a.mul_public(c)
-    }
-    fn concat(&self, parts: &[&RepVec]) -> RepVec {
-        RepVec::concat(parts)
-    }
-    fn split(&self, a: &RepVec, lengths: &[usize]) -> Vec<RepVec> {
-        a.split(lengths)
-    }
-    fn sum(&self, a: &RepVec) -> RepVec {
-        a.sum()
-    }
-    fn transpose(&self, a: &RepVec, rows: usize, cols: usize) -> RepVec {
-        RepVec {
-            comps: a
-                .comps
-                .iter()
-                .map(|c| (0..cols).flat_map(|j| (0..rows).map(move |i| c[i * cols + j])).collect())
-                .collect(),
-        }
-    }
-    fn prefix_sums(&self, a: &RepVec, len: usize) -> RepVec {
-        RepVec { comps: a.comps.iter().map(|c| crate::clear::prefix_sums(c, len)).collect() }
-    }
-    fn matmul_public(&self, x: &RepVec, y: &[u64], rows: usize, inner: usize, cols: usize) -> RepVec {
-        RepVec { comps: x.comps.iter().map(|c| crate::clear::matmul(c, y, rows, inner, cols)).collect() }
-    }
-    async fn input(
-        &mut self,
-        owner: usize,
-        values: Option<&[u64]>,
-        len: usize,
-    ) -> Result<RepVec, EngineError> {
-        Replicated::input(self, owner, values, len).await
-    }
-    async fn open(&mut self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
-        Replicated::open(self, x).await
-    }
-    async fn mul(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
-        Replicated::mul(self, x, y).await
-    }
-    async fn dot(&mut self, x: &RepVec, y: &RepVec, k: usize) -> Result<RepVec, EngineError> {
-        Replicated::dot(self, x, y, k).await
-    }
-    async fn matmul(
-        &mut self,
-        x: &RepVec,
-        y: &RepVec,
-        rows: usize,
-        inner: usize,
-        cols: usize,
-    ) -> Result<RepVec, EngineError> {
-        Replicated::matmul(self, x, y, rows, inner, cols).await
-    }
-    async fn trunc(&mut self, x: &RepVec, f: u32) -> Result<RepVec, EngineError> {
-        Replicated::trunc(self, x, f).await
-    }
-    async fn mul_fixed(&mut self, x: &RepVec, y: &RepVec, f: u32) -> Result<RepVec, EngineError> {
-        Replicated::mul_fixed(self, x, y, f).await
-    }
-    async fn ltz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
-        Replicated::ltz(self, x).await
-    }
-    async fn less_than(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
-        Replicated::less_than(self, a, b).await
-    }
-    async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
-        Replicated::bits_to_arith(self, bits, n).await
-    }
-    async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
-        Replicated::eqz(self, x).await
-    }
-    async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
-        Replicated::div(self, a, b).await
-    }
-    async fn argmin(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
-        Replicated::argmin(self, x, k).await
-    }
 }

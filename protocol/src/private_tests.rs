@@ -3,11 +3,11 @@
 //! (re-drawn here from the same seeds), and suppression must withhold what the plaintext
 //! rules withhold.
 
-use crate::Transport;
 use crate::dp::{Laplace, NoiseParties, party_noise};
 use crate::fixed::{SCALE, decode, encode};
 use crate::replicated::RepVec;
 use crate::replicated::tests::{deal, engine, run};
+use crate::{Engine, Transport};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 

@@ -17,9 +17,8 @@
 //! `2^(2s) (sum(x'^2) / N - (sum(x') / N)^2)`, and the standard deviation its square root,
 //! computed by whoever opened the sums (they reveal nothing the variance does not).
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::fixed;
-use crate::replicated::EngineError;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -283,7 +282,6 @@ pub fn summarise_private(count: u64, released: &[u64], scales: &[u32]) -> Vec<Fe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replicated::RepVec;
     use crate::sharing::{Component, Layout, reconstruct, split_columns};
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha20Rng;
@@ -303,18 +301,14 @@ mod tests {
         // Each party's share of each feature over both contributions, summed locally.
         let parts: Vec<(usize, Vec<Component>)> = (0..n)
             .map(|p| {
-                let held = layout.held_by(p);
-                let sums: Vec<RepVec> = (0..columns.len())
-                    .map(|j| RepVec {
-                        comps: held
-                            .iter()
-                            .map(|&c| shared.iter().flat_map(|s| s[c][j].values.iter().copied()).collect())
-                            .collect(),
-                    })
-                    .map(|col| col.sum())
-                    .collect();
-                let all = RepVec::concat(&sums.iter().collect::<Vec<_>>());
-                let comps = held.iter().zip(all.comps).map(|(&c, values)| Component { id: c as u16, values });
+                let comps = layout.held_by(p).into_iter().map(|c| {
+                    let values = (0..columns.len())
+                        .map(|j| {
+                            shared.iter().flat_map(|s| &s[c][j].values).fold(0u64, |a, v| a.wrapping_add(*v))
+                        })
+                        .collect();
+                    Component { id: c as u16, values }
+                });
                 (p, comps.collect())
             })
             .collect();

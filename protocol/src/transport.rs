@@ -4,6 +4,7 @@
 //! messages (a batch of ring elements, never one element at a time), in order per pair of
 //! parties. The node implements it over QUIC streams; [`memory::mesh`] implements it over
 //! channels so that the protocol mathematics can be tested with `n` parties in one process.
+//! The payloads are opaque here: the protocols frame them with [`crate::message`]'s header.
 
 pub mod memory;
 
@@ -53,27 +54,6 @@ pub trait Transport: Send + Sync {
     fn send(&self, to: usize, payload: Vec<u8>) -> impl Future<Output = Result<(), TransportError>> + Send;
     /// Receives the next message from party `from`.
     fn recv(&self, from: usize) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send;
-}
-
-/// Sends `payload` to every other party, then receives one message from each. The result is
-/// indexed by party; this party's entry is its own payload.
-pub async fn exchange_all<T: Transport>(
-    transport: &T,
-    payload: Vec<u8>,
-) -> Result<Vec<Vec<u8>>, TransportError> {
-    let me = transport.party();
-    for to in (0..transport.parties()).filter(|&p| p != me) {
-        transport.send(to, payload.clone()).await?;
-    }
-    let mut out = Vec::with_capacity(transport.parties());
-    for from in 0..transport.parties() {
-        if from == me {
-            out.push(payload.clone());
-        } else {
-            out.push(transport.recv(from).await?);
-        }
-    }
-    Ok(out)
 }
 
 /// Traffic of one party: what it sent, and in how many rounds.

@@ -14,8 +14,7 @@
 //! groups' overall smallest-to-largest ratio when every segment has the overall mix, and 0
 //! when a segment misses a group).
 
-use crate::engine::Engine;
-use crate::replicated::EngineError;
+use crate::engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 
 mod withhold;

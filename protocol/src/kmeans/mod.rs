@@ -16,9 +16,8 @@
 //! Mohassel, Rosulek and Trieu (PoPETs 2020) describe this structure; here every step runs on
 //! the [`Engine`] interface, so any trust model can run it.
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::fixed::FRAC_BITS;
-use crate::replicated::EngineError;
 
 pub mod private;
 mod reference;

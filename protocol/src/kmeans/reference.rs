@@ -37,9 +37,8 @@ fn read(
     published: &super::Published,
     assignment: &[u64],
 ) -> Result<(Outcome, Vec<usize>), KmeansError> {
-    let outcome = outcome(k, d, outputs, published).ok_or_else(|| {
-        KmeansError::Engine(crate::replicated::EngineError::Shape("k-means outputs".into()))
-    })?;
+    let outcome = outcome(k, d, outputs, published)
+        .ok_or_else(|| KmeansError::Engine(crate::engine::EngineError::Shape("k-means outputs".into())))?;
     Ok((outcome, labels_from_onehot(assignment, k)))
 }
 

@@ -28,9 +28,8 @@
 //! truncated to fewer fractional bits (one truncation of `z`; see [`seeding_shift`]).
 
 use super::Shape;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::fixed::FRAC_BITS;
-use crate::replicated::EngineError;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 

@@ -18,8 +18,7 @@
 //! segments' centroids and sizes are multiplied by 0 before the outputs are stored: the
 //! operator never receives them.
 
-use crate::engine::Engine;
-use crate::replicated::EngineError;
+use crate::engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 
 /// How a job scaled the features before clustering.

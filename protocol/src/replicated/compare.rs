@@ -12,8 +12,8 @@
 //! Rounds and bytes per comparison are measured by the tests and the `bench` job and written
 //! down in `docs/protocol.md`.
 
-use super::binary::{unslice_plane, words_for};
 use super::{EngineError, RepVec, Replicated};
+use crate::ring::words_for;
 use crate::transport::Transport;
 
 impl<T: Transport> Replicated<'_, T> {
@@ -156,74 +156,5 @@ impl<T: Transport> Replicated<'_, T> {
             self.component_operands(x, 64)
         };
         self.sum_planes(ops, 64, 63, words).await
-    }
-
-    /// Turns a binary sharing of `n` bits per plane (bit-sliced, any number of planes) into an
-    /// arithmetic sharing of 0/1 values, plane after plane.
-    pub async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
-        let words = words_for(n);
-        let planes = bits.len().checked_div(words).unwrap_or(0);
-        let total = planes * n;
-        let unslice = |comp: &[u64]| -> Vec<u64> {
-            (0..planes).flat_map(|p| unslice_plane(&comp[p * words..(p + 1) * words], n)).collect()
-        };
-        let held = self.plan.held.clone();
-        // Operand c: component c's bits as 0/1 ring elements, other components zero.
-        let mut ops: Vec<RepVec> = (0..self.layout.components())
-            .map(|c| RepVec {
-                comps: held
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &h)| if h == c { unslice(&bits.comps[i]) } else { vec![0; total] })
-                    .collect(),
-            })
-            .collect();
-        let n = total;
-        while ops.len() > 1 {
-            let pairs = ops.len() / 2;
-            let carry_over = if ops.len() % 2 == 1 { ops.pop() } else { None };
-            let left = RepVec::concat(&ops.iter().step_by(2).collect::<Vec<_>>());
-            let right = RepVec::concat(&ops.iter().skip(1).step_by(2).collect::<Vec<_>>());
-            let products = self.mul(&left, &right).await?.split(&vec![n; pairs]);
-            let mut next: Vec<RepVec> = ops
-                .chunks(2)
-                .zip(products)
-                .map(|(pair, ab)| {
-                    let twice = ab.add(&ab);
-                    pair[0].add(&pair[1]).sub(&twice)
-                })
-                .collect();
-            next.extend(carry_over);
-            ops = next;
-        }
-        Ok(ops.pop().expect("at least one component"))
-    }
-
-    /// `[x < 0]` as an arithmetic 0/1 sharing (exact for every ring element read as signed).
-    pub async fn ltz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
-        let bits = self.ltz_bits(x).await?;
-        if self.pivots() {
-            self.pivot_bits_to_arith(&bits, x.len()).await
-        } else {
-            self.bits_to_arith(&bits, x.len()).await
-        }
-    }
-
-    /// `[a < b]` as an arithmetic 0/1 sharing; exact when `|a - b| < 2^63`.
-    pub async fn less_than(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
-        if a.len() != b.len() {
-            return Err(EngineError::Shape(format!("comparison of {} with {} values", a.len(), b.len())));
-        }
-        self.ltz(&a.sub(b)).await
-    }
-
-    /// `[x == 0]` as an arithmetic 0/1 sharing, as `1 - [x < 0] - [-x < 0]`; exact when
-    /// `|x| < 2^63`.
-    pub async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
-        let n = x.len();
-        let neg =
-            RepVec { comps: x.comps.iter().map(|c| c.iter().map(|v| v.wrapping_neg()).collect()).collect() };
-        let both = self.ltz(&RepVec::concat(&[x, &neg])).await?.split(&[n, n]);
-        Ok(self.public(&vec![1; n]).sub(&both[0]).sub(&both[1]))
     }
 }

@@ -6,23 +6,23 @@
 //! 2. `v = 2^(K - 1 - msb(b))` from the one-hot vector (local), so `N = b v` lies in
 //!    `[2^(K-1), 2^K)`: the divisor as a number `n` in `[1, 2)` with `K - 1` fractional bits;
 //!    `M = a v` is the dividend scaled the same way (`a / b = M / N`).
-//! 3. Newton-Raphson for `y = 1 / n` with [`RECIPROCAL_BITS`] fractional bits from the linear
-//!    start `y0 = 1.4571 - n / 2` (relative error below `2^-3.5`), three iterations
-//!    `y <- y (2 - n y)` (each doubles the correct bits), then `a / b = (M >> (K - 1 - f)) y`.
+//! 3. Newton-Raphson for `y = 1 / n` with `RECIPROCAL_BITS` fractional bits from the linear
+//!    start `y0 = 1.4571 - n / 2` (`RECIPROCAL_START`, relative error below `2^-3.5`),
+//!    `NEWTON_STEPS` iterations `y <- y (2 - n y)` (each doubles the correct bits), then
+//!    `a / b = (M >> (K - 1 - f)) y`.
+//!
+//! `K` is `DIVISOR_BITS`; these constants live in [`crate::ring`], so that the plaintext engine
+//! divides with the same ones. This module holds steps 1 and 2; [`Engine::div`] composes them
+//! with the truncations of step 3.
 //!
 //! Ranges: `0 < b < 2^31` and `|a| < 2^31` (the fixed-point input range), `|a / b| < 2^14`.
 //! Error: below `2^-14` relative to `|a / b|` plus 2 units of `2^-16` (checked by the tests
 //! against floating point for random inputs and for the ends of the ranges).
 
-use super::binary::words_for;
 use super::{EngineError, RepVec, Replicated};
-use crate::fixed::FRAC_BITS;
+use crate::engine::Engine;
+use crate::ring::{DIVISOR_BITS as K, words_for};
 use crate::transport::Transport;
-
-/// Bits of the normalised divisor: `b < 2^K` for every encoded `b < 2^31`.
-pub(crate) const K: u32 = 47;
-/// Fractional bits of the reciprocal during Newton-Raphson.
-pub const RECIPROCAL_BITS: u32 = 28;
 
 impl<T: Transport> Replicated<'_, T> {
     /// All `planes` low bits of each secret, as a bit-sliced binary sharing: a carry-save
@@ -74,7 +74,7 @@ impl<T: Transport> Replicated<'_, T> {
 
     /// A one-hot arithmetic sharing (`planes x n`, plane-major) of the position of the highest
     /// set bit of each secret among its low `planes` bits (all zero for a zero secret).
-    async fn highest_bit(&mut self, x: &RepVec, planes: usize) -> Result<RepVec, EngineError> {
+    pub(super) async fn highest_bit(&mut self, x: &RepVec, planes: usize) -> Result<RepVec, EngineError> {
         let n = x.len();
         let words = words_for(n);
         let bits = self.bit_decompose(x, planes).await?;
@@ -100,44 +100,15 @@ impl<T: Transport> Replicated<'_, T> {
         self.bits_to_arith(&RepVec::concat(&onehot.iter().collect::<Vec<_>>()), n).await
     }
 
-    /// `a / b` in fixed point (16 fractional bits) for `b > 0`; see the module notes for the
-    /// ranges and the error.
-    pub async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
+    /// `v = 2^(K - 1 - msb(b))` for each divisor (zero for a zero divisor), from the one-hot
+    /// sharing of its highest bit (local after [`Replicated::highest_bit`]).
+    pub(super) async fn normaliser(&mut self, b: &RepVec) -> Result<RepVec, EngineError> {
         let n = b.len();
-        if a.len() != n {
-            return Err(EngineError::Shape(format!("division of {} by {} values", a.len(), n)));
-        }
-        let f = FRAC_BITS;
-        let p = RECIPROCAL_BITS;
         let onehot = self.highest_bit(b, K as usize).await?.split(&vec![n; K as usize]);
         let zero = RepVec { comps: b.comps.iter().map(|_| vec![0u64; n]).collect() };
-        let v = onehot
+        Ok(onehot
             .iter()
             .enumerate()
-            .fold(zero, |acc, (i, h)| acc.add(&h.mul_public(&vec![1u64 << (K as usize - 1 - i); n])));
-        // Every truncation of the division, prepared at once: n and M, y0, then the six
-        // Newton products and the final product.
-        let mut shifts = vec![K - 1 - p; n];
-        shifts.extend(vec![K - 1 - f; n]);
-        shifts.extend(vec![1; n]);
-        shifts.extend(vec![p; 7 * n]);
-        let mut preps =
-            self.trunc_prep_each(&shifts).await?.split(&[2 * n, n, n, n, n, n, n, n, n]).into_iter();
-        let mut next = || preps.next().expect("one preparation per truncation");
-        let scaled = self.mul(&RepVec::concat(&[b, a]), &RepVec::concat(&[&v, &v])).await?;
-        // n with p fractional bits, in [2^p, 2^(p+1)); M with f fractional bits.
-        let both = self.trunc_with(&scaled, &next()).await?.split(&[n, n]);
-        let (np, m) = (&both[0], &both[1]);
-        // y0 = 1.4571 - n / 2, with p fractional bits.
-        let half = self.trunc_with(np, &next()).await?;
-        let start = (1.4571 * (1u64 << p) as f64).round() as u64;
-        let mut y = self.public(&vec![start; n]).sub(&half);
-        let two = self.public(&vec![2u64 << p; n]);
-        for _ in 0..3 {
-            let ny = self.mul_fixed_with(np, &y, &next()).await?;
-            let e = two.sub(&ny);
-            y = self.mul_fixed_with(&y, &e, &next()).await?;
-        }
-        self.mul_fixed_with(m, &y, &next()).await
+            .fold(zero, |acc, (i, h)| acc.add(&h.mul_public(&vec![1u64 << (K as usize - 1 - i); n]))))
     }
 }

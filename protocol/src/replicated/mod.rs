@@ -4,51 +4,30 @@
 //! replicated layout of any `n >= 3`; see [`plan`]).
 //!
 //! Every operation is vectorised: it takes whole vectors (or matrices, row-major) and moves
-//! one message per peer per round, whatever the length.
+//! one message per peer per round, whatever the length. This module holds the share type, the
+//! engine's state (seeds, plan) and its resharing and opening; `engine.rs` implements
+//! [`Engine`] with them and with the circuits of the sibling modules.
 
 mod argmin;
 pub mod binary;
 mod compare;
-pub(crate) mod divide;
+mod divide;
+mod engine;
 mod pivot;
 pub mod plan;
 pub mod seeds;
 mod trunc;
 
-pub use divide::RECIPROCAL_BITS;
 pub use trunc::TruncPrep;
 
-use crate::sharing::{Component, Layout, LayoutError};
-use crate::transport::{Transport, TransportError, decode_u64s, encode_u64s};
+use crate::engine::{Engine, EngineError};
+use crate::message::{self, Op, Tag};
+use crate::sharing::{Component, Layout};
+use crate::transport::{Transport, encode_u64s};
 use plan::Plan;
 use rand::{CryptoRng, Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
-use thiserror::Error;
-
-/// Why an operation of the engine failed.
-#[derive(Debug, Error)]
-pub enum EngineError {
-    /// Moving a message failed.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// A party sent something unusable.
-    #[error("party {party} sent a malformed message: {reason}")]
-    Malformed {
-        /// The sender.
-        party: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Operands of the wrong shape.
-    #[error("shape mismatch: {0}")]
-    Shape(String),
-    /// The transport's party count has no honest-majority layout.
-    #[error(transparent)]
-    Layout(#[from] LayoutError),
-    /// A differentially private release's noise could not be drawn: nothing is released.
-    #[error(transparent)]
-    Noise(#[from] crate::dp::DpError),
-}
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// One party's share of a vector of secrets: the components it holds, in increasing order.
 #[derive(Clone, PartialEq, Eq)]
@@ -117,6 +96,10 @@ impl RepVec {
 /// How components combine: additively in the ring (arithmetic sharings) or by XOR (binary
 /// sharings of 64-bit words, where products are bitwise AND).
 trait Group {
+    /// The kind of a product's resharing message.
+    const PRODUCT: Op;
+    /// The kind of an opening's message.
+    const OPEN: Op;
     fn add(a: u64, b: u64) -> u64;
     fn sub(a: u64, b: u64) -> u64;
     fn mul(a: u64, b: u64) -> u64;
@@ -126,6 +109,8 @@ trait Group {
 struct Ring;
 
 impl Group for Ring {
+    const PRODUCT: Op = Op::Mul;
+    const OPEN: Op = Op::Open;
     fn add(a: u64, b: u64) -> u64 {
         a.wrapping_add(b)
     }
@@ -141,6 +126,8 @@ impl Group for Ring {
 struct Xor;
 
 impl Group for Xor {
+    const PRODUCT: Op = Op::And;
+    const OPEN: Op = Op::OpenBinary;
     fn add(a: u64, b: u64) -> u64 {
         a ^ b
     }
@@ -153,7 +140,9 @@ impl Group for Xor {
 }
 
 /// One party's engine for a job: its plan, and the pseudo-random streams of the components it
-/// holds. Operations must be called in the same order with the same lengths on every party.
+/// holds. Operations must be called in the same order with the same lengths on every party;
+/// every message names its operation ([`crate::message`]), so parties that fall out of step
+/// fail with [`EngineError::OutOfStep`].
 pub struct Replicated<'t, T: Transport> {
     transport: &'t T,
     layout: Layout,
@@ -169,6 +158,8 @@ pub struct Replicated<'t, T: Transport> {
     open_receives: Vec<(usize, Vec<usize>)>,
     /// This party's own generator for the values it inputs.
     input_rng: Option<ChaCha12Rng>,
+    /// The sequence number of the next operation that sends a message (the seeds took 0).
+    ops: AtomicU32,
 }
 
 impl<'t, T: Transport> Replicated<'t, T> {
@@ -215,7 +206,24 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
         }
         let input_rng = Some(ChaCha12Rng::from_rng(rng));
-        Ok(Self { transport, layout, plan, reshare, random, masks, open_sends, open_receives, input_rng })
+        Ok(Self {
+            transport,
+            layout,
+            plan,
+            reshare,
+            random,
+            masks,
+            open_sends,
+            open_receives,
+            input_rng,
+            ops: AtomicU32::new(1),
+        })
+    }
+
+    /// The tag of the next operation, of kind `op`: every party starts the same operations in
+    /// the same order, so the numbers agree while the parties are in step.
+    fn next_tag(&self, op: Op) -> Tag {
+        Tag::new(self.ops.fetch_add(1, Ordering::Relaxed), op)
     }
 
     /// The layout.
@@ -223,85 +231,21 @@ impl<'t, T: Transport> Replicated<'t, T> {
         &self.layout
     }
 
-    /// This party's index.
-    pub fn party(&self) -> usize {
-        self.transport.party()
-    }
-
-    /// A sharing of `len` uniformly random secrets that no `t` parties know (no communication).
-    pub fn random(&mut self, len: usize) -> RepVec {
-        RepVec {
-            comps: self
-                .random
-                .iter_mut()
-                .map(|rng| {
-                    let mut v = vec![0u64; len];
-                    rng.fill(&mut v[..]);
-                    v
-                })
-                .collect(),
-        }
-    }
-
-    /// A sharing of public values (every component zero except the first, which holds them).
-    pub fn public(&self, values: &[u64]) -> RepVec {
-        RepVec {
-            comps: self
-                .plan
-                .held
-                .iter()
-                .map(|&c| if c == 0 { values.to_vec() } else { vec![0; values.len()] })
-                .collect(),
-        }
-    }
-
-    /// Secret-shares `values`, known to party `owner`; the others pass `None` and `len` (one
-    /// round). The owner splits with its own cryptographic generator and sends every party
-    /// the components it holds.
-    pub async fn input(
-        &mut self,
-        owner: usize,
-        values: Option<&[u64]>,
-        len: usize,
-    ) -> Result<RepVec, EngineError> {
-        let me = self.party();
-        if me == owner {
-            let values = values.ok_or_else(|| EngineError::Shape("the owner gives no values".into()))?;
-            if values.len() != len {
-                return Err(EngineError::Shape(format!("{} values, {len} announced", values.len())));
-            }
-            let mut rng = self.input_rng.take().expect("input generator");
-            let comps = crate::sharing::split_values(values, &self.layout, &mut rng);
-            self.input_rng = Some(rng);
-            for q in (0..self.layout.parties()).filter(|&q| q != me) {
-                let mut payload = Vec::with_capacity(len * 8 * self.layout.held_by(q).len());
-                for c in self.layout.held_by(q) {
-                    payload.extend_from_slice(&encode_u64s(&comps[c].values));
-                }
-                self.transport.send(q, payload).await?;
-            }
-            Ok(RepVec { comps: self.plan.held.iter().map(|&c| comps[c].values.clone()).collect() })
-        } else {
-            let held = self.plan.held.len();
-            let values = decode_u64s(owner, &self.transport.recv(owner).await?, len * held)?;
-            Ok(RepVec { comps: (0..held).map(|i| values[i * len..(i + 1) * len].to_vec()).collect() })
-        }
-    }
-
     /// Opens `x` to party `receiver` only (one round); the others get `None`. Only the
     /// holders that `receiver` needs send, and only to it.
     pub async fn open_to(&self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
+        let tag = self.next_tag(Op::OpenTo);
         if self.party() != receiver {
             if let Some((_, cs)) = self.open_sends.iter().find(|(q, _)| *q == receiver) {
-                self.send_missing(receiver, cs, x).await?;
+                self.send_missing(receiver, cs, x, tag).await?;
             }
             return Ok(None);
         }
-        self.receive_missing::<Ring>(x).await.map(Some)
+        self.receive_missing::<Ring>(x, tag).await.map(Some)
     }
 
     /// Adds the components this party holds of `x` and those the others send it.
-    async fn receive_missing<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+    async fn receive_missing<G: Group>(&self, x: &RepVec, tag: Tag) -> Result<Vec<u64>, EngineError> {
         let len = x.len();
         let mut sum = x.comps.iter().fold(vec![0u64; len], |mut acc, comp| {
             for (a, v) in acc.iter_mut().zip(comp) {
@@ -310,7 +254,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             acc
         });
         for (p, cs) in &self.open_receives {
-            let values = decode_u64s(*p, &self.transport.recv(*p).await?, cs.len() * len)?;
+            let values = message::recv_u64s(self.transport, *p, tag, cs.len() * len).await?;
             for chunk in values.chunks(len.max(1)).take(cs.len()) {
                 for (a, v) in sum.iter_mut().zip(chunk) {
                     *a = G::add(*a, *v);
@@ -320,32 +264,23 @@ impl<'t, T: Transport> Replicated<'t, T> {
         Ok(sum)
     }
 
-    /// Opens `x` to every party (one round).
-    pub async fn open(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
-        self.open_with::<Ring>(x).await
-    }
-
     /// Opens a sharing whose components combine with `G` (one round).
     async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+        let tag = self.next_tag(G::OPEN);
         for (q, cs) in &self.open_sends {
-            self.send_missing(*q, cs, x).await?;
+            self.send_missing(*q, cs, x, tag).await?;
         }
-        self.receive_missing::<G>(x).await
+        self.receive_missing::<G>(x, tag).await
     }
 
     /// Sends party `q` the components `cs` of `x` that it misses.
-    async fn send_missing(&self, q: usize, cs: &[usize], x: &RepVec) -> Result<(), EngineError> {
-        let mut payload = Vec::with_capacity(cs.len() * x.len() * 8);
+    async fn send_missing(&self, q: usize, cs: &[usize], x: &RepVec, tag: Tag) -> Result<(), EngineError> {
+        let mut payload = tag.message(cs.len() * x.len() * 8);
         for &c in cs {
             let i = self.plan.held.iter().position(|&h| h == c).expect("a held component");
             payload.extend_from_slice(&encode_u64s(&x.comps[i]));
         }
         Ok(self.transport.send(q, payload).await?)
-    }
-
-    /// Multiplies element-wise (one round, one ring element per product to `n - t - 1` peers).
-    pub async fn mul(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
-        self.product::<Ring>(x, y).await
     }
 
     /// Element-wise product in the ring or, for binary sharings, bitwise AND of 64-bit words.
@@ -361,63 +296,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 }
             }
         }
-        self.reshare::<G>(z).await
-    }
-
-    /// Dot products of consecutive groups of `k` values: `x` and `y` hold `m * k` secrets and
-    /// the result `m`. One round; one ring element per output, whatever `k`.
-    pub async fn dot(&mut self, x: &RepVec, y: &RepVec, k: usize) -> Result<RepVec, EngineError> {
-        if x.len() != y.len() || k == 0 || !x.len().is_multiple_of(k) {
-            return Err(EngineError::Shape(format!(
-                "dot of {} by {} values in groups of {k}",
-                x.len(),
-                y.len()
-            )));
-        }
-        let m = x.len() / k;
-        let mut z = vec![0u64; m];
-        for (i, xi) in x.comps.iter().enumerate() {
-            if let Some(ys) = self.partner_sum::<Ring>(y, i) {
-                for ((zr, xs), ys) in z.iter_mut().zip(xi.chunks_exact(k)).zip(ys.chunks_exact(k)) {
-                    let acc = xs.iter().zip(ys).fold(0u64, |a, (p, q)| a.wrapping_add(p.wrapping_mul(*q)));
-                    *zr = zr.wrapping_add(acc);
-                }
-            }
-        }
-        self.reshare::<Ring>(z).await
-    }
-
-    /// Matrix product of `x` (`rows x inner`, row-major) and `y` (`inner x cols`). One round;
-    /// one ring element per output entry.
-    pub async fn matmul(
-        &mut self,
-        x: &RepVec,
-        y: &RepVec,
-        rows: usize,
-        inner: usize,
-        cols: usize,
-    ) -> Result<RepVec, EngineError> {
-        if x.len() != rows * inner || y.len() != inner * cols {
-            return Err(EngineError::Shape(format!(
-                "matmul of {} values as {rows}x{inner} by {} values as {inner}x{cols}",
-                x.len(),
-                y.len()
-            )));
-        }
-        let mut z = vec![0u64; rows * cols];
-        for (i, xi) in x.comps.iter().enumerate() {
-            let Some(ysum) = self.partner_sum::<Ring>(y, i) else { continue };
-            for r in 0..rows {
-                let out = &mut z[r * cols..(r + 1) * cols];
-                for l in 0..inner {
-                    let a = xi[r * inner + l];
-                    for (o, b) in out.iter_mut().zip(&ysum[l * cols..(l + 1) * cols]) {
-                        *o = o.wrapping_add(a.wrapping_mul(*b));
-                    }
-                }
-            }
-        }
-        self.reshare::<Ring>(z).await
+        self.reshare::<G>(z, G::PRODUCT).await
     }
 
     /// The sum (with `G`) of the components of `y` that this party multiplies by `x`'s held
@@ -433,8 +312,10 @@ impl<'t, T: Transport> Replicated<'t, T> {
         Some(sum)
     }
 
-    /// Turns this party's additive (or XOR) term `z` of some secrets into a replicated sharing.
-    async fn reshare<G: Group>(&mut self, mut z: Vec<u64>) -> Result<RepVec, EngineError> {
+    /// Turns this party's additive (or XOR) term `z` of some secrets into a replicated sharing,
+    /// in a message of kind `op`.
+    async fn reshare<G: Group>(&mut self, mut z: Vec<u64>, op: Op) -> Result<RepVec, EngineError> {
+        let tag = self.next_tag(op);
         let me = self.party();
         let len = z.len();
         let mut comps = vec![vec![0u64; len]; self.plan.held.len()];
@@ -458,12 +339,12 @@ impl<'t, T: Transport> Replicated<'t, T> {
         for (c, v) in comps[special].iter_mut().zip(&z) {
             *c = G::add(*c, *v);
         }
-        let payload = encode_u64s(&z);
+        let payload = tag.u64s(&z);
         for &q in &self.plan.send_to {
             self.transport.send(q, payload.clone()).await?;
         }
         for &(p, i) in &self.plan.receive {
-            let values = decode_u64s(p, &self.transport.recv(p).await?, len)?;
+            let values = message::recv_u64s(self.transport, p, tag, len).await?;
             for (c, v) in comps[i].iter_mut().zip(&values) {
                 *c = G::add(*c, *v);
             }

@@ -13,9 +13,11 @@
 //! Blocks of 64 values (one word of a bit-sliced plane) rotate the pivot over the parties, so
 //! each sends for a third (or a quarter) of the values.
 
-use super::binary::{transpose64, unslice_plane, words_for};
 use super::{EngineError, RepVec, Replicated};
-use crate::transport::{Transport, decode_u64s, encode_u64s};
+use crate::engine::Engine;
+use crate::message::{self, Op};
+use crate::ring::{transpose64, unslice_plane, words_for};
+use crate::transport::Transport;
 use rand::RngExt;
 
 impl<T: Transport> Replicated<'_, T> {
@@ -41,17 +43,19 @@ impl<T: Transport> Replicated<'_, T> {
         let me = self.party();
         let n = self.layout.parties();
         let special = self.plan.special[me];
+        let tag = self.next_tag(Op::Pivot);
         let mut payload = Vec::new();
         for block in mine.iter().flatten() {
             payload.extend_from_slice(block);
         }
+        let message = tag.u64s(&payload);
         for q in self.layout.holders(special).into_iter().filter(|&q| q != me) {
-            self.transport.send(q, encode_u64s(&payload)).await?;
+            self.transport.send(q, message.clone()).await?;
         }
         let mut theirs: Vec<Option<Vec<u64>>> = vec![None; blocks];
         for r in (0..n).filter(|&r| r != me && self.layout.holds(me, self.plan.special[r])) {
             let owned: Vec<usize> = (0..blocks).filter(|&w| self.pivot_of(w) == r).collect();
-            let values = decode_u64s(r, &self.transport.recv(r).await?, owned.len() * width)?;
+            let values = message::recv_u64s(self.transport, r, tag, owned.len() * width).await?;
             for (k, &w) in owned.iter().enumerate() {
                 theirs[w] = Some(values[k * width..(k + 1) * width].to_vec());
             }

@@ -8,7 +8,8 @@
 //! same round. Seeds expand with ChaCha into all the job's correlated randomness, with no
 //! further communication.
 
-use super::EngineError;
+use crate::engine::EngineError;
+use crate::message::{self, Op, Tag};
 use crate::sharing::Layout;
 use crate::transport::Transport;
 use curve25519_dalek::montgomery::MontgomeryPoint;
@@ -46,6 +47,9 @@ fn pair_seed(component: usize, dh: &[u8; 32], pk_low: &[u8; 32], pk_high: &[u8; 
     h.finalize().into()
 }
 
+/// The tag of the seeds' message: the first of the engine's operations.
+const SEEDS: Tag = Tag { seq: 0, op: Op::Seeds };
+
 /// Agrees on the seeds of every component this party holds (one round).
 pub async fn agree<T: Transport, R: Rng + CryptoRng>(
     transport: &T,
@@ -68,7 +72,8 @@ pub async fn agree<T: Transport, R: Rng + CryptoRng>(
         }
     }
     for q in (0..n).filter(|&q| q != me) {
-        let mut msg = Zeroizing::new(public.to_vec());
+        let mut msg = Zeroizing::new(SEEDS.message(32 * (1 + drawn.len())));
+        msg.extend_from_slice(&public);
         for (c, s) in &drawn {
             if layout.holds(q, *c) {
                 msg.extend_from_slice(&**s);
@@ -79,7 +84,7 @@ pub async fn agree<T: Transport, R: Rng + CryptoRng>(
 
     let mut seeds = drawn;
     for q in (0..n).filter(|&q| q != me) {
-        let mut msg = transport.recv(q).await?;
+        let mut msg = message::recv(transport, q, SEEDS).await?;
         let expected: Vec<usize> = layout
             .held_by(me)
             .into_iter()

@@ -1,7 +1,9 @@
 //! The engine against plaintext, for 3, 4 and 5 parties over the in-memory transport.
 
 use super::*;
+use crate::message::{HEADER_LEN, Op};
 use crate::sharing::split_values;
+use crate::transport::TransportError;
 use crate::transport::memory::{MemoryTransport, mesh};
 use crate::{Counted, Traffic};
 use rand::RngExt;
@@ -44,6 +46,12 @@ fn inputs(len: usize, seed: u64) -> Vec<u64> {
         *slot = edge;
     }
     v
+}
+
+/// The bytes sent between two readings of a counter, less the header of every message.
+fn payload_bytes(before: Traffic, after: Traffic) -> u64 {
+    let messages = after.messages_sent - before.messages_sent;
+    after.bytes_sent - before.bytes_sent - messages * HEADER_LEN as u64
 }
 
 pub(crate) async fn engine(t: &MemoryTransport) -> Replicated<'_, MemoryTransport> {
@@ -164,7 +172,7 @@ async fn a_product_costs_one_element_to_n_minus_t_minus_1_peers_in_one_round() {
         .await;
         let t = (n - 1) / 2;
         for tr in traffic {
-            assert_eq!(tr.bytes_sent, (len * 8 * (n - t - 1)) as u64, "n={n}");
+            assert_eq!(tr.bytes_sent, ((len * 8 + HEADER_LEN) * (n - t - 1)) as u64, "n={n}");
             assert_eq!(tr.messages_sent, (n - t - 1) as u64, "n={n}");
         }
     }
@@ -314,7 +322,7 @@ async fn comparison_cost_for_three_parties() {
             let before = counted.traffic();
             e.ltz(&a).await.unwrap();
             let after = counted.traffic();
-            (after.bytes_sent - before.bytes_sent, after.rounds - before.rounds)
+            (payload_bytes(before, after), after.rounds - before.rounds)
         }
     })
     .await;
@@ -474,12 +482,7 @@ async fn truncation_cost_for_three_parties() {
             let t1 = counted.traffic();
             e.trunc_with(&a, &prep).await.unwrap();
             let t2 = counted.traffic();
-            (
-                t1.bytes_sent - t0.bytes_sent,
-                t1.rounds - t0.rounds,
-                t2.bytes_sent - t1.bytes_sent,
-                t2.rounds - t1.rounds,
-            )
+            (payload_bytes(t0, t1), t1.rounds - t0.rounds, payload_bytes(t1, t2), t2.rounds - t1.rounds)
         }
     })
     .await;
@@ -589,11 +592,11 @@ async fn bit_decomposition_matches_plaintext() {
             }
         })
         .await;
-        let words = super::binary::words_for(x.len());
+        let words = crate::ring::words_for(x.len());
         for r in results {
             let mut back = vec![0u64; x.len()];
             for bit in 0..64 {
-                for (k, b) in super::binary::unslice_plane(&r[bit * words..(bit + 1) * words], x.len())
+                for (k, b) in crate::ring::unslice_plane(&r[bit * words..(bit + 1) * words], x.len())
                     .into_iter()
                     .enumerate()
                 {
@@ -702,7 +705,7 @@ async fn bit_decomposition_cost_for_three_parties() {
             let before = counted.traffic();
             e.bit_decompose(&a, 64).await.unwrap();
             let after = counted.traffic();
-            (after.bytes_sent - before.bytes_sent, after.rounds - before.rounds)
+            (payload_bytes(before, after), after.rounds - before.rounds)
         }
     })
     .await;
@@ -1043,4 +1046,123 @@ async fn distributed_noise_has_the_documented_spread_for_three_and_five_parties(
         assert!(mean.abs() < 5.0 * (want / len as f64).sqrt(), "n={n}: mean {mean}");
         assert!((var / want - 1.0).abs() < 0.05, "n={n}: variance {var}, expected {want}");
     }
+}
+
+#[tokio::test]
+async fn bench_workloads_check_against_plaintext() {
+    use crate::bench::{BenchOp, check};
+    for op in [BenchOp::Mul, BenchOp::Matmul, BenchOp::Compare, BenchOp::Argmin, BenchOp::Kmeans] {
+        for size in [1usize, 100] {
+            let results = run(3, |t| async move {
+                let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
+                let mut e = Replicated::setup(&t, &mut rng).await.unwrap();
+                let samples = crate::bench::run(&mut e, op, size).await.unwrap();
+                e.open(&samples).await.unwrap()
+            })
+            .await;
+            for opened in results {
+                check(op, size, &opened).unwrap();
+                let mut wrong = opened.clone();
+                let last = wrong.len() - 1;
+                wrong[last] ^= 1;
+                assert!(check(op, size, &wrong).is_err(), "a wrong result passed the check");
+            }
+        }
+    }
+}
+
+/// Every party multiplies and then opens, except `skipper`, which skips the product. A party
+/// left waiting for a message that nobody will send (in a deployment, the transport's timeout
+/// ends it) gives up once it has been polled many times: `None`.
+async fn one_party_skips_a_product(n: usize, skipper: usize) -> Vec<Option<Result<Vec<u64>, EngineError>>> {
+    let (xs, ys) = (deal(n, &inputs(20, 170), 171), deal(n, &inputs(20, 172), 173));
+    run(n, |t| {
+        let (x, y) = (xs[t.party()].clone(), ys[t.party()].clone());
+        async move {
+            let work = async {
+                let mut e = engine(&t).await;
+                if e.party() != skipper {
+                    e.mul(&x, &y).await?;
+                }
+                e.open(&x).await
+            };
+            let patience = async {
+                for _ in 0..100_000 {
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::select! {
+                r = work => Some(r),
+                () = patience => None,
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_party_out_of_step_fails_naming_both_messages() {
+    for n in [3, 4, 5] {
+        for skipper in 0..n {
+            let results = one_party_skips_a_product(n, skipper).await;
+            let mut out_of_step = 0;
+            for (party, result) in results.iter().enumerate() {
+                match result {
+                    Some(Ok(_)) => panic!("n={n}, skipper {skipper}: party {party} opened a wrong result"),
+                    Some(Err(EngineError::OutOfStep { expected, received, .. })) => {
+                        out_of_step += 1;
+                        let kinds = [expected.op, received.op];
+                        assert!(
+                            kinds.iter().all(|k| [Op::Mul, Op::Open].contains(k)),
+                            "{expected} / {received}"
+                        );
+                        assert!(expected != received);
+                    }
+                    // A peer that failed hung up, or nobody will send what this party waits for.
+                    Some(Err(EngineError::Transport(TransportError::Closed { .. }))) | None => {}
+                    Some(Err(e)) => panic!("n={n}, skipper {skipper}: party {party} failed with {e}"),
+                }
+            }
+            assert!(out_of_step > 0, "n={n}, skipper {skipper}: nobody noticed");
+        }
+    }
+    // Three parties, party 2 skips: it opens while party 0 reshares its product to it.
+    let results = one_party_skips_a_product(3, 2).await;
+    let errors: Vec<String> =
+        results.into_iter().map(|r| r.expect("every party ends").unwrap_err().to_string()).collect();
+    assert!(
+        errors.contains(
+            &"out of step with party 0: expected message 1 (open), received message 1 (mul)".into()
+        ),
+        "{errors:?}"
+    );
+    assert!(
+        errors.contains(
+            &"out of step with party 2: expected message 1 (mul), received message 1 (open)".into()
+        ),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn parties_running_different_operations_fail_naming_both() {
+    // Party 1 computes dot products where the others multiply element-wise: same lengths.
+    let (xs, ys) = (deal(3, &inputs(20, 180), 181), deal(3, &inputs(20, 182), 183));
+    let results = run(3, |t| {
+        let (x, y) = (xs[t.party()].clone(), ys[t.party()].clone());
+        async move {
+            let mut e = engine(&t).await;
+            e.open(&x).await?;
+            if e.party() == 1 { e.dot(&x, &y, 1).await } else { e.mul(&x, &y).await }
+        }
+    })
+    .await;
+    let errors: Vec<String> =
+        results.iter().filter_map(|r| r.as_ref().err()).map(|e| e.to_string()).collect();
+    assert!(results.iter().any(|r| matches!(r, Err(EngineError::OutOfStep { .. }))), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.ends_with("expected message 2 (mul), received message 2 (dot)")
+            || e.ends_with("expected message 2 (dot), received message 2 (mul)")),
+        "{errors:?}"
+    );
 }

@@ -17,8 +17,9 @@
 //! last place, and unbiased (`e = 1` with probability `(x mod 2^f) / 2^f`). There is no
 //! large-error failure case.
 
-use super::binary::words_for;
 use super::{EngineError, RepVec, Replicated};
+use crate::engine::Engine;
+use crate::ring::words_for;
 use crate::transport::Transport;
 
 /// Prepared randomness for truncating values, each by its own number of bits.
@@ -162,17 +163,5 @@ impl<T: Transport> Replicated<'_, T> {
     ) -> Result<RepVec, EngineError> {
         let z = self.mul(x, y).await?;
         self.trunc_with(&z, prep).await
-    }
-
-    /// Truncates `x` by `f` bits, preparing the randomness on the spot.
-    pub async fn trunc(&mut self, x: &RepVec, f: u32) -> Result<RepVec, EngineError> {
-        let prep = self.trunc_prep(x.len(), f).await?;
-        self.trunc_with(x, &prep).await
-    }
-
-    /// Fixed-point product: `x * y` truncated by `f` bits (two rounds after preparation).
-    pub async fn mul_fixed(&mut self, x: &RepVec, y: &RepVec, f: u32) -> Result<RepVec, EngineError> {
-        let prep = self.trunc_prep(x.len(), f).await?;
-        self.mul_fixed_with(x, y, &prep).await
     }
 }
