@@ -107,7 +107,7 @@ async fn run(cli: Cli) -> Result<()> {
     match (cli.command, cli.config) {
         (Some(Command::Run { config }), _) | (None, Some(config)) => {
             let config = Config::load(&config)?;
-            crate::node::run(config).await?;
+            crate::server::run(config).await?;
             Ok(())
         }
         (None, None) => bail!("give --config FILE to run a node, or a subcommand (see --help)"),

@@ -6,16 +6,16 @@
 //! whether it would put the kept contribution back ([`MeshRequest::Restore`] with
 //! `apply: false`), and only if all say yes asks each to do it. A node honours a restore only
 //! for the requesting node's own contributions. Jobs record which dataset version they read
-//! ([`note_used`]), which ends the restorability of what the contributions in it replaced, and
+//! (`jobs::context`, through `Store::note_used`), which ends the restorability of what the contributions in it replaced, and
 //! [`purge`] deletes every kept contribution that can no longer be restored.
 
 use crate::node::Node;
-use crate::store::{Committed, Kept, Replace, Store, StoreError};
+use crate::store::{Committed, Kept, Replace, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use wire::audit::Event;
-use wire::control::{JobId, RestoreReport};
+use wire::control::RestoreReport;
 use wire::mesh::MeshRequest;
 
 /// How often kept contributions that can no longer be restored are looked for.
@@ -162,22 +162,6 @@ pub async fn restore(node: Arc<Node>, dataset: &str) -> Result<RestoreReport, Re
         dropped_rows: kept.current_rows,
         nodes: node.members().len() as u16,
     })
-}
-
-/// Records, before `job` reads the dataset version `meta`, that it uses it: what its
-/// contributions replaced can no longer be restored. A failure to record fails the job.
-pub fn note_used(store: &Store, job: JobId, meta: &crate::store::DatasetMeta) -> Result<(), StoreError> {
-    let ended = store.note_used(&meta.name, &meta.contributions, &job.to_string())?;
-    for kept in ended {
-        tracing::info!(
-            %job,
-            dataset = %meta.name,
-            owner = %kept.owner,
-            replaced = %kept.previous.id,
-            "the job reads a replacing contribution: the replaced one is no longer restorable and is deleted"
-        );
-    }
-    Ok(())
 }
 
 /// Deletes, every [`PURGE_EVERY`], the kept contributions that can no longer be restored

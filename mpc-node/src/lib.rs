@@ -11,7 +11,9 @@
 //!   the node writes is its user's alone.
 //! - [`csv_input`] and [`ingest`]: an owner's CSV, validated, split and distributed;
 //!   [`contributions`]: replacing an owner's contribution, and restoring the one replaced.
-//! - [`node`], [`mesh`], [`peer`], [`control`]: the QUIC endpoint and what it serves;
+//! - [`node`]: the node's parts; [`server`]: the accept loop that hands each connection to
+//!   [`peer`] or [`control`] by its certificate, and the background duties; [`mesh`]: the
+//!   connections to the other nodes;
 //!   [`accept`]: what one certificate's connections can make the node hold.
 //! - [`local`]: this node's place among the members.
 //! - [`jobs`]: job records, checks, the lifecycle state machine and its driver, the runners.
@@ -35,4 +37,5 @@ pub mod node;
 pub mod peer;
 pub mod policy;
 pub mod retention;
+pub mod server;
 pub mod store;

@@ -255,8 +255,18 @@ impl JobContext {
         // Every node reads this version now: what its contributions replaced is no longer
         // restorable.
         if let Some(meta) = meta {
-            crate::contributions::note_used(&self.view.store, self.job, meta)
+            let job = self.job.to_string();
+            let ended = (self.view.store.note_used(&meta.name, &meta.contributions, &job))
                 .map_err(|source| JobError::NoteUsed { dataset: meta.name.clone(), source })?;
+            for kept in ended {
+                tracing::info!(
+                    %job,
+                    dataset = %meta.name,
+                    owner = %kept.owner,
+                    replaced = %kept.previous.id,
+                    "the job reads a replacing contribution: the replaced one is no longer restorable and is deleted"
+                );
+            }
         }
         self.progress("agreeing on seeds");
         Replicated::setup(channel, &mut self.rng()?).await.map_err(JobError::engine)
