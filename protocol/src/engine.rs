@@ -9,7 +9,7 @@
 //! [`crate::fixed`]'s encoding, and local kernels the engines share live in [`crate::ring`].
 
 use crate::dp::DpError;
-use crate::message::Tag;
+use crate::message::MessageError;
 use crate::sharing::LayoutError;
 use crate::transport::TransportError;
 use std::future::Future;
@@ -20,28 +20,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum EngineError {
-    /// Moving a message failed.
+    /// A message could not be received, or is not the one expected: the transport failed, a
+    /// party is out of step (it ran another operation), or it sent something unusable.
     #[error(transparent)]
-    Transport(TransportError),
-    /// A party's message belongs to another operation than the one this party is at: the
-    /// parties are no longer running the same operations in the same order.
-    #[error("out of step with party {party}: expected message {expected}, received message {received}")]
-    OutOfStep {
-        /// The sender.
-        party: usize,
-        /// The message this party waits for.
-        expected: Tag,
-        /// The message it got.
-        received: Tag,
-    },
-    /// A party sent something unusable.
-    #[error("party {party} sent a malformed message: {reason}")]
-    Malformed {
-        /// The sender.
-        party: usize,
-        /// What is wrong.
-        reason: String,
-    },
+    Message(#[from] MessageError),
     /// Operands of the wrong shape.
     #[error("shape mismatch: {0}")]
     Shape(String),
@@ -58,10 +40,7 @@ pub enum EngineError {
 
 impl From<TransportError> for EngineError {
     fn from(e: TransportError) -> Self {
-        match e {
-            TransportError::Malformed { party, reason } => EngineError::Malformed { party, reason },
-            other => EngineError::Transport(other),
-        }
+        EngineError::Message(e.into())
     }
 }
 

@@ -146,7 +146,7 @@ impl std::fmt::Display for Tag {
 pub enum MessageError {
     /// Moving it failed.
     #[error(transparent)]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
     /// It belongs to another operation than the one this party is at.
     #[error("out of step with party {party}: expected message {expected}, received message {received}")]
     OutOfStep {
@@ -167,15 +167,11 @@ pub enum MessageError {
     },
 }
 
-impl From<MessageError> for crate::engine::EngineError {
-    fn from(e: MessageError) -> Self {
-        use crate::engine::EngineError;
+impl From<TransportError> for MessageError {
+    fn from(e: TransportError) -> Self {
         match e {
-            MessageError::Transport(e) => e.into(),
-            MessageError::OutOfStep { party, expected, received } => {
-                EngineError::OutOfStep { party, expected, received }
-            }
-            MessageError::Malformed { party, reason } => EngineError::Malformed { party, reason },
+            TransportError::Malformed { party, reason } => MessageError::Malformed { party, reason },
+            other => MessageError::Transport(other),
         }
     }
 }
@@ -197,10 +193,7 @@ pub async fn recv_u64s<T: Transport>(
 ) -> Result<Vec<u64>, MessageError> {
     let message = transport.recv(from).await?;
     let body = expected.check(from, &message)?;
-    decode_u64s(from, body, count).map_err(|e| match e {
-        TransportError::Malformed { party, reason } => MessageError::Malformed { party, reason },
-        other => other.into(),
-    })
+    Ok(decode_u64s(from, body, count)?)
 }
 
 /// Sends `body` to every other party in message `tag`, then receives that message from each.

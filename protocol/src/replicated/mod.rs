@@ -142,7 +142,7 @@ impl Group for Xor {
 /// One party's engine for a job: its plan, and the pseudo-random streams of the components it
 /// holds. Operations must be called in the same order with the same lengths on every party;
 /// every message names its operation ([`crate::message`]), so parties that fall out of step
-/// fail with [`EngineError::OutOfStep`].
+/// fail with [`crate::message::MessageError::OutOfStep`].
 pub struct Replicated<'t, T: Transport> {
     transport: &'t T,
     layout: Layout,

@@ -9,7 +9,7 @@
 //! further communication.
 
 use crate::engine::EngineError;
-use crate::message::{self, Op, Tag};
+use crate::message::{self, MessageError, Op, Tag};
 use crate::sharing::Layout;
 use crate::transport::Transport;
 use curve25519_dalek::montgomery::MontgomeryPoint;
@@ -95,10 +95,11 @@ pub async fn agree<T: Transport, R: Rng + CryptoRng>(
             .collect();
         if msg.len() != 32 * (1 + expected.len()) {
             msg.zeroize();
-            return Err(EngineError::Malformed {
+            return Err(MessageError::Malformed {
                 party: q,
                 reason: "seed message of the wrong length".into(),
-            });
+            }
+            .into());
         }
         let peer_public: [u8; 32] = msg[..32].try_into().expect("32 bytes");
         for (k, c) in expected.into_iter().enumerate() {

@@ -1,7 +1,7 @@
 //! The engine against plaintext, for 3, 4 and 5 parties over the in-memory transport.
 
 use super::*;
-use crate::message::{HEADER_LEN, Op};
+use crate::message::{HEADER_LEN, MessageError, Op};
 use crate::sharing::split_values;
 use crate::transport::TransportError;
 use crate::transport::memory::{MemoryTransport, mesh};
@@ -1109,7 +1109,9 @@ async fn a_party_out_of_step_fails_naming_both_messages() {
             for (party, result) in results.iter().enumerate() {
                 match result {
                     Some(Ok(_)) => panic!("n={n}, skipper {skipper}: party {party} opened a wrong result"),
-                    Some(Err(EngineError::OutOfStep { expected, received, .. })) => {
+                    Some(Err(EngineError::Message(MessageError::OutOfStep {
+                        expected, received, ..
+                    }))) => {
                         out_of_step += 1;
                         let kinds = [expected.op, received.op];
                         assert!(
@@ -1119,7 +1121,10 @@ async fn a_party_out_of_step_fails_naming_both_messages() {
                         assert!(expected != received);
                     }
                     // A peer that failed hung up, or nobody will send what this party waits for.
-                    Some(Err(EngineError::Transport(TransportError::Closed { .. }))) | None => {}
+                    Some(Err(EngineError::Message(MessageError::Transport(TransportError::Closed {
+                        ..
+                    }))))
+                    | None => {}
                     Some(Err(e)) => panic!("n={n}, skipper {skipper}: party {party} failed with {e}"),
                 }
             }
@@ -1159,7 +1164,10 @@ async fn parties_running_different_operations_fail_naming_both() {
     .await;
     let errors: Vec<String> =
         results.iter().filter_map(|r| r.as_ref().err()).map(|e| e.to_string()).collect();
-    assert!(results.iter().any(|r| matches!(r, Err(EngineError::OutOfStep { .. }))), "{errors:?}");
+    assert!(
+        results.iter().any(|r| matches!(r, Err(EngineError::Message(MessageError::OutOfStep { .. })))),
+        "{errors:?}"
+    );
     assert!(
         errors.iter().any(|e| e.ends_with("expected message 2 (mul), received message 2 (dot)")
             || e.ends_with("expected message 2 (dot), received message 2 (mul)")),
