@@ -43,6 +43,17 @@ pub enum ClientError {
     Failed(String),
 }
 
+/// Why a node would not run a job ([`Client::check`]).
+#[derive(Debug, Error)]
+pub enum NotAccepted {
+    /// The node refuses it, for this reason.
+    #[error("{0}")]
+    Refused(String),
+    /// The node could not be asked, or answered something else.
+    #[error(transparent)]
+    Unanswered(#[from] ClientError),
+}
+
 /// A connection manager for one cluster, authenticated as its operator.
 pub struct Client {
     cluster: ClusterFile,
@@ -235,15 +246,18 @@ impl Client {
     }
 
     /// How every node would vote on `spec` (its data and its policy); nothing starts.
-    pub async fn check(&self, spec: &JobSpec) -> Vec<Result<(), String>> {
+    pub async fn check(&self, spec: &JobSpec) -> Vec<Result<(), NotAccepted>> {
         self.ask_all(RequestBody::CheckJob { spec: spec.clone() })
             .await
             .into_iter()
-            .map(|r| match r {
+            .enumerate()
+            .map(|(i, r)| match r {
                 Ok(Response::Vote { accept: true, .. }) => Ok(()),
-                Ok(Response::Vote { accept: false, reason }) => Err(reason.unwrap_or_default()),
-                Ok(other) => Err(format!("unexpected answer {other:?}")),
-                Err(e) => Err(e.to_string()),
+                Ok(Response::Vote { accept: false, reason }) => {
+                    Err(NotAccepted::Refused(reason.unwrap_or_default()))
+                }
+                Ok(other) => Err(self.node_err(i, format!("unexpected answer {other:?}")).into()),
+                Err(e) => Err(e.into()),
             })
             .collect()
     }
@@ -453,7 +467,8 @@ impl Client {
         let JobSpec::Bench(BenchJob { op, size }) = &opened.spec else {
             return Err(ClientError::Setup(format!("job {job} is a {} job, not bench", opened.spec.kind())));
         };
-        let parsed: BenchOp = op.parse().map_err(ClientError::Inconsistent)?;
+        let parsed: BenchOp =
+            op.parse().map_err(|e: protocol::bench::BenchError| ClientError::Inconsistent(e.to_string()))?;
         protocol::bench::check(parsed, *size as usize, &opened.values)
             .map_err(|e| ClientError::Inconsistent(format!("the benchmark's result is wrong: {e}")))?;
         Ok(BenchResult {

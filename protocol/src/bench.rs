@@ -65,16 +65,35 @@ impl BenchOp {
     }
 }
 
+/// What is wrong with a benchmark: its name, or its opened samples.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BenchError {
+    /// No such workload.
+    #[error("unknown benchmark `{0}` (mul, matmul, compare, argmin, kmeans)")]
+    Unknown(String),
+    /// Another number of samples than the workload opens.
+    #[error("expected {expected} samples, got {got}")]
+    Samples {
+        /// What the workload opens.
+        expected: usize,
+        /// What was opened.
+        got: usize,
+    },
+    /// A sample differs from the plaintext computation.
+    #[error("{0}")]
+    Differs(String),
+}
+
 impl std::str::FromStr for BenchOp {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BenchError;
+    fn from_str(s: &str) -> Result<Self, BenchError> {
         match s {
             "mul" => Ok(BenchOp::Mul),
             "matmul" => Ok(BenchOp::Matmul),
             "compare" => Ok(BenchOp::Compare),
             "argmin" => Ok(BenchOp::Argmin),
             "kmeans" => Ok(BenchOp::Kmeans),
-            other => Err(format!("unknown benchmark `{other}` (mul, matmul, compare, argmin, kmeans)")),
+            other => Err(BenchError::Unknown(other.to_string())),
         }
     }
 }
@@ -158,18 +177,18 @@ fn tournament(row: &[u64]) -> (u64, usize) {
 }
 
 /// Checks opened samples of `op` of `size` against plaintext arithmetic.
-pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
+pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), BenchError> {
     match op {
         BenchOp::Mul => {
             let k = SAMPLES.min(size);
             if opened.len() != 3 * k {
-                return Err(format!("expected {} samples, got {}", 3 * k, opened.len()));
+                return Err(BenchError::Samples { expected: 3 * k, got: opened.len() });
             }
             let (x, rest) = opened.split_at(k);
             let (y, z) = rest.split_at(k);
             for i in 0..k {
                 if x[i].wrapping_mul(y[i]) != z[i] {
-                    return Err(format!("product {i} is wrong"));
+                    return Err(BenchError::Differs(format!("product {i} is wrong")));
                 }
             }
         }
@@ -177,7 +196,7 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
             let w = MATMUL_WIDTH;
             let rows = 2.min(size);
             if opened.len() != 2 * rows * w + w * w {
-                return Err(format!("expected {} samples, got {}", 2 * rows * w + w * w, opened.len()));
+                return Err(BenchError::Samples { expected: 2 * rows * w + w * w, got: opened.len() });
             }
             let (x, rest) = opened.split_at(rows * w);
             let (y, z) = rest.split_at(w * w);
@@ -185,7 +204,7 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
                 for c in 0..w {
                     let v = (0..w).fold(0u64, |a, l| a.wrapping_add(x[r * w + l].wrapping_mul(y[l * w + c])));
                     if v != z[r * w + c] {
-                        return Err(format!("entry ({r}, {c}) is wrong"));
+                        return Err(BenchError::Differs(format!("entry ({r}, {c}) is wrong")));
                     }
                 }
             }
@@ -193,11 +212,11 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
         BenchOp::Compare => {
             let k = SAMPLES.min(size);
             if opened.len() != 2 * k {
-                return Err(format!("expected {} samples, got {}", 2 * k, opened.len()));
+                return Err(BenchError::Samples { expected: 2 * k, got: opened.len() });
             }
             for i in 0..k {
                 if opened[k + i] != ((opened[i] as i64) < 0) as u64 {
-                    return Err(format!("comparison {i} is wrong"));
+                    return Err(BenchError::Differs(format!("comparison {i} is wrong")));
                 }
             }
         }
@@ -207,14 +226,14 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
             let shape = crate::kmeans::Shape { n: size, d: KMEANS_D, k };
             let (centroids, sizes, _) = crate::kmeans::lloyd_plain(&data, &init, shape, KMEANS_ITERATIONS);
             if opened.len() != k * KMEANS_D + k {
-                return Err(format!("expected {} samples, got {}", k * KMEANS_D + k, opened.len()));
+                return Err(BenchError::Samples { expected: k * KMEANS_D + k, got: opened.len() });
             }
             if opened[k * KMEANS_D..] != sizes[..] {
-                return Err("cluster sizes differ from plaintext k-means".into());
+                return Err(BenchError::Differs("cluster sizes differ from plaintext k-means".into()));
             }
             for (got, want) in opened.iter().zip(&centroids) {
                 if (crate::fixed::decode(*got) - want).abs() > 1e-3 {
-                    return Err("a centroid differs from plaintext k-means".into());
+                    return Err(BenchError::Differs("a centroid differs from plaintext k-means".into()));
                 }
             }
         }
@@ -222,7 +241,7 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
             let w = MATMUL_WIDTH;
             let rows = 2.min(size);
             if opened.len() != rows * (2 * w + 1) {
-                return Err(format!("expected {} samples, got {}", rows * (2 * w + 1), opened.len()));
+                return Err(BenchError::Samples { expected: rows * (2 * w + 1), got: opened.len() });
             }
             let (x, rest) = opened.split_at(rows * w);
             let (mins, onehot) = rest.split_at(rows);
@@ -230,7 +249,7 @@ pub fn check(op: BenchOp, size: usize, opened: &[u64]) -> Result<(), String> {
                 let (value, column) = tournament(&x[r * w..(r + 1) * w]);
                 let expected: Vec<u64> = (0..w).map(|j| (j == column) as u64).collect();
                 if mins[r] != value || onehot[r * w..(r + 1) * w] != expected[..] {
-                    return Err(format!("argmin of row {r} is wrong"));
+                    return Err(BenchError::Differs(format!("argmin of row {r} is wrong")));
                 }
             }
         }

@@ -41,7 +41,7 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     // `explain` shows what would be revealed and each node's verdict, and starts nothing.
     let verdicts = cluster.client.check(&kmeans(&["age"], 5, true)).await;
     assert!(verdicts[0].is_ok() && verdicts[2].is_ok(), "{verdicts:?}");
-    assert!(verdicts[1].as_ref().unwrap_err().contains("at most 3 restarts"), "{verdicts:?}");
+    assert!(verdicts[1].as_ref().unwrap_err().to_string().contains("at most 3 restarts"), "{verdicts:?}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-orchestrator"))
         .args(["job", "explain", "kmeans", "--dataset", "customers", "--features", "age,visits", "--k", "3"])
         .args(["--restarts", "2", "--labels"])

@@ -175,8 +175,8 @@ pub enum JobError {
     #[error(transparent)]
     KmeansSpec(#[from] wire::control::KmeansSpecError),
     /// The benchmark names no known operation.
-    #[error("{0}")]
-    BenchOp(String),
+    #[error(transparent)]
+    BenchOp(#[from] protocol::bench::BenchError),
     /// The benchmark's size is out of range.
     #[error("a {op} benchmark takes a size from 1 to {max} values per operand")]
     BenchSize {

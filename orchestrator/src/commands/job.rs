@@ -265,7 +265,7 @@ async fn explain(submit: SubmitCommand, client: &Client) -> Result<Explained> {
         .map(|(n, v)| VerdictView {
             node: n.id.clone(),
             accepts: v.is_ok(),
-            reason: v.as_ref().err().cloned(),
+            reason: v.as_ref().err().map(ToString::to_string),
         })
         .collect();
     let budget = budget_of(client, &spec).await.map(|(dataset, epsilon, ledgers)| SpendingView {
