@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use protocol::kmeans::private::recommended_iterations;
 use std::path::Path;
 use std::time::Duration;
-use wire::control::{FairnessJob, JobId, JobSpec, KmeansInit, KmeansJob, StatsJob};
+use wire::control::{FairnessJob, JobId, JobSpec, KmeansJob, StatsJob};
 
 /// The shape of an accuracy run.
 #[derive(Debug, Clone)]
@@ -86,7 +86,8 @@ pub async fn accuracy(dir: &Path, b: &DpBench) -> Result<Vec<Accuracy>> {
     // The exact job's quality (the plaintext mode: k-means++, 5 restarts, 10 iterations), in
     // standardised units; the private segments are measured in the same units.
     let bounds: Vec<(f64, f64)> = sample::FEATURES.iter().map(|f| (f.1, f.2)).collect();
-    let params = orchestrator::plain::params(b.k, 10, b.seed, 5, KmeansInit::PlusPlus, 0);
+    let (restarts, init) = KmeansJob::default_starts(false);
+    let params = orchestrator::plain::params(b.k, KmeansJob::DEFAULT_ITERATIONS, b.seed, restarts, init, 0);
     let exact_wcss = protocol::kmeans::plain_job(&rows, &bounds, params)?.0.wcss.unwrap_or(f64::NAN);
     let (means, sds): (Vec<f64>, Vec<f64>) =
         exact.iter().map(|p| (p.mean.unwrap_or(0.0), p.variance.unwrap_or(0.0).sqrt().max(1e-12))).unzip();

@@ -7,7 +7,7 @@ use crate::{Cluster, plain, sample};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use wire::control::{FairnessJob, JobSpec, KmeansInit, KmeansJob, StatsJob};
+use wire::control::{FairnessJob, JobSpec, KmeansJob, StatsJob};
 
 use super::Output;
 use crate::launch::NodeCommand;
@@ -100,7 +100,8 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     }
 
     // Segmentation: k-means on the standardised features, on shares.
-    let (k, iterations, seed, restarts) = (4u32, 10u32, 1u64, 5u32);
+    let (k, iterations, seed) = (4u32, KmeansJob::DEFAULT_ITERATIONS, 1u64);
+    let (restarts, init) = KmeansJob::default_starts(false);
     let t = Instant::now();
     let spec = JobSpec::Kmeans(KmeansJob {
         dataset: sample::DATASET.into(),
@@ -109,7 +110,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
         iterations,
         seed,
         restarts,
-        init: wire::control::KmeansInit::PlusPlus,
+        init,
         labels: false,
         min_segment: 5,
         epsilon: None,
@@ -130,7 +131,7 @@ async fn demo(dir: &Path, plan: &Plan) -> Result<()> {
     let (reference, _) = protocol::kmeans::plain_job(
         &rows,
         &bounds,
-        orchestrator::plain::params(k, iterations, seed, restarts, KmeansInit::PlusPlus, 5),
+        orchestrator::plain::params(k, iterations, seed, restarts, init, 5),
     )?;
     let worst_centroid = segments
         .segments
