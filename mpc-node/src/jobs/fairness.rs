@@ -115,7 +115,7 @@ pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> 
             Some(e) => {
                 format!("the noisy table and group totals (epsilon {e}), to withhold those below {min_cell}")
             }
-            None => format!("which cells and group totals are below {min_cell} records"),
+            None => format!("whether any cell or group total is below {min_cell} records"),
         };
         cx.reveal("every node".into(), what, &bytes);
     }

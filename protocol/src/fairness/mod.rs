@@ -73,8 +73,7 @@ impl Released {
     pub fn exact(table: &[u64], k: usize, g: usize, min_cell: u64, hidden_rows: &[bool]) -> Released {
         let mut values = table.to_vec();
         values.extend((0..g).map(|l| (0..k).map(|j| table[j * g + l]).sum::<u64>()));
-        let small: Vec<bool> = values.iter().map(|&v| v < min_cell).collect();
-        let w = withheld(&small, hidden_rows, k, g);
+        let w = withheld(values.iter().any(|&v| v < min_cell), hidden_rows, k, g);
         Released::from_opened(&values, &w, k, g).expect("consistent lengths")
     }
 }
@@ -102,7 +101,7 @@ pub fn cell_noise(epsilon: f64) -> Result<crate::dp::Laplace, crate::dp::DpError
 /// table is opened to the parties, which withhold its values below `min_cell` as
 /// post-processing, with no secondary suppression: the margins are noisy too, and what a
 /// subtraction recovers is a noisy value, itself differentially private. Otherwise which of
-/// the cells and totals are below `min_cell` is found on shares and only those flags are
+/// whether any cell or total is below `min_cell` is found on shares and only that bit is
 /// opened, and [`withheld`] decides what to withhold (all of it if any is small).
 pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
     engine: &mut E,
@@ -129,17 +128,16 @@ pub async fn release<E: Engine, R: rand::Rng + ?Sized>(
                 .collect();
             (values, opened, w)
         }
-        None if min_cell == 0 => (
-            with_totals(engine, table, k, g),
-            Vec::new(),
-            withheld(&vec![false; k * g + g], hidden_rows, k, g),
-        ),
+        None if min_cell == 0 => {
+            (with_totals(engine, table, k, g), Vec::new(), withheld(false, hidden_rows, k, g))
+        }
         None => {
             let values = with_totals(engine, table, k, g);
+            // Only whether any value is small is opened: 1 when the flags add up to 0.
             let flags = engine.less_than(&values, &engine.public(&vec![min_cell; k * g + g])).await?;
-            let opened = engine.open(&flags).await?;
-            let small: Vec<bool> = opened.iter().map(|&v| v == 1).collect();
-            (values, opened, withheld(&small, hidden_rows, k, g))
+            let none_small = engine.eqz(&engine.sum(&flags)).await?;
+            let opened = engine.open(&none_small).await?;
+            (values, opened.clone(), withheld(opened[0] == 0, hidden_rows, k, g))
         }
     };
     let keep: Vec<u64> = w.iter().map(|&x| u64::from(!x)).collect();

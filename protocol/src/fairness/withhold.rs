@@ -14,8 +14,9 @@
 //!
 //! # The rule
 //!
-//! Which values are below the minimum (every cell and group total) is computed on shares and
-//! opened to the nodes only. Then the table is released whole or not at all:
+//! Whether any value is below the minimum (every cell and group total is compared on shares)
+//! is opened to the nodes as one bit, and nothing of which value it is. Then the table is
+//! released whole or not at all:
 //!
 //! - if any value is small, every cell and every group total is withheld: the operator learns
 //!   that some value is below the minimum, and nothing of which, nor of any value beyond what
@@ -31,12 +32,11 @@
 //! rare group is released only with differential privacy (`--epsilon`), where every cell
 //! carries noise and nothing needs withholding.
 
-/// Which of `[cells (k g), totals (g)]` an exact fairness job withholds, from the small flags
-/// of `[cells (k g), totals (g)]` and the segments the segmentation withheld (`hidden`, `k`):
-/// all of them if any is small or any segment is withheld, none otherwise. See the module
-/// documentation.
-pub fn withheld(small: &[bool], hidden: &[bool], k: usize, g: usize) -> Vec<bool> {
-    let whole = small.iter().any(|&s| s) || hidden.iter().any(|&h| h);
+/// Which of `[cells (k g), totals (g)]` an exact fairness job withholds, from whether any of
+/// them is small and the segments the segmentation withheld (`hidden`, `k`): all of them if
+/// any is small or any segment is withheld, none otherwise. See the module documentation.
+pub fn withheld(any_small: bool, hidden: &[bool], k: usize, g: usize) -> Vec<bool> {
+    let whole = any_small || hidden.iter().any(|&h| h);
     vec![whole; k * g + g]
 }
 
