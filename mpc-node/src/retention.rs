@@ -191,13 +191,18 @@ pub async fn erase(
         tracing::info!(%dataset, ?contribution, "nothing to erase");
         return Ok(false);
     }
-    let jobs = node.jobs().erase_derived(dataset, reason).await?;
+    // The shares are gone: the erasure is recorded whatever happens to the derived files.
+    let derived = node.jobs().erase_derived(dataset, reason).await;
+    let jobs = derived.touched;
     node.audit().record(wire::audit::Event::Erased {
         dataset: dataset.into(),
         contribution: contribution.map(|(id, _)| id.to_string()),
         reason: reason.into(),
         jobs: jobs.iter().map(ToString::to_string).collect(),
     });
+    if let Some(e) = derived.failed {
+        return Err(e);
+    }
     tracing::info!(%dataset, ?contribution, %reason, jobs = jobs.len(), "erased shares and what derived from them");
     Ok(true)
 }

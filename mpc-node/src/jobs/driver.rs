@@ -115,28 +115,33 @@ impl Runtime {
     /// Erases on this node what every job on `dataset` derived from its shares, after some
     /// of them were erased for `reason`: stops the jobs in progress (telling the other
     /// nodes), drops the outputs of finished ones (marking their records), and deletes their
-    /// segments and labels files. Returns the jobs that lost anything.
-    pub async fn erase_derived(
-        self: &Arc<Self>,
-        dataset: &str,
-        reason: &str,
-    ) -> Result<Vec<JobId>, crate::store::StoreError> {
-        let mut touched = Vec::new();
+    /// segments and labels files. Every job is handled even if deleting one's files fails
+    /// (its output is dropped and its record marked first); the first such failure is
+    /// returned beside the jobs that lost anything.
+    pub async fn erase_derived(self: &Arc<Self>, dataset: &str, reason: &str) -> Derived {
+        let mut derived = Derived { touched: Vec::new(), failed: None };
         for job in super::erasure::jobs_on(&self.jobs().records(), dataset) {
             let lost = self.jobs().has_output(&job);
             let event = Event::DataErased { dataset: dataset.into(), reason: reason.into() };
             let effects = self.jobs().apply(job, event).unwrap_or_default();
             let stopped = effects.iter().any(|e| matches!(e, Effect::ClearInbox));
-            let files = self.view.erase_job_files(job).await?;
             self.drive(job, effects).await;
+            let files = match self.view.erase_job_files(job).await {
+                Ok(files) => files,
+                Err(e) => {
+                    tracing::error!(%job, %dataset, error = %e, "cannot delete the files of a job whose data was erased");
+                    derived.failed.get_or_insert(e);
+                    true
+                }
+            };
             if stopped {
                 tracing::warn!(%job, %dataset, "stopped a job whose data was erased");
             }
             if stopped || lost || files {
-                touched.push(job);
+                derived.touched.push(job);
             }
         }
-        Ok(touched)
+        derived
     }
 
     /// Carries out `effects` of `job` in order, feeding the outcomes of the checks and the
@@ -229,4 +234,13 @@ impl Runtime {
         });
         futures_util::future::join_all(notices).await;
     }
+}
+
+/// What an erasure took from the jobs on a dataset ([`Runtime::erase_derived`]).
+#[derive(Debug)]
+pub struct Derived {
+    /// The jobs that lost anything (a run stopped, an output dropped, files deleted).
+    pub touched: Vec<JobId>,
+    /// The first job whose files could not be deleted, if any.
+    pub failed: Option<crate::store::StoreError>,
 }
