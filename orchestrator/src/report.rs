@@ -241,7 +241,7 @@ pub fn html(k: &KmeansResult, fairness: Option<&FairnessResult>) -> Result<Strin
             "<h2>Fairness by <code>{}</code></h2><p>Fairness job <code>{}</code>.{noise} {}.</p>",
             escape(&f.protected),
             escape(&f.job),
-            escape(&crate::table::fairness_summary(r)),
+            escape(&crate::table::fairness_summary(r, f.epsilon.is_some())),
         ));
         body.push_str(&groups_chart(f)?);
         let (headers, rows) = crate::table::fairness_grid(f);

@@ -137,8 +137,9 @@ pub fn fairness_grid(result: &crate::FairnessResult) -> Grid {
     (names, rows)
 }
 
-/// The whole-segmentation figures of a fairness report, or why they are not shown.
-pub fn fairness_summary(r: &protocol::fairness::Report) -> String {
+/// The whole-segmentation figures of a fairness report (of a private job when `private`), or
+/// why they are not shown.
+pub fn fairness_summary(r: &protocol::fairness::Report, private: bool) -> String {
     let mut out = match (r.chi_square, r.p_value, r.cramers_v, r.balance) {
         (Some(chi), Some(p), Some(v), Some(b)) => format!(
             "chi-square {chi:.3} ({} degrees of freedom), p = {p:.4}; Cramer's V {v:.3}; balance {b:.3}",
@@ -147,7 +148,7 @@ pub fn fairness_summary(r: &protocol::fairness::Report) -> String {
         _ => "chi-square, Cramer's V and balance need every cell: not shown".into(),
     };
     let values = r.segments.len() * r.groups.len() + r.groups.len();
-    if r.suppressed_cells == values && values > 0 {
+    if !private && r.suppressed_cells == values && values > 0 {
         out.push_str(&format!(
             "; the table is withheld: a value is below {} records or the segmentation withheld a segment, and \
              an exact table is released whole or not at all (run the job with --epsilon)",
@@ -169,7 +170,7 @@ pub fn fairness(result: &crate::FairnessResult) -> String {
         .zip(&r.group_totals)
         .map(|(g, t)| format!("{g} {}", t.map_or("withheld".into(), |t| t.to_string())))
         .collect();
-    out.push_str(&format!("group totals: {}\n{}\n", totals.join(", "), fairness_summary(r)));
+    out.push_str(&format!("group totals: {}\n{}\n", totals.join(", "), fairness_summary(r, result.epsilon.is_some())));
     out
 }
 
