@@ -38,9 +38,7 @@ impl AuditLog {
     /// not a lock).
     pub fn record(&self, event: Event) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now = crate::now_ms();
         // The salt hides the entry from whoever is served only its hash.
         let salt: [u8; 16] = rand::RngExt::random(&mut *self.salts.lock().unwrap_or_else(|e| e.into_inner()));
         let line = wire::audit::next(last.as_ref(), now, salt, event);

@@ -38,15 +38,9 @@ pub enum RestoreError {
     Partial(String),
 }
 
-/// Now, in milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// This node's retention period for `dataset`, in milliseconds, if its policy sets one.
 fn retention_ms(node: &Node, dataset: &str) -> Option<u64> {
-    let policy = node.config().rules.as_ref()?;
-    policy.retention().into_iter().find(|(d, _)| d == dataset).map(|(_, period)| period)
+    node.config().rules.as_ref()?.retention_ms(dataset)
 }
 
 /// Commits `owner`'s staged contribution on this node (a replacement keeps the owner's
@@ -58,7 +52,7 @@ pub async fn commit(
     owner: &str,
     replace: bool,
 ) -> Result<Committed, StoreError> {
-    let until = now_ms().saturating_add(node.config().keep_replaced_ms());
+    let until = crate::now_ms().saturating_add(node.config().keep_replaced_ms());
     let mode = if replace { Replace::KeepUntil(until) } else { Replace::No };
     let (d, c, o) = (dataset.to_string(), contribution.to_string(), owner.to_string());
     let committed = node.with_store(move |store| store.commit(&d, &c, &o, mode)).await?;
@@ -100,7 +94,7 @@ pub async fn restore_here(
     let (d, o, r, x) = (dataset.to_string(), owner.to_string(), restored.to_string(), dropped.to_string());
     let kept = node
         .with_store(move |store| {
-            let (pair, now) = ((r.as_str(), x.as_str()), now_ms());
+            let (pair, now) = ((r.as_str(), x.as_str()), crate::now_ms());
             if apply {
                 store.restore(&d, &o, pair, now, retention)
             } else {
@@ -128,14 +122,14 @@ pub async fn restore(node: Arc<Node>, dataset: &str) -> Result<RestoreReport, Re
     let me = node.config().node_id.clone();
     let retention = retention_ms(&node, dataset);
     let (d, o) = (dataset.to_string(), me.clone());
-    let kept = node.with_store(move |store| store.restorable(&d, &o, now_ms(), retention)).await?;
+    let kept = node.with_store(move |store| store.restorable(&d, &o, crate::now_ms(), retention)).await?;
     let request = |apply| MeshRequest::Restore {
         dataset: dataset.into(),
         restored: kept.previous.id.clone(),
         dropped: kept.current.clone(),
         apply,
     };
-    let peers: Vec<usize> = (0..node.members().len()).filter(|&p| p != node.me()).collect();
+    let peers = node.peers();
     let checks =
         futures_util::future::join_all(peers.iter().map(|&p| node.mesh().call(p, request(false)))).await;
     let refusals: Vec<String> = checks.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
@@ -179,7 +173,7 @@ pub async fn purge(node: Arc<Node>) {
         for meta in datasets {
             let retention = retention_ms(&node, &meta.name);
             let name = meta.name.clone();
-            match node.with_store(move |store| store.purge_kept(&name, now_ms(), retention)).await {
+            match node.with_store(move |store| store.purge_kept(&name, crate::now_ms(), retention)).await {
                 Ok(purged) => {
                     for kept in purged {
                         tracing::info!(

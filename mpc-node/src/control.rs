@@ -214,7 +214,7 @@ async fn node_status(node: &Arc<Node>, role: &Role, fp: Fingerprint) -> NodeStat
         Ok(list) => list.iter().map(|d| (d.name.clone(), d.rows())).collect(),
         Err(e) => vec![(format!("(unreadable: {e})"), 0)],
     };
-    let peers: Vec<usize> = (0..node.members().len()).filter(|&p| p != node.me()).collect();
+    let peers = node.peers();
     let probes = futures_util::future::join_all(peers.iter().map(|&p| node.mesh().probe(p))).await;
     let links = peers
         .iter()

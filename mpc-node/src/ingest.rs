@@ -174,9 +174,7 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
         return Err(IngestError::Partial(failed.join("; ")));
     }
     tracing::info!(dataset, contribution, "contribution committed on every node");
-    let kept_from = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let kept_from = crate::now_ms();
     Ok(IngestReport {
         dataset: dataset.into(),
         contribution,

@@ -122,9 +122,7 @@ impl Ledger {
             {
                 return Err(LedgerError::Exceeded { dataset: dataset.into(), budget, spent, epsilon });
             }
-            let time_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
+            let time_ms = crate::now_ms();
             charges.push(Charge { job: job.to_string(), epsilon, time_ms });
             let bytes = serde_json::to_vec_pretty(&*book).expect("the ledger serialises");
             if let Err(e) = write_atomic(&self.path, &bytes) {

@@ -39,3 +39,9 @@ pub mod policy;
 pub mod retention;
 pub mod server;
 pub mod store;
+
+/// The time now, in milliseconds since the Unix epoch (0 on a clock set before it): the
+/// timestamps of records, ledgers, audit entries and retention.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

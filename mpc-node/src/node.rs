@@ -199,9 +199,9 @@ impl Node {
         Duration::from_secs(self.config().network.idle_timeout_secs)
     }
 
-    /// The bound UDP address.
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.endpoint.local_addr()
+    /// The other nodes' party numbers.
+    pub fn peers(&self) -> Vec<usize> {
+        self.local.peers()
     }
 
     /// The role of a certificate fingerprint, if it is allowed at all.

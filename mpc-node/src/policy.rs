@@ -305,6 +305,11 @@ impl Policy {
         Ok(())
     }
 
+    /// The retention period of `dataset` in milliseconds, if the policy sets one.
+    pub fn retention_ms(&self, dataset: &str) -> Option<u64> {
+        self.retention().into_iter().find(|(d, _)| d == dataset).map(|(_, period)| period)
+    }
+
     /// The datasets with a retention period, and that period in milliseconds.
     pub fn retention(&self) -> Vec<(String, u64)> {
         self.datasets

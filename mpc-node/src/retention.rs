@@ -69,14 +69,9 @@ fn due(meta: &DatasetMeta, period: u64, now_ms: u64) -> Result<(), u64> {
     }
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// This node's retention period for `dataset`, in ms, if its policy sets one.
 fn period(node: &Node, dataset: &str) -> Option<u64> {
-    let periods = node.config().rules.as_ref()?.retention();
-    periods.into_iter().find(|(d, _)| d == dataset).map(|(_, p)| p)
+    node.config().rules.as_ref()?.retention_ms(dataset)
 }
 
 /// Checks the retention periods of this node's policy every [`CHECK_EVERY`], for ever.
@@ -95,7 +90,7 @@ pub async fn enforce(node: Arc<Node>) {
                     continue;
                 }
             };
-            if due(&meta, *period, now_ms()).is_ok() {
+            if due(&meta, *period, crate::now_ms()).is_ok() {
                 let reason = "the retention period of this node's policy passed";
                 if let Err(e) = expire(&node, &meta, reason).await {
                     tracing::error!(%dataset, error = %e, "cannot erase an expired dataset");
@@ -117,7 +112,7 @@ async fn expire(node: &Arc<Node>, meta: &DatasetMeta, reason: &str) -> Result<()
 /// Asks every other node to erase the contributions to `meta` this node's company owns.
 async fn withdraw(node: &Arc<Node>, meta: &DatasetMeta) {
     let own = meta.contributions.iter().filter(|c| c.owner == node.config().node_id);
-    let peers: Vec<usize> = (0..node.members().len()).filter(|&p| p != node.me()).collect();
+    let peers = node.peers();
     for contribution in own.map(|c| c.id.clone()) {
         for &p in &peers {
             let request =
@@ -159,7 +154,7 @@ pub async fn requested(
                 node: node.config().node_id.clone(),
                 dataset: dataset.into(),
             })?;
-            due(&meta, period, now_ms()).map_err(refused)?;
+            due(&meta, period, crate::now_ms()).map_err(refused)?;
             let reason = format!("node {peer} asked, and the retention period of this node's policy passed");
             erase(node, dataset, None, &reason).await?;
             // Ask the others to erase this node's contribution without keeping the peer waiting.

@@ -496,9 +496,7 @@ impl Store {
             owner: owner.into(),
             rows: h.rows,
             sha256: hex::encode(Sha256::digest(&bytes)),
-            committed_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            committed_ms: crate::now_ms(),
         };
         // One contribution per owner: the one this commit would replace.
         let previous = meta.contributions.iter().find(|c| c.owner == owner).cloned();
@@ -525,7 +523,7 @@ impl Store {
         sync_dir(&dir)?;
         if let Some(p) = &previous {
             self.move_aside(dataset, &p.id)?;
-            self.purge_kept_locked(dataset, replaced::now_ms(), None)?;
+            self.purge_kept_locked(dataset, crate::now_ms(), None)?;
         }
         Ok(Committed { entry, replaced: previous })
     }

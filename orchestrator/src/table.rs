@@ -170,7 +170,11 @@ pub fn fairness(result: &crate::FairnessResult) -> String {
         .zip(&r.group_totals)
         .map(|(g, t)| format!("{g} {}", t.map_or("withheld".into(), |t| t.to_string())))
         .collect();
-    out.push_str(&format!("group totals: {}\n{}\n", totals.join(", "), fairness_summary(r, result.epsilon.is_some())));
+    out.push_str(&format!(
+        "group totals: {}\n{}\n",
+        totals.join(", "),
+        fairness_summary(r, result.epsilon.is_some())
+    ));
     out
 }
 

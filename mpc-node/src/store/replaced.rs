@@ -59,17 +59,12 @@ impl Kept {
             previous: previous.clone(),
             current: current.id.clone(),
             current_rows: current.rows,
-            replaced_ms: now_ms(),
+            replaced_ms: crate::now_ms(),
             keep_until_ms: until,
             used_by: None,
             used_ms: 0,
         }
     }
-}
-
-/// Now, in milliseconds since the Unix epoch.
-pub(super) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A time in milliseconds since the Unix epoch, as `2026-12-10 14:03 UTC`.
@@ -189,7 +184,7 @@ impl Store {
                 && contributions.iter().any(|c| c.id == kept.current && c.owner == kept.owner)
             {
                 kept.used_by = Some(job.into());
-                kept.used_ms = now_ms();
+                kept.used_ms = crate::now_ms();
                 // The record first: shares without a restorable record are never put back.
                 self.write_kept(&kept)?;
                 self.drop_kept(&kept, false)?;
@@ -387,7 +382,7 @@ impl Store {
                 remove_if_exists(&path)?;
             }
         }
-        for kept in self.purge_kept_locked(&meta.name, now_ms(), None)? {
+        for kept in self.purge_kept_locked(&meta.name, crate::now_ms(), None)? {
             tracing::info!(
                 dataset = %meta.name,
                 contribution = %kept.previous.id,
@@ -557,7 +552,7 @@ mod tests {
 
     #[test]
     fn a_kept_contribution_expires_at_its_time_and_is_then_purged() {
-        let until = now_ms() + 3_600_000;
+        let until = crate::now_ms() + 3_600_000;
         let (dir, store, _, _) = replaced(until);
         assert!(store.restorable("d", "n1", until - 1, None).is_ok());
         let err = store.restorable("d", "n1", until, None).unwrap_err().to_string();
