@@ -202,10 +202,10 @@ impl Runtime {
         let cx = JobContext::new(self.view.clone(), job, self.audit.clone());
         let spec = &record.spec;
         let outcome = match spec {
-            JobSpec::Stats(_) => stats::run(&cx, spec, &channel).await,
+            JobSpec::Stats(stats) => stats::run(&cx, spec, stats, &channel).await,
             JobSpec::Bench(BenchJob { op, size }) => bench::run(&cx, spec, op, *size, &channel).await,
-            JobSpec::Kmeans(_) => kmeans::run(&cx, spec, &channel).await,
-            JobSpec::Fairness(_) => fairness::run(&cx, spec, &channel).await,
+            JobSpec::Kmeans(kmeans) => kmeans::run(&cx, spec, kmeans, &channel).await,
+            JobSpec::Fairness(fairness) => fairness::run(&cx, spec, fairness, &channel).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();

@@ -295,9 +295,6 @@ pub enum JobError {
         /// What failed.
         source: std::io::Error,
     },
-    /// The job's specification is not of the kind its runner expects.
-    #[error("not a {0} job")]
-    WrongKind(&'static str),
 }
 
 impl JobError {

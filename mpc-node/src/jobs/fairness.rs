@@ -89,10 +89,14 @@ pub fn check(
 }
 
 /// Runs the job and returns this node's components of the table.
-pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
-    let JobSpec::Fairness(FairnessJob { segments, protected, min_cell, epsilon }) = spec else {
-        return Err(JobError::WrongKind("fairness"));
-    };
+/// (`spec` is the whole specification, which the nodes agree on; `job` its fairness part.)
+pub async fn run<T: Transport>(
+    cx: &JobContext,
+    spec: &JobSpec,
+    job: &FairnessJob,
+    channel: &T,
+) -> Result<JobOutput, JobError> {
+    let FairnessJob { segments, protected, min_cell, epsilon } = job;
     let inputs = check(cx.view(), *segments, protected, cx.submitter()?)?;
     let mut engine = cx.start_engine(spec, Some(&inputs.meta), channel).await?;
     cx.progress("cross-tabulating segments and groups on shares");

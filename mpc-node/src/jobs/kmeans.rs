@@ -39,22 +39,15 @@ pub fn check(meta: &DatasetMeta, k: u32, iterations: u32, restarts: u32) -> Resu
 }
 
 /// Runs the job and returns this node's components of the outputs.
-pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
-    let JobSpec::Kmeans(KmeansJob {
-        dataset,
-        features,
-        k,
-        iterations,
-        seed,
-        restarts,
-        init,
-        labels,
-        min_segment,
-        epsilon,
-    }) = spec
-    else {
-        return Err(JobError::WrongKind("kmeans"));
-    };
+/// (`spec` is the whole specification, which the nodes agree on; `job` its k-means part.)
+pub async fn run<T: Transport>(
+    cx: &JobContext,
+    spec: &JobSpec,
+    job: &KmeansJob,
+    channel: &T,
+) -> Result<JobOutput, JobError> {
+    let KmeansJob { dataset, features, k, iterations, seed, restarts, init, labels, min_segment, epsilon } =
+        job;
     let meta = cx.view().dataset(dataset)?;
     let mut engine = cx.start_engine(spec, Some(&meta), channel).await?;
     // The dataset may have changed since the vote: check again what was agreed.

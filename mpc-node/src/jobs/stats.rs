@@ -13,10 +13,14 @@ use wire::control::{JobSpec, StatsJob};
 use wire::output::{OutputLayout, StatsOutput};
 
 /// Computes this node's components of the feature sums, scaled sums and sums of squares.
-pub async fn run<T: Transport>(cx: &JobContext, spec: &JobSpec, channel: &T) -> Result<JobOutput, JobError> {
-    let JobSpec::Stats(StatsJob { dataset, features, epsilon }) = spec else {
-        return Err(JobError::WrongKind("stats"));
-    };
+/// (`spec` is the whole specification, which the nodes agree on; `job` its stats part.)
+pub async fn run<T: Transport>(
+    cx: &JobContext,
+    spec: &JobSpec,
+    job: &StatsJob,
+    channel: &T,
+) -> Result<JobOutput, JobError> {
+    let StatsJob { dataset, features, epsilon } = job;
     let meta = cx.view().dataset(dataset)?;
     let mut engine = cx.start_engine(spec, Some(&meta), channel).await?;
     // The dataset may have grown since the vote: check the bounds on what was agreed.
