@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use orchestrator::render::Format;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wire::control::KmeansInit;
+use wire::control::{KmeansInit, KmeansJob};
 
 /// Local test clusters of the secure segmentation nodes.
 #[derive(Debug, Parser)]
@@ -154,13 +154,13 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         k: u32,
         /// Lloyd iterations.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = KmeansJob::DEFAULT_ITERATIONS)]
         iterations: u32,
         /// Restarts side by side.
         #[arg(long, default_value_t = 1)]
         restarts: u32,
         /// Starting centroids: `kmeans++` or `random`.
-        #[arg(long, default_value_t = KmeansInit::PlusPlus)]
+        #[arg(long, default_value_t = KmeansJob::DEFAULT_INIT)]
         init: KmeansInit,
         /// Seed of the data and of the job.
         #[arg(long, default_value_t = 7)]

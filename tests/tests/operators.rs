@@ -8,7 +8,6 @@ mod common;
 
 use orchestrator::Client;
 use orchestrator::ClusterFile;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Duration;
 use testnet::{Cluster, sample};
@@ -149,7 +148,7 @@ async fn another_operators_jobs_show_their_kind_state_and_timing_only() {
     let candidates =
         (0u32..1 << 6).map(|bits| (0..6).map(|j| u8::from(bits >> j & 1 == 1)).collect::<Vec<u8>>());
     for flags in candidates {
-        assert_ne!(hex(&Sha256::digest(&flags)), digests[0], "the flags {flags:?} were found by trying");
+        assert_ne!(wire::audit::digest(&flags), digests[0], "the flags {flags:?} were found by trying");
     }
 
     // node-1's policy names the analyst an auditor: there, and only there, it sees everything.
@@ -164,8 +163,4 @@ async fn another_operators_jobs_show_their_kind_state_and_timing_only() {
     // An auditor a node's configuration does not list stops the node with the reason.
     let err = common::policy_stops_the_node(&mut cluster, 1, "auditors = [\"nobody\"]\n");
     assert!(err.contains("`nobody` is not an operator"), "{err}");
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

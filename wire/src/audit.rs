@@ -154,6 +154,10 @@ pub struct Line {
     pub hash: String,
 }
 
+/// The recipient of a `Revealed` entry for values opened to every node, whose digests
+/// `audit verify` compares across the nodes' logs.
+pub const EVERY_NODE: &str = "every node";
+
 /// SHA-256 of bytes, in hex.
 pub fn digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -287,7 +291,7 @@ pub fn disagreements(logs: &[(String, Vec<Entry>)]) -> Vec<String> {
                 Event::Spent { job, dataset, epsilon, .. } => {
                     ("epsilon", (job, dataset.as_str()), epsilon.to_string())
                 }
-                Event::Revealed { job, to, what, digest } if to == "every node" => {
+                Event::Revealed { job, to, what, digest } if to == EVERY_NODE => {
                     ("opened values", (job, what.as_str()), digest.clone())
                 }
                 _ => continue,

@@ -121,7 +121,7 @@ pub async fn run<T: Transport>(
             }
             None => format!("whether any cell or group total is below {min_cell} records"),
         };
-        cx.reveal("every node".into(), what, &bytes);
+        cx.reveal(wire::audit::EVERY_NODE.into(), what, &bytes);
     }
     Ok(JobOutput {
         count: inputs.meta.rows(),

@@ -77,7 +77,7 @@ pub async fn run<T: Transport>(
             // final counts (the job's epsilon covers them all).
             let opened_to_nodes = |what: String, bytes: Vec<u8>| {
                 let what = format!("{what} (epsilon {epsilon} in all)");
-                cx.reveal("every node".into(), what, &bytes)
+                cx.reveal(wire::audit::EVERY_NODE.into(), what, &bytes)
             };
             let le = |values: &[u64]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
             opened_to_nodes(
@@ -121,12 +121,12 @@ pub async fn run<T: Transport>(
             let p = &shares.published;
             let opened: Vec<u8> = p.centres.iter().chain(&p.scales).flat_map(|v| v.to_le_bytes()).collect();
             let what = format!("the mean and standard deviation of {}", features.join(", "));
-            cx.reveal("every node".into(), what, &opened);
+            cx.reveal(wire::audit::EVERY_NODE.into(), what, &opened);
             if *min_segment > 1 {
                 let flags: Vec<u8> = p.suppressed.iter().map(|&s| u8::from(s)).collect();
                 let what =
                     format!("which segments are withheld (fewer than {min_segment} records, and one more)");
-                cx.reveal("every node".into(), what, &flags);
+                cx.reveal(wire::audit::EVERY_NODE.into(), what, &flags);
             }
             (shares.outputs, shares.published, shares.assignment)
         }
