@@ -152,15 +152,13 @@ async fn handle(node: Arc<Node>, role: &Role, fp: Fingerprint, body: RequestBody
             Ok(()) => Response::Vote { accept: true, reason: None },
             Err(reason) => Response::Vote { accept: false, reason: Some(reason.to_string()) },
         },
-        RequestBody::AuditLog { from } => {
-            match node.audit().lines(from, wire::control::AUDIT_PAGE) {
-                Ok((lines, more)) => {
-                    let lines = lines.into_iter().map(|l| served_line(&node, role, fp, l)).collect();
-                    Response::AuditLines { lines, more }
-                }
-                Err(e) => error(ErrorKind::Failed, format!("reading the audit log: {e}")),
+        RequestBody::AuditLog { from } => match node.audit().lines(from, wire::control::AUDIT_PAGE) {
+            Ok((lines, more)) => {
+                let lines = lines.into_iter().map(|l| served_line(&node, role, fp, l)).collect();
+                Response::AuditLines { lines, more }
             }
-        }
+            Err(e) => error(ErrorKind::Failed, format!("reading the audit log: {e}")),
+        },
         RequestBody::PrivacyBudget => Response::PrivacyBudget(budgets(&node)),
     }
 }

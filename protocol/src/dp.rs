@@ -200,7 +200,8 @@ impl Laplace {
     }
 
     /// `a = exp(-epsilon / sensitivity)`.
-    pub fn alpha(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn alpha(&self) -> f64 {
         (-self.ratio).exp()
     }
 
@@ -210,14 +211,16 @@ impl Laplace {
     }
 
     /// The mean absolute value of `DL(a)`, `2a / (1 - a^2) = 2 theta (1 + theta) / (1 + 2 theta)`.
-    pub fn mean_abs(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn mean_abs(&self) -> f64 {
         self.variance() / (1.0 + 2.0 * self.scale)
     }
 
     /// The epsilon per unit of sensitivity that a noise of mean absolute value `mean_abs`
     /// gives: the inverse of [`Laplace::mean_abs`] (to measure the effective epsilon of
     /// drawn noise).
-    pub fn ratio_of_mean_abs(mean_abs: f64) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn ratio_of_mean_abs(mean_abs: f64) -> f64 {
         // mean_abs = 2 t (1 + t) / (1 + 2 t)  =>  2 t^2 + (2 - 2 m) t - m = 0.
         let m = mean_abs;
         let t = ((2.0 * m - 2.0) + ((2.0 - 2.0 * m).powi(2) + 8.0 * m).sqrt()) / 4.0;
@@ -228,7 +231,7 @@ impl Laplace {
 /// Checks that the fixed-point sum of `count` values bounded by `magnitude` (in real units)
 /// plus the noise of `parties` parties stays inside the ring ([`fits`]).
 pub fn sum_fits(count: u64, magnitude: f64, parties: usize) -> Result<(), DpError> {
-    fits(count as f64 * (magnitude.min(crate::fixed::MAX_ABS) * crate::fixed::SCALE + 0.5), parties)
+    fits(crate::fixed::sum_bound(count, magnitude), parties)
 }
 
 /// Checks that a value bounded by `bound` (in its units) plus the noise of `parties` parties
@@ -236,7 +239,7 @@ pub fn sum_fits(count: u64, magnitude: f64, parties: usize) -> Result<(), DpErro
 /// [`MAX_PART`]; a draw beyond fails instead).
 pub fn fits(bound: f64, parties: usize) -> Result<(), DpError> {
     let noise = parties as f64 * MAX_PART as f64;
-    if bound.abs() + noise < 9.223_372_036_854_775e18 {
+    if bound.abs() + noise < crate::fixed::RING_HALF {
         Ok(())
     } else {
         Err(DpError::Overflow { bound, noise })

@@ -55,9 +55,16 @@ pub fn decode_int(v: u64) -> i64 {
 /// real units, at most [`MAX_ABS`]), is guaranteed to stay inside the signed ring range, so
 /// that decoding it is exact.
 pub fn sum_fits(count: u64, bound: f64) -> bool {
-    let bound = bound.abs().min(MAX_ABS);
-    // |sum| <= count * (bound * 2^16 + 1/2), which must stay below 2^63.
-    (count as f64) * (bound * SCALE + 0.5) < 9.223_372_036_854_775e18
+    sum_bound(count, bound) < RING_HALF
+}
+
+/// `2^63`: encoded values whose absolute value stays below it decode without wrapping.
+pub const RING_HALF: f64 = 9.223_372_036_854_775e18;
+
+/// The largest absolute value of the encoded sum of `count` values, each of absolute value at
+/// most `bound` in real units (at most [`MAX_ABS`]): `count * (bound * 2^16 + 1/2)`.
+pub fn sum_bound(count: u64, bound: f64) -> f64 {
+    (count as f64) * (bound.abs().min(MAX_ABS) * SCALE + 0.5)
 }
 
 #[cfg(test)]
