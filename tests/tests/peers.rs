@@ -45,15 +45,7 @@ async fn erasures(cluster: &Cluster, i: usize) -> Vec<Event> {
 async fn a_peer_can_neither_erase_data_that_is_not_due_or_not_its_own_nor_fail_a_finished_job() {
     let (_dir, mut cluster) = common::cluster(3, 30, 81).await;
     // node-1 keeps the dataset 30 days; node-3 has no policy, so no retention period.
-    let files = cluster.generated.nodes[0].clone();
-    std::fs::write(
-        files.dir.join("policy.toml"),
-        "[[datasets]]\nname = \"customers\"\nretention_days = 30\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(&files.config).unwrap();
-    std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
-    cluster.restart(0).await.unwrap();
+    common::set_policy(&mut cluster, 0, "[[datasets]]\nname = \"customers\"\nretention_days = 30\n").await;
     cluster.ingest_all().await.unwrap();
     let job = cluster.client.submit(common::kmeans_with_labels(&["age", "income"])).await.unwrap();
     cluster.client.wait(job, Duration::from_secs(60)).await.unwrap();

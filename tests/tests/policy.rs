@@ -27,16 +27,8 @@ async fn a_job_outside_one_nodes_policy_is_refused_by_that_node_with_its_reason(
     let (_dir, mut cluster) = common::cluster(3, 60, 71).await;
     cluster.ingest_all().await.unwrap();
     // node-2's company allows only some columns, few restarts, no labels, cells of 10 or more.
-    let files = cluster.generated.nodes[1].clone();
-    std::fs::write(
-        files.dir.join("policy.toml"),
-        "[[datasets]]\nname = \"customers\"\njobs = [\"kmeans\", \"fairness\"]\nfeatures = [\"age\", \"income\", \"visits\"]\n\
-         protected = [\"gender\"]\nmin_cell = 10\nmax_restarts = 3\nlabels = false\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(&files.config).unwrap();
-    std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
-    cluster.restart(1).await.unwrap();
+    common::set_policy(&mut cluster, 1, "[[datasets]]\nname = \"customers\"\njobs = [\"kmeans\", \"fairness\"]\nfeatures = [\"age\", \"income\", \"visits\"]\n\
+         protected = [\"gender\"]\nmin_cell = 10\nmax_restarts = 3\nlabels = false\n").await;
 
     // `explain` shows what would be revealed and each node's verdict, and starts nothing.
     let verdicts = cluster.client.check(&kmeans(&["age"], 5, true)).await;
@@ -120,16 +112,9 @@ async fn a_retention_period_erases_its_nodes_shares_and_its_companys_records_eve
     let listing = cluster.client.ask_all(wire::control::RequestBody::ListDatasets).await;
     let node2s: Vec<(String, String)> = owners(&listing[0]);
     let node2s = node2s.into_iter().find(|(_, o)| o == "node-2").unwrap().0;
-    let files = cluster.generated.nodes[1].clone();
     // About 4 seconds.
-    std::fs::write(
-        files.dir.join("policy.toml"),
-        "[[datasets]]\nname = \"customers\"\nretention_days = 0.00005\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(&files.config).unwrap();
-    std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
-    cluster.restart(1).await.unwrap();
+    common::set_policy(&mut cluster, 1, "[[datasets]]\nname = \"customers\"\nretention_days = 0.00005\n")
+        .await;
     // node-2 erases its shares of everyone's records; node-1 and node-3 erase node-2's.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {

@@ -40,12 +40,7 @@ pub fn kmeans_with_labels(features: &[&str]) -> wire::control::JobSpec {
 /// Writes `policy` as node `i`'s policy, stops the node and starts it again by hand: the
 /// start must fail; returns what it printed on stderr.
 pub fn policy_stops_the_node(cluster: &mut Cluster, i: usize, policy: &str) -> String {
-    let files = cluster.generated.nodes[i].clone();
-    std::fs::write(files.dir.join("policy.toml"), policy).unwrap();
-    let config = std::fs::read_to_string(&files.config).unwrap();
-    if !config.starts_with("policy =") {
-        std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
-    }
+    let files = install_policy(cluster, i, policy);
     cluster.kill(i);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-testnet"))
         .args(["node", "--config"])
@@ -58,13 +53,19 @@ pub fn policy_stops_the_node(cluster: &mut Cluster, i: usize, policy: &str) -> S
 
 /// Gives node `i` a policy and restarts it.
 pub async fn set_policy(cluster: &mut Cluster, i: usize, policy: &str) {
+    install_policy(cluster, i, policy);
+    cluster.restart(i).await.unwrap();
+}
+
+/// Writes `policy` as node `i`'s policy file and names it in its configuration (once).
+fn install_policy(cluster: &Cluster, i: usize, policy: &str) -> testnet::layout::NodeFiles {
     let files = cluster.generated.nodes[i].clone();
     std::fs::write(files.dir.join("policy.toml"), policy).unwrap();
     let config = std::fs::read_to_string(&files.config).unwrap();
     if !config.starts_with("policy =") {
         std::fs::write(&files.config, format!("policy = \"policy.toml\"\n{config}")).unwrap();
     }
-    cluster.restart(i).await.unwrap();
+    files
 }
 
 /// Every file under `dir`, recursively, relative to it.
