@@ -112,12 +112,9 @@ pub fn budget(view: &View, dataset: &str) -> Option<f64> {
 
 /// The dataset a job reads: its own, or its segmentation's for a fairness job.
 pub fn job_dataset(view: &View, spec: &JobSpec) -> Option<String> {
-    match spec {
-        JobSpec::Fairness(FairnessJob { segments, .. }) => {
-            view.record(segments).and_then(|r| r.spec.dataset().map(str::to_string))
-        }
-        other => other.dataset().map(str::to_string),
-    }
+    super::erasure::dataset_read(spec, |job| {
+        view.record(job).and_then(|r| r.spec.dataset().map(str::to_string))
+    })
 }
 
 /// Checks a job against this node's policy, if it has one.

@@ -8,15 +8,25 @@
 use super::record::JobRecord;
 use wire::control::{FairnessJob, JobId, JobSpec};
 
+/// The dataset a job reads: its own, or for a fairness job its segmentation's (the dataset
+/// of the job `dataset_of` finds).
+pub fn dataset_read(spec: &JobSpec, dataset_of: impl Fn(&JobId) -> Option<String>) -> Option<String> {
+    match spec {
+        JobSpec::Fairness(FairnessJob { segments, .. }) => dataset_of(segments),
+        other => other.dataset().map(str::to_string),
+    }
+}
+
 /// The jobs that read `dataset`: its own jobs, and the fairness jobs on their segments.
 pub fn jobs_on(records: &[JobRecord], dataset: &str) -> Vec<JobId> {
-    let dataset_of = |spec: &JobSpec| match spec {
-        JobSpec::Fairness(FairnessJob { segments, .. }) => {
-            records.iter().find(|r| r.id == *segments).and_then(|r| r.spec.dataset().map(str::to_string))
-        }
-        other => other.dataset().map(str::to_string),
+    let dataset_of = |job: &JobId| {
+        records.iter().find(|r| r.id == *job).and_then(|r| r.spec.dataset().map(str::to_string))
     };
-    records.iter().filter(|r| dataset_of(&r.spec).as_deref() == Some(dataset)).map(|r| r.id).collect()
+    records
+        .iter()
+        .filter(|r| dataset_read(&r.spec, dataset_of).as_deref() == Some(dataset))
+        .map(|r| r.id)
+        .collect()
 }
 
 #[cfg(test)]
