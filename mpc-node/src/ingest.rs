@@ -75,18 +75,11 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
     }
     let (path, schema, layout) = (config.csv.clone(), config.schema.clone(), node.layout().clone());
     // Reading, encoding and splitting are CPU and disk work: keep them off the async workers.
-    let (table, contribution, shared) = tokio::task::spawn_blocking(move || {
-        let table = crate::csv_input::read_table(&path, &schema)?;
-        let mut rng = ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
-            .map_err(|e| IngestError::Aborted(format!("no OS randomness: {e}")))?;
-        let contribution = hex::encode(rand::RngExt::random::<[u8; 16]>(&mut rng));
-        let shared = split_columns(&table.columns, &layout, &mut rng);
-        Ok::<_, IngestError>((table, contribution, shared))
-    })
-    .await
-    .map_err(|e| IngestError::Aborted(e.to_string()))??;
+    let table = tokio::task::spawn_blocking(move || crate::csv_input::read_table(&path, &schema))
+        .await
+        .map_err(|e| IngestError::Aborted(e.to_string()))??;
     // This node knows the dataset's contributions: refuse a replacement nobody asked for
-    // before anything leaves it.
+    // before anything is split or leaves it.
     let current = node
         .store()
         .dataset(dataset)
@@ -103,6 +96,15 @@ pub async fn ingest(node: Arc<Node>, dataset: &str, replace: bool) -> Result<Ing
             keep_days: node.config().keep_replaced_days,
         });
     }
+    let (table, contribution, shared) = tokio::task::spawn_blocking(move || {
+        let mut rng = ChaCha20Rng::try_from_rng(&mut rand::rngs::SysRng)
+            .map_err(|e| IngestError::Aborted(format!("no OS randomness: {e}")))?;
+        let contribution = hex::encode(rand::RngExt::random::<[u8; 16]>(&mut rng));
+        let shared = split_columns(&table.columns, &layout, &mut rng);
+        Ok::<_, IngestError>((table, contribution, shared))
+    })
+    .await
+    .map_err(|e| IngestError::Aborted(e.to_string()))??;
     let header = ContributionHeader {
         dataset: dataset.into(),
         contribution: contribution.clone(),
