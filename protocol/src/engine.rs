@@ -33,6 +33,9 @@ pub enum EngineError {
     /// A differentially private release's noise could not be drawn: nothing is released.
     #[error(transparent)]
     Noise(#[from] DpError),
+    /// A check of the actively secure engine failed: a party deviated from the protocol.
+    #[error("a deviation from the protocol was detected: {0}")]
+    Deviation(#[from] crate::active::VerifyError),
     /// A failure particular to one engine.
     #[error(transparent)]
     Specific(Box<dyn std::error::Error + Send + Sync>),

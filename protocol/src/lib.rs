@@ -13,6 +13,7 @@
 //! The node drives these functions over QUIC; the orchestrator uses [`sharing::reconstruct`]
 //! to open the aggregates it is allowed to see.
 
+pub mod active;
 pub mod agree;
 pub mod bench;
 pub mod clear;

@@ -41,10 +41,17 @@ pub enum Op {
     Matmul = 10,
     /// The inputs of the pivot conversions.
     Pivot = 11,
+    /// A resharing of the actively secure engine's product check.
+    Check = 12,
+    /// An opening in which every holder sends every component (the active engine's
+    /// releases, coins and check values).
+    Reveal = 13,
+    /// The digests of what the parties hold and were sent, compared by the active engine.
+    Digest = 14,
 }
 
 impl Op {
-    const ALL: [Op; 11] = [
+    const ALL: [Op; 14] = [
         Op::Agree,
         Op::Seeds,
         Op::Input,
@@ -56,6 +63,9 @@ impl Op {
         Op::Dot,
         Op::Matmul,
         Op::Pivot,
+        Op::Check,
+        Op::Reveal,
+        Op::Digest,
     ];
 
     /// The kind with this byte on the wire.
@@ -77,6 +87,9 @@ impl Op {
             Op::Dot => "dot",
             Op::Matmul => "matmul",
             Op::Pivot => "pivot",
+            Op::Check => "check",
+            Op::Reveal => "reveal",
+            Op::Digest => "digest",
         }
     }
 }

@@ -63,7 +63,7 @@ impl<T: Transport> Replicated<'_, T> {
     }
 
     /// Opens a binary sharing (one round).
-    pub async fn open_binary(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+    pub async fn open_binary(&mut self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
         self.open_with::<Xor>(x).await
     }
 

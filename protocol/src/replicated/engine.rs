@@ -104,13 +104,21 @@ impl<T: Transport> Engine for Replicated<'_, T> {
                 for c in self.layout.held_by(q) {
                     payload.extend_from_slice(&encode_u64s(&comps[c].values));
                 }
-                self.transport.send(q, payload).await?;
+                self.send(q, payload).await?;
             }
-            Ok(RepVec { comps: self.plan.held.iter().map(|&c| comps[c].values.clone()).collect() })
+            let mine = RepVec { comps: self.plan.held.iter().map(|&c| comps[c].values.clone()).collect() };
+            if let Some(log) = self.log.as_mut() {
+                log.hold(&mine);
+            }
+            Ok(mine)
         } else {
             let held = self.plan.held.len();
             let values = message::recv_u64s(self.transport, owner, tag, len * held).await?;
-            Ok(RepVec { comps: (0..held).map(|i| values[i * len..(i + 1) * len].to_vec()).collect() })
+            let mine = RepVec { comps: (0..held).map(|i| values[i * len..(i + 1) * len].to_vec()).collect() };
+            if let Some(log) = self.log.as_mut() {
+                log.hold(&mine);
+            }
+            Ok(mine)
         }
     }
 
@@ -139,7 +147,9 @@ impl<T: Transport> Engine for Replicated<'_, T> {
                 ring::dot_into(&mut z, xi, &ys, k);
             }
         }
-        self.reshare::<Ring>(z, Op::Dot).await
+        let z = self.reshare::<Ring>(z, Op::Dot).await?;
+        self.claim(|| super::log::RingClaim::Dot { x: x.clone(), y: y.clone(), z: z.clone(), k });
+        Ok(z)
     }
 
     /// One round; one ring element per output entry.
@@ -164,7 +174,16 @@ impl<T: Transport> Engine for Replicated<'_, T> {
                 ring::matmul_into(&mut z, xi, &ysum, rows, inner, cols);
             }
         }
-        self.reshare::<Ring>(z, Op::Matmul).await
+        let z = self.reshare::<Ring>(z, Op::Matmul).await?;
+        self.claim(|| super::log::RingClaim::Matmul {
+            x: x.clone(),
+            y: y.clone(),
+            z: z.clone(),
+            rows,
+            inner,
+            cols,
+        });
+        Ok(z)
     }
 
     /// Prepares the randomness on the spot, then one round (see `trunc.rs`).

@@ -13,11 +13,13 @@ pub mod binary;
 mod compare;
 mod divide;
 mod engine;
+pub(crate) mod log;
 mod pivot;
 pub mod plan;
 pub mod seeds;
 mod trunc;
 
+pub use log::{Deviation, Tamper};
 pub use trunc::TruncPrep;
 
 use crate::engine::{Engine, EngineError};
@@ -96,6 +98,8 @@ impl RepVec {
 /// How components combine: additively in the ring (arithmetic sharings) or by XOR (binary
 /// sharings of 64-bit words, where products are bitwise AND).
 trait Group {
+    /// Whether components combine by XOR.
+    const BINARY: bool;
     /// The kind of a product's resharing message.
     const PRODUCT: Op;
     /// The kind of an opening's message.
@@ -109,6 +113,7 @@ trait Group {
 struct Ring;
 
 impl Group for Ring {
+    const BINARY: bool = false;
     const PRODUCT: Op = Op::Mul;
     const OPEN: Op = Op::Open;
     fn add(a: u64, b: u64) -> u64 {
@@ -126,6 +131,7 @@ impl Group for Ring {
 struct Xor;
 
 impl Group for Xor {
+    const BINARY: bool = true;
     const PRODUCT: Op = Op::And;
     const OPEN: Op = Op::OpenBinary;
     fn add(a: u64, b: u64) -> u64 {
@@ -160,6 +166,10 @@ pub struct Replicated<'t, T: Transport> {
     input_rng: Option<ChaCha12Rng>,
     /// The sequence number of the next operation that sends a message (the seeds took 0).
     ops: AtomicU32,
+    /// What the actively secure engine checks later; `None` in the passive engine.
+    pub(crate) log: Option<log::Log>,
+    /// A deviation from the protocol this party makes (tests of the active engine only).
+    deviator: Option<log::Deviator>,
 }
 
 impl<'t, T: Transport> Replicated<'t, T> {
@@ -217,12 +227,58 @@ impl<'t, T: Transport> Replicated<'t, T> {
             open_receives,
             input_rng,
             ops: AtomicU32::new(1),
+            log: None,
+            deviator: None,
         })
+    }
+
+    /// Keeps products and digests for the actively secure engine's checks (and stops using
+    /// the pivot conversions, whose single sender nobody could check).
+    pub(crate) fn keep_log(&mut self) {
+        self.log = Some(log::Log::new(self.plan.held.len()));
+    }
+
+    /// Makes this party deviate from the protocol as `deviation` says: for the tests that
+    /// check a deviation is caught. Never set outside them.
+    #[doc(hidden)]
+    pub fn deviate(&mut self, deviation: Deviation) {
+        self.deviator = Some(log::Deviator::new(deviation));
+    }
+
+    /// Whether the deviation set with [`Replicated::deviate`] has changed a message yet.
+    #[doc(hidden)]
+    pub fn deviated(&self) -> bool {
+        self.deviator.as_ref().is_some_and(log::Deviator::fired)
+    }
+
+    /// Sends a message to party `q` (through the deviation, if one is set).
+    pub(crate) async fn send(&self, q: usize, mut payload: Vec<u8>) -> Result<(), EngineError> {
+        if let Some(deviator) = &self.deviator {
+            deviator.apply(&mut payload);
+        }
+        Ok(self.transport.send(q, payload).await?)
+    }
+
+    /// The transport.
+    pub(crate) fn transport(&self) -> &T {
+        self.transport
+    }
+
+    /// The multiplication plan.
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Records a product for the check, unless the check itself is computing.
+    fn claim(&mut self, claim: impl FnOnce() -> log::RingClaim) {
+        if let Some(log) = self.log.as_mut().filter(|l| !l.suspended) {
+            log.ring.push(claim());
+        }
     }
 
     /// The tag of the next operation, of kind `op`: every party starts the same operations in
     /// the same order, so the numbers agree while the parties are in step.
-    fn next_tag(&self, op: Op) -> Tag {
+    pub(crate) fn next_tag(&self, op: Op) -> Tag {
         Tag::new(self.ops.fetch_add(1, Ordering::Relaxed), op)
     }
 
@@ -233,8 +289,9 @@ impl<'t, T: Transport> Replicated<'t, T> {
 
     /// Opens `x` to party `receiver` only (one round); the others get `None`. Only the
     /// holders that `receiver` needs send, and only to it.
-    pub async fn open_to(&self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
+    pub async fn open_to(&mut self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
         let tag = self.next_tag(Op::OpenTo);
+        self.note_opened(x, Some(receiver));
         if self.party() != receiver {
             if let Some((_, cs)) = self.open_sends.iter().find(|(q, _)| *q == receiver) {
                 self.send_missing(receiver, cs, x, tag).await?;
@@ -245,7 +302,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
     }
 
     /// Adds the components this party holds of `x` and those the others send it.
-    async fn receive_missing<G: Group>(&self, x: &RepVec, tag: Tag) -> Result<Vec<u64>, EngineError> {
+    async fn receive_missing<G: Group>(&mut self, x: &RepVec, tag: Tag) -> Result<Vec<u64>, EngineError> {
         let len = x.len();
         let mut sum = x.comps.iter().fold(vec![0u64; len], |mut acc, comp| {
             for (a, v) in acc.iter_mut().zip(comp) {
@@ -255,18 +312,36 @@ impl<'t, T: Transport> Replicated<'t, T> {
         });
         for (p, cs) in &self.open_receives {
             let values = message::recv_u64s(self.transport, *p, tag, cs.len() * len).await?;
-            for chunk in values.chunks(len.max(1)).take(cs.len()) {
+            for (chunk, c) in values.chunks(len.max(1)).take(cs.len()).zip(cs) {
                 for (a, v) in sum.iter_mut().zip(chunk) {
                     *a = G::add(*a, *v);
+                }
+                if let Some(log) = self.log.as_mut() {
+                    log::update(log.received.entry(*c).or_default(), chunk);
                 }
             }
         }
         Ok(sum)
     }
 
+    /// Notes, for the check, the components of `x` that this party holds and that are opened
+    /// to a party missing them (to `receiver`, or to everyone).
+    fn note_opened(&mut self, x: &RepVec, receiver: Option<usize>) {
+        let Some(log) = self.log.as_mut() else { return };
+        let me = self.transport.party();
+        for (i, &c) in self.plan.held.iter().enumerate() {
+            for q in (0..self.layout.parties()).filter(|&q| q != me && !self.layout.holds(q, c)) {
+                if receiver.is_none_or(|r| r == q) {
+                    log::update(log.opened.entry((q, c)).or_default(), &x.comps[i]);
+                }
+            }
+        }
+    }
+
     /// Opens a sharing whose components combine with `G` (one round).
-    async fn open_with<G: Group>(&self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
+    async fn open_with<G: Group>(&mut self, x: &RepVec) -> Result<Vec<u64>, EngineError> {
         let tag = self.next_tag(G::OPEN);
+        self.note_opened(x, None);
         for (q, cs) in &self.open_sends {
             self.send_missing(*q, cs, x, tag).await?;
         }
@@ -280,7 +355,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             let i = self.plan.held.iter().position(|&h| h == c).expect("a held component");
             payload.extend_from_slice(&encode_u64s(&x.comps[i]));
         }
-        Ok(self.transport.send(q, payload).await?)
+        self.send(q, payload).await
     }
 
     /// Element-wise product in the ring or, for binary sharings, bitwise AND of 64-bit words.
@@ -296,7 +371,15 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 }
             }
         }
-        self.reshare::<G>(z, G::PRODUCT).await
+        let z = self.reshare::<G>(z, G::PRODUCT).await?;
+        if let Some(log) = self.log.as_mut().filter(|l| !l.suspended) {
+            if G::BINARY {
+                log.and.push(log::AndClaim { x: x.clone(), y: y.clone(), z: z.clone() });
+            } else {
+                log.ring.push(log::RingClaim::Mul { x: x.clone(), y: y.clone(), z: z.clone() });
+            }
+        }
+        Ok(z)
     }
 
     /// The sum (with `G`) of the components of `y` that this party multiplies by `x`'s held
@@ -341,7 +424,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
         }
         let payload = tag.u64s(&z);
         for &q in &self.plan.send_to {
-            self.transport.send(q, payload.clone()).await?;
+            self.send(q, payload.clone()).await?;
         }
         for &(p, i) in &self.plan.receive {
             let values = message::recv_u64s(self.transport, p, tag, len).await?;
@@ -349,7 +432,22 @@ impl<'t, T: Transport> Replicated<'t, T> {
                 *c = G::add(*c, *v);
             }
         }
-        Ok(RepVec { comps })
+        let out = RepVec { comps };
+        if let Some(log) = self.log.as_mut() {
+            log.hold(&out);
+        }
+        Ok(out)
+    }
+
+    /// Reshares this party's term `z` of some secrets (words combining by XOR when
+    /// `binary`), in a message of kind `op`: the resharing of the active engine's check.
+    pub(crate) async fn reshare_words(
+        &mut self,
+        z: Vec<u64>,
+        binary: bool,
+        op: Op,
+    ) -> Result<RepVec, EngineError> {
+        if binary { self.reshare::<Xor>(z, op).await } else { self.reshare::<Ring>(z, op).await }
     }
 }
 

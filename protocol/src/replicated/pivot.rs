@@ -23,7 +23,7 @@ use rand::RngExt;
 impl<T: Transport> Replicated<'_, T> {
     /// Whether the pivot conversions apply (`t = 1`).
     pub(super) fn pivots(&self) -> bool {
-        self.layout.threshold() == 1
+        self.layout.threshold() == 1 && self.log.is_none()
     }
 
     fn pivot_of(&self, word: usize) -> usize {
@@ -50,7 +50,7 @@ impl<T: Transport> Replicated<'_, T> {
         }
         let message = tag.u64s(&payload);
         for q in self.layout.holders(special).into_iter().filter(|&q| q != me) {
-            self.transport.send(q, message.clone()).await?;
+            self.send(q, message.clone()).await?;
         }
         let mut theirs: Vec<Option<Vec<u64>>> = vec![None; blocks];
         for r in (0..n).filter(|&r| r != me && self.layout.holds(me, self.plan.special[r])) {

@@ -967,7 +967,7 @@ async fn open_to_one_party_reveals_only_to_it() {
         let results = run(n, |t| {
             let a = xs[t.party()].clone();
             async move {
-                let e = engine(&t).await;
+                let mut e = engine(&t).await;
                 e.open_to(receiver, &a).await.unwrap()
             }
         })

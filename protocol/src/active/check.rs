@@ -1,0 +1,252 @@
+//! The checks' interactive steps on the replicated engine: products of extension sharings
+//! (one resharing), openings that every holder takes part in, public coins, the compression
+//! of an inner-product claim, and the exchange of digests.
+
+use super::VerifyError;
+use super::ext::{Ext, lagrange};
+use super::share::ExtShare;
+use crate::engine::{Engine, EngineError};
+use crate::message::{self, Op};
+use crate::replicated::{RepVec, Replicated};
+use crate::transport::Transport;
+use rand::SeedableRng;
+use rand_chacha::ChaCha12Rng;
+use sha2::{Digest, Sha256};
+
+/// The inner products `<a_o, b_o>` of the pairs, as one sharing (one resharing round, one
+/// extension element per pair): each party adds the cross terms its plan gives it.
+pub(crate) async fn dots<E: Ext, T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    pairs: &[(&ExtShare<E>, &ExtShare<E>)],
+) -> Result<ExtShare<E>, EngineError> {
+    let mut words = Vec::with_capacity(pairs.len() * E::WORDS);
+    for (a, b) in pairs {
+        let mut z = E::zero();
+        for (i, ai) in a.comps.iter().enumerate() {
+            let terms = &engine.plan().terms[i];
+            let Some((first, rest)) = terms.split_first() else { continue };
+            for (j, aij) in ai.iter().enumerate() {
+                let partner = rest.iter().fold(b.comps[*first][j], |acc, &u| acc.add(b.comps[u][j]));
+                z = z.add(aij.mul(partner));
+            }
+        }
+        z.put(&mut words);
+    }
+    let shared = engine.reshare_words(words, E::BINARY, Op::Check).await?;
+    Ok(ExtShare::from_words(&shared))
+}
+
+/// Opens `x` with every holder sending every component it holds to every other party, and
+/// every party comparing all the copies of each component it sees (its own included): a
+/// party that changes a component is caught at once, since every component has an honest
+/// holder. Components combine by XOR when `binary`.
+pub(crate) async fn reveal<T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    x: &RepVec,
+    binary: bool,
+) -> Result<Vec<u64>, EngineError> {
+    let tag = engine.next_tag(Op::Reveal);
+    let me = engine.party();
+    let layout = engine.layout().clone();
+    let held = engine.plan().held.clone();
+    let len = x.len();
+    let mut body = Vec::with_capacity(held.len() * len);
+    for comp in &x.comps {
+        body.extend_from_slice(comp);
+    }
+    let payload = tag.u64s(&body);
+    for q in (0..layout.parties()).filter(|&q| q != me) {
+        engine.send(q, payload.clone()).await?;
+    }
+    let mut first: Vec<Option<(usize, Vec<u64>)>> = vec![None; layout.components()];
+    for (i, &c) in held.iter().enumerate() {
+        first[c] = Some((me, x.comps[i].clone()));
+    }
+    let mut found = Ok(());
+    for p in (0..layout.parties()).filter(|&p| p != me) {
+        let theirs = layout.held_by(p);
+        let values = message::recv_u64s(engine.transport(), p, tag, theirs.len() * len).await?;
+        for (k, &c) in theirs.iter().enumerate() {
+            let copy = &values[k * len..(k + 1) * len];
+            match &first[c] {
+                Some((q, v)) if v.as_slice() != copy => {
+                    if found.is_ok() {
+                        found = Err(VerifyError::Reveal { component: c, first: *q, second: p });
+                    }
+                }
+                Some(_) => {}
+                None => first[c] = Some((p, copy.to_vec())),
+            }
+        }
+    }
+    verdict(engine, found).await?;
+    let mut out = vec![0u64; len];
+    for (_, v) in first.iter().flatten() {
+        for (o, w) in out.iter_mut().zip(v) {
+            *o = if binary { *o ^ w } else { o.wrapping_add(*w) };
+        }
+    }
+    Ok(out)
+}
+
+/// A public random generator that no party could predict before this call: seeded by a
+/// random sharing opened with [`reveal`].
+pub(crate) async fn coin<T: Transport>(engine: &mut Replicated<'_, T>) -> Result<ChaCha12Rng, EngineError> {
+    let r = engine.random(4);
+    let words = reveal(engine, &r, false).await?;
+    let mut seed = [0u8; 32];
+    for (chunk, w) in seed.chunks_mut(8).zip(&words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    Ok(ChaCha12Rng::from_seed(seed))
+}
+
+/// Checks the claim `<a, b> = c` on shares, where every product of the protocol that made
+/// `c` may carry an error a deviating party added. Each round halves the vectors: with `f`
+/// and `g` the lines through the halves, `h = <f, g>` has degree 2; the parties compute
+/// `h(0)` and `h(X)` with one resharing, set `h(1) = c - h(0)`, draw a public `r` and go on
+/// with `f(r)`, `g(r)` and `c = h(r)`. A false claim stays false but with probability `2 /
+/// 2^64` per round. Random `alpha`, `beta` appended to `a` and `b` make the last `f(r)` and
+/// `g(r)` uniform, so opening them and `h(r)` (with [`reveal`]) shows nothing but whether
+/// `h(r) = f(r) g(r)`.
+pub(crate) async fn compress<E: Ext, T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    mut a: ExtShare<E>,
+    mut b: ExtShare<E>,
+    mut c: ExtShare<E>,
+    domain: &'static str,
+) -> Result<(), EngineError> {
+    let alpha = ExtShare::<E>::from_words(&engine.random(E::WORDS));
+    let beta = ExtShare::<E>::from_words(&engine.random(E::WORDS));
+    let gamma = dots(engine, &[(&alpha, &beta)]).await?;
+    a.extend(&alpha);
+    b.extend(&beta);
+    c = c.add(&gamma);
+    while a.len() > 1 {
+        if a.len() % 2 == 1 {
+            a.push_zero();
+            b.push_zero();
+        }
+        let (a0, a1) = a.halves();
+        let (b0, b1) = b.halves();
+        let (da, db) = (a1.sub(&a0), b1.sub(&b0));
+        let ax = a0.add(&da.mul_generator());
+        let bx = b0.add(&db.mul_generator());
+        let h = dots(engine, &[(&a0, &b0), (&ax, &bx)]).await?;
+        let (h0, hx) = split2(&h);
+        let h1 = c.sub(&h0);
+        let r = E::exceptional(&mut coin(engine).await?);
+        let [w0, w1, wx] = lagrange(r);
+        c = h0.scale(w0).add(&h1.scale(w1)).add(&hx.scale(wx));
+        a = a0.add(&da.scale(r));
+        b = b0.add(&db.scale(r));
+    }
+    let mut last = a.clone();
+    last.extend(&b);
+    last.extend(&c);
+    let words = reveal(engine, &last.to_words(), E::BINARY).await?;
+    let fa = E::take(&words);
+    let fb = E::take(&words[E::WORDS..]);
+    let fc = E::take(&words[2 * E::WORDS..]);
+    if fa.mul(fb) != fc {
+        return Err(VerifyError::Products { domain }.into());
+    }
+    Ok(())
+}
+
+fn split2<E: Ext>(h: &ExtShare<E>) -> (ExtShare<E>, ExtShare<E>) {
+    (
+        ExtShare { comps: h.comps.iter().map(|c| vec![c[0]]).collect() },
+        ExtShare { comps: h.comps.iter().map(|c| vec![c[1]]).collect() },
+    )
+}
+
+/// Compares, with every other party, what each holds of the components they share and what
+/// each was sent of the components one of them misses (one round): a party that sent its
+/// peers different values of a component, or opened a component wrongly, is caught here.
+pub(crate) async fn compare_digests<T: Transport>(engine: &mut Replicated<'_, T>) -> Result<(), EngineError> {
+    let tag = engine.next_tag(Op::Digest);
+    let me = engine.party();
+    let layout = engine.layout().clone();
+    let held = engine.plan().held.clone();
+    let empty = Sha256::new().finalize();
+    let log = engine.log.as_ref().expect("the active engine keeps a log");
+    let mut bodies = Vec::new();
+    for q in (0..layout.parties()).filter(|&q| q != me) {
+        let mut body = tag.message(held.len() * 32);
+        for (i, &c) in held.iter().enumerate() {
+            let digest = if layout.holds(q, c) {
+                log.held[i].clone().finalize()
+            } else {
+                log.opened.get(&(q, c)).map_or(empty, |d| d.clone().finalize())
+            };
+            body.extend_from_slice(&digest);
+        }
+        bodies.push((q, body));
+    }
+    let mine: Vec<_> = held.iter().enumerate().map(|(i, &c)| (c, log.held[i].clone().finalize())).collect();
+    let received: Vec<_> = (0..layout.components())
+        .map(|c| log.received.get(&c).map_or(empty, |d| d.clone().finalize()))
+        .collect();
+    for (q, body) in bodies {
+        engine.send(q, body).await?;
+    }
+    let mut found = Ok(());
+    for p in (0..layout.parties()).filter(|&p| p != me) {
+        let theirs = layout.held_by(p);
+        let body = message::recv(engine.transport(), p, tag).await?;
+        if body.len() != theirs.len() * 32 {
+            return Err(EngineError::Message(message::MessageError::Malformed {
+                party: p,
+                reason: format!("{} bytes of digests, {} expected", body.len(), theirs.len() * 32),
+            }));
+        }
+        for (k, &c) in theirs.iter().enumerate() {
+            let digest = &body[k * 32..(k + 1) * 32];
+            let wrong = match mine.iter().find(|(h, _)| *h == c) {
+                Some((_, own)) => {
+                    (own.as_slice() != digest).then_some(VerifyError::Inconsistent { party: p, component: c })
+                }
+                None => (received[c].as_slice() != digest)
+                    .then_some(VerifyError::Opening { party: p, component: c }),
+            };
+            if let (Some(e), true) = (wrong, found.is_ok()) {
+                found = Err(e);
+            }
+        }
+    }
+    verdict(engine, found).await
+}
+
+/// Tells every party what this one found (one round), so that a deviation that only some
+/// parties can see makes every party abort, each naming what was found and by whom.
+async fn verdict<T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    found: Result<(), VerifyError>,
+) -> Result<(), EngineError> {
+    let tag = engine.next_tag(Op::Digest);
+    let me = engine.party();
+    let parties = engine.layout().parties();
+    let mine = match &found {
+        Ok(()) => Vec::new(),
+        Err(e) => e.to_string().into_bytes(),
+    };
+    let mut payload = tag.message(mine.len());
+    payload.extend_from_slice(&mine);
+    for q in (0..parties).filter(|&q| q != me) {
+        engine.send(q, payload.clone()).await?;
+    }
+    let mut reported = None;
+    for p in (0..parties).filter(|&p| p != me) {
+        let body = message::recv(engine.transport(), p, tag).await?;
+        if !body.is_empty() && reported.is_none() {
+            let what = String::from_utf8_lossy(&body[..body.len().min(400)]).into_owned();
+            reported = Some(VerifyError::Reported { party: p, what });
+        }
+    }
+    found?;
+    match reported {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,214 @@
+//! Replicated sharings of extension elements, and the lifting of recorded products into one
+//! inner-product claim over the extension.
+
+use super::ext::{Ext, Gf, Gr};
+use crate::replicated::RepVec;
+use crate::replicated::log::{AndClaim, RingClaim};
+use rand::Rng;
+
+/// One party's share of a vector of extension elements: per held component, its values.
+#[derive(Clone)]
+pub(crate) struct ExtShare<E> {
+    pub comps: Vec<Vec<E>>,
+}
+
+impl<E: Ext> ExtShare<E> {
+    pub fn zeros(held: usize, len: usize) -> Self {
+        ExtShare { comps: vec![vec![E::zero(); len]; held] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.comps.first().map_or(0, Vec::len)
+    }
+
+    /// From a sharing of words, `E::WORDS` words per element.
+    pub fn from_words(words: &RepVec) -> Self {
+        ExtShare { comps: words.comps.iter().map(|c| c.chunks(E::WORDS).map(E::take).collect()).collect() }
+    }
+
+    /// As a sharing of words.
+    pub fn to_words(&self) -> RepVec {
+        RepVec {
+            comps: self
+                .comps
+                .iter()
+                .map(|c| {
+                    let mut out = Vec::with_capacity(c.len() * E::WORDS);
+                    for e in c {
+                        e.put(&mut out);
+                    }
+                    out
+                })
+                .collect(),
+        }
+    }
+
+    fn zip(&self, other: &Self, f: impl Fn(E, E) -> E) -> Self {
+        ExtShare {
+            comps: self
+                .comps
+                .iter()
+                .zip(&other.comps)
+                .map(|(a, b)| a.iter().zip(b).map(|(x, y)| f(*x, *y)).collect())
+                .collect(),
+        }
+    }
+
+    pub fn add(&self, other: &Self) -> Self {
+        self.zip(other, E::add)
+    }
+
+    pub fn sub(&self, other: &Self) -> Self {
+        self.zip(other, E::sub)
+    }
+
+    /// Every element times the public `c` (local).
+    pub fn scale(&self, c: E) -> Self {
+        ExtShare { comps: self.comps.iter().map(|v| v.iter().map(|e| e.mul(c)).collect()).collect() }
+    }
+
+    /// Every element times the generator (local).
+    pub fn mul_generator(&self) -> Self {
+        ExtShare { comps: self.comps.iter().map(|v| v.iter().map(|e| e.mul_generator()).collect()).collect() }
+    }
+
+    /// The two halves (the length must be even).
+    pub fn halves(&self) -> (Self, Self) {
+        let h = self.len() / 2;
+        (
+            ExtShare { comps: self.comps.iter().map(|c| c[..h].to_vec()).collect() },
+            ExtShare { comps: self.comps.iter().map(|c| c[h..].to_vec()).collect() },
+        )
+    }
+
+    /// Appends `other`'s elements.
+    pub fn extend(&mut self, other: &Self) {
+        for (a, b) in self.comps.iter_mut().zip(&other.comps) {
+            a.extend_from_slice(b);
+        }
+    }
+
+    /// Appends a zero (a sharing of zero with every component zero).
+    pub fn push_zero(&mut self) {
+        for c in &mut self.comps {
+            c.push(E::zero());
+        }
+    }
+}
+
+/// The inner-product claim `<a, b> = c` that the products in `claims` hold exactly when
+/// every one of them is right (with probability `1 - 2^-63` over the weights otherwise): each
+/// product is weighted by a public random element of the exceptional set, and a matrix
+/// product `Z = X Y` becomes `u^T Z v = (u^T X)(Y v)` for random `u`, `v` (Freivalds).
+pub(crate) fn lift_ring<R: Rng>(
+    claims: &[RingClaim],
+    held: usize,
+    rng: &mut R,
+) -> (ExtShare<Gr>, ExtShare<Gr>, ExtShare<Gr>) {
+    let mut a = ExtShare::<Gr>::zeros(held, 0);
+    let mut b = ExtShare::<Gr>::zeros(held, 0);
+    let mut c = vec![Gr::zero(); held];
+    for claim in claims {
+        match claim {
+            RingClaim::Mul { x, y, z } => lift_dot(&mut a, &mut b, &mut c, x, y, z, 1, rng),
+            RingClaim::Dot { x, y, z, k } => lift_dot(&mut a, &mut b, &mut c, x, y, z, *k, rng),
+            RingClaim::Matmul { x, y, z, rows, inner, cols } => {
+                let u: Vec<Gr> = (0..*rows).map(|_| Gr::exceptional(rng)).collect();
+                let v: Vec<Gr> = (0..*cols).map(|_| Gr::exceptional(rng)).collect();
+                for (i, ci) in c.iter_mut().enumerate() {
+                    // u^T X: inner values.
+                    let mut ux = vec![Gr::zero(); *inner];
+                    for (r, ur) in u.iter().enumerate() {
+                        for (j, acc) in ux.iter_mut().enumerate() {
+                            acc.add_scaled(ur, x.comps[i][r * inner + j]);
+                        }
+                    }
+                    // Y v: inner values.
+                    let yv: Vec<Gr> = (0..*inner)
+                        .map(|j| {
+                            let mut acc = Gr::zero();
+                            for (col, vc) in v.iter().enumerate() {
+                                acc.add_scaled(vc, y.comps[i][j * cols + col]);
+                            }
+                            acc
+                        })
+                        .collect();
+                    // u^T Z v = sum_col v_col (sum_r u_r Z[r][col]).
+                    let mut total = Gr::zero();
+                    for (col, vc) in v.iter().enumerate() {
+                        let mut uz = Gr::zero();
+                        for (r, ur) in u.iter().enumerate() {
+                            uz.add_scaled(ur, z.comps[i][r * cols + col]);
+                        }
+                        total = total.add(uz.mul(*vc));
+                    }
+                    a.comps[i].extend(ux);
+                    b.comps[i].extend(yv);
+                    *ci = ci.add(total);
+                }
+            }
+        }
+    }
+    (a, b, ExtShare { comps: c.into_iter().map(|e| vec![e]).collect() })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lift_dot<R: Rng>(
+    a: &mut ExtShare<Gr>,
+    b: &mut ExtShare<Gr>,
+    c: &mut [Gr],
+    x: &RepVec,
+    y: &RepVec,
+    z: &RepVec,
+    k: usize,
+    rng: &mut R,
+) {
+    let outputs = z.len();
+    let weights: Vec<Gr> = (0..outputs).map(|_| Gr::exceptional(rng)).collect();
+    for (i, ci) in c.iter_mut().enumerate() {
+        let (ai, bi) = (&mut a.comps[i], &mut b.comps[i]);
+        ai.reserve(outputs * k);
+        bi.reserve(outputs * k);
+        for (o, w) in weights.iter().enumerate() {
+            for j in o * k..(o + 1) * k {
+                ai.push(w.scale(x.comps[i][j]));
+                bi.push(Gr::constant(y.comps[i][j]));
+            }
+            ci.add_scaled(w, z.comps[i][o]);
+        }
+    }
+}
+
+/// The inner-product claim over `GF(2^64)` that the AND gates in `claims` hold exactly when
+/// every bit of every one is right (with probability `1 - 2^-64` otherwise): each bit is
+/// weighted by a public random field element.
+pub(crate) fn lift_and<R: Rng>(
+    claims: &[AndClaim],
+    held: usize,
+    rng: &mut R,
+) -> (ExtShare<Gf>, ExtShare<Gf>, ExtShare<Gf>) {
+    let mut a = ExtShare::<Gf>::zeros(held, 0);
+    let mut b = ExtShare::<Gf>::zeros(held, 0);
+    let mut c = vec![Gf::zero(); held];
+    for claim in claims {
+        let words = claim.z.len();
+        let weights: Vec<Gf> = (0..words * 64).map(|_| Gf::exceptional(rng)).collect();
+        for (i, ci) in c.iter_mut().enumerate() {
+            let (ai, bi) = (&mut a.comps[i], &mut b.comps[i]);
+            ai.reserve(words * 64);
+            bi.reserve(words * 64);
+            for w in 0..words {
+                let (xw, yw, zw) = (claim.x.comps[i][w], claim.y.comps[i][w], claim.z.comps[i][w]);
+                for lane in 0..64 {
+                    let weight = weights[w * 64 + lane];
+                    ai.push(if (xw >> lane) & 1 == 1 { weight } else { Gf::zero() });
+                    bi.push(Gf((yw >> lane) & 1));
+                    if (zw >> lane) & 1 == 1 {
+                        *ci = ci.add(weight);
+                    }
+                }
+            }
+        }
+    }
+    (a, b, ExtShare { comps: c.into_iter().map(|e| vec![e]).collect() })
+}

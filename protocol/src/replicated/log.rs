@@ -1,0 +1,162 @@
+//! What the engine keeps, when asked to, for the actively secure engine to check later
+//! ([`crate::active`]): every product it computed (its operands and its result, as this party's
+//! share), and running digests of every component it holds and of every component it opened
+//! to another party or received in an opening. The passive engine keeps nothing.
+//!
+//! Also, behind the `deviate` feature, a way to make this party deviate from the protocol at a
+//! chosen message, for the tests that check the deviation is caught.
+
+use super::RepVec;
+use crate::message::Op;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A product in the ring, as this party holds it.
+#[derive(Clone)]
+pub(crate) enum RingClaim {
+    /// `z = x * y` element-wise.
+    Mul { x: RepVec, y: RepVec, z: RepVec },
+    /// `z[o] = sum_j x[o k + j] y[o k + j]`.
+    Dot { x: RepVec, y: RepVec, z: RepVec, k: usize },
+    /// `z = x y` for row-major `x` (`rows x inner`) and `y` (`inner x cols`).
+    Matmul { x: RepVec, y: RepVec, z: RepVec, rows: usize, inner: usize, cols: usize },
+}
+
+impl RingClaim {
+    /// Elements of the claim after lifting (what the check's vectors hold).
+    pub(crate) fn terms(&self) -> usize {
+        match self {
+            RingClaim::Mul { x, .. } | RingClaim::Dot { x, .. } => x.len(),
+            RingClaim::Matmul { inner, .. } => *inner,
+        }
+    }
+}
+
+/// A bitwise AND of words, `z = x & y`, as this party holds it.
+#[derive(Clone)]
+pub(crate) struct AndClaim {
+    pub x: RepVec,
+    pub y: RepVec,
+    pub z: RepVec,
+}
+
+/// The products computed since the last check, and the running digests.
+pub(crate) struct Log {
+    pub ring: Vec<RingClaim>,
+    pub and: Vec<AndClaim>,
+    /// While the check itself multiplies, its products are not claims.
+    pub suspended: bool,
+    /// Per held index: every value this party holds of the component, as it came to hold it.
+    pub held: Vec<Sha256>,
+    /// Per `(party, component)` with the party missing it: every value of the component
+    /// opened to that party.
+    pub opened: BTreeMap<(usize, usize), Sha256>,
+    /// Per component this party misses: every value of it received in an opening.
+    pub received: BTreeMap<usize, Sha256>,
+}
+
+impl Log {
+    pub(crate) fn new(held: usize) -> Self {
+        Log {
+            ring: Vec::new(),
+            and: Vec::new(),
+            suspended: false,
+            held: vec![Sha256::new(); held],
+            opened: BTreeMap::new(),
+            received: BTreeMap::new(),
+        }
+    }
+
+    /// Words of products waiting for a check (operands and results), to bound memory.
+    pub(crate) fn pending(&self) -> usize {
+        let ring: usize = self.ring.iter().map(RingClaim::terms).sum();
+        let and: usize = self.and.iter().map(|c| c.x.len()).sum();
+        ring + and
+    }
+
+    pub(crate) fn hold(&mut self, share: &RepVec) {
+        for (digest, comp) in self.held.iter_mut().zip(&share.comps) {
+            update(digest, comp);
+        }
+    }
+}
+
+/// Feeds ring elements to a digest, with their count (so that a split cannot collide).
+pub(crate) fn update(digest: &mut Sha256, values: &[u64]) {
+    digest.update((values.len() as u64).to_le_bytes());
+    for v in values {
+        digest.update(v.to_le_bytes());
+    }
+}
+
+/// How a deviating party changes a message's first value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Adds a constant (an additive error).
+    Add(u64),
+    /// Flips one bit.
+    Flip(u32),
+    /// Adds 1 in the copy for one receiver only, so the receivers disagree.
+    Split,
+}
+
+/// Where a deviating party deviates: in the `nth` operation (from 0) of kind `op` in which it
+/// sends, it changes the first value of its message(s) as `how` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deviation {
+    /// The kind of message.
+    pub op: Op,
+    /// Which of the operations of that kind.
+    pub nth: u32,
+    /// The change.
+    pub how: Tamper,
+}
+
+/// The sending side of a deviation: counts this party's operations of the chosen kind.
+#[derive(Debug)]
+pub(crate) struct Deviator {
+    pub deviation: Deviation,
+    /// `(sequence number of the last operation of the kind seen, how many were seen)`.
+    seen: std::sync::Mutex<(Option<u32>, u32, bool)>,
+}
+
+impl Deviator {
+    pub(crate) fn new(deviation: Deviation) -> Self {
+        Deviator { deviation, seen: std::sync::Mutex::new((None, 0, false)) }
+    }
+
+    /// Changes `payload` (a message with its header) if it is the chosen one.
+    pub(crate) fn apply(&self, payload: &mut [u8]) {
+        let header = crate::message::HEADER_LEN;
+        if payload.len() < header + 8 || payload[4] != self.deviation.op as u8 {
+            return;
+        }
+        let seq = u32::from_le_bytes(payload[..4].try_into().expect("4 bytes"));
+        let mut seen = self.seen.lock().expect("deviation counter");
+        let first_copy = seen.0 != Some(seq);
+        if first_copy {
+            seen.1 += u32::from(seen.0.is_some());
+            seen.0 = Some(seq);
+        }
+        if seen.1 != self.deviation.nth {
+            return;
+        }
+        let word = &mut payload[header..header + 8];
+        let v = u64::from_le_bytes(word.as_ref().try_into().expect("8 bytes"));
+        let changed = match self.deviation.how {
+            Tamper::Add(c) => v.wrapping_add(c),
+            Tamper::Flip(bit) => v ^ (1u64 << (bit % 64)),
+            Tamper::Split if first_copy => v.wrapping_add(1),
+            Tamper::Split => v,
+        };
+        if changed != v {
+            seen.2 = true;
+        }
+        word.copy_from_slice(&changed.to_le_bytes());
+    }
+
+    /// Whether it has changed a message.
+    pub(crate) fn fired(&self) -> bool {
+        self.seen.lock().expect("deviation counter").2
+    }
+}
