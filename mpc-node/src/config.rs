@@ -75,9 +75,52 @@ pub struct Config {
     /// node keeps its shares of it aside until then.
     #[serde(default = "default_keep_replaced_days")]
     pub keep_replaced_days: f64,
+    /// Which engine runs the jobs: `passive`, secure against nodes that follow the protocol,
+    /// or `active`, where every step is checked so that a minority of nodes that deviates is
+    /// caught before anything is released (at a cost: `docs/benchmarks.md`). Every node of a
+    /// cluster must set the same; where they differ, each job fails at its first step naming
+    /// both settings.
+    #[serde(default)]
+    pub security: protocol::engine::Security,
+    /// Test builds only (the `deviate` feature): deviate from the protocol at one message, to
+    /// test that the active engine catches it. Any other build refuses to start with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviate: Option<DeviateConfig>,
     /// The policy read from that file.
     #[serde(skip)]
     pub rules: Option<crate::policy::Policy>,
+}
+
+/// Where a test node deviates: in its `nth` operation (from 0) of kind `op` (a message kind's
+/// name: `input`, `mul`, `and`, `dot`, `matmul`, `open`, `open to one`, `reveal`, `check`,
+/// `digest`), it changes the first value it sends as `how` says (`add`, `flip` or `split`).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviateConfig {
+    /// The kind of message.
+    pub op: String,
+    /// Which operation of that kind.
+    pub nth: u32,
+    /// `add` (adds 1), `flip` (flips bit 0) or `split` (only one receiver's copy changes).
+    pub how: String,
+}
+
+impl DeviateConfig {
+    /// The deviation it describes, or `None` for a name nobody knows.
+    pub fn deviation(&self) -> Option<protocol::replicated::Deviation> {
+        use protocol::replicated::Tamper;
+        let how = match self.how.as_str() {
+            "add" => Tamper::Add(1),
+            "flip" => Tamper::Flip(0),
+            "split" => Tamper::Split,
+            _ => return None,
+        };
+        Some(protocol::replicated::Deviation {
+            op: protocol::message::Op::from_name(&self.op)?,
+            nth: self.nth,
+            how,
+        })
+    }
 }
 
 /// Longest `keep_replaced_days`.
@@ -212,6 +255,17 @@ impl Config {
     /// Checks the values; on error returns the field and the problem.
     fn check(&self) -> Result<(), (String, String)> {
         let bad = |field: String, message: String| Err((field, message));
+        if let Some(d) = &self.deviate {
+            if !cfg!(feature = "deviate") {
+                return bad(
+                    "deviate".into(),
+                    "this build cannot deviate from the protocol (a test build's setting)".into(),
+                );
+            }
+            if d.deviation().is_none() {
+                return bad("deviate".into(), format!("no message kind `{}` or change `{}`", d.op, d.how));
+            }
+        }
         if !valid_name(&self.node_id) {
             return bad(
                 "node_id".into(),

@@ -253,5 +253,6 @@ fn info(node: &Node) -> NodeInfo {
         party: node.me() as u16,
         parties: node.members().len() as u16,
         version: env!("CARGO_PKG_VERSION").into(),
+        security: node.config().security.to_string(),
     }
 }

@@ -102,6 +102,7 @@ impl Node {
             node: config.node_id.clone(),
             me,
             members: members.iter().map(|m| m.id.clone()).collect(),
+            security: config.security,
         };
         let jobs = Arc::new(Jobs::load(store.jobs_dir(), parties)?);
         let audit = Arc::new(AuditLog::open(&config.data_dir).map_err(StartError::Audit)?);

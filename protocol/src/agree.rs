@@ -13,6 +13,7 @@
 //! a job opens with it, so that whoever reads their audit logs can compare them but cannot test
 //! candidate values against them.
 
+use crate::engine::Security;
 use crate::message::{MessageError, Op, Tag, exchange_all};
 use crate::transport::Transport;
 use sha2::{Digest, Sha256};
@@ -24,13 +25,25 @@ pub enum AgreeError {
     /// Moving the digests failed, or a party is at another step of the job.
     #[error(transparent)]
     Message(#[from] MessageError),
-    /// A party sent something that is not a digest and a nonce.
-    #[error("party {party} sent {len} bytes where a digest and a nonce take 64")]
+    /// A party sent something that is not a digest, a nonce and a security model.
+    #[error("party {party} sent {len} bytes where a digest, a nonce and a security model take 65")]
     Malformed {
         /// The party.
         party: usize,
         /// What it sent.
         len: usize,
+    },
+    /// A party runs the engine under another security model.
+    #[error(
+        "party {party} runs {theirs} security and this party {ours}: every node of a cluster must set the same `security`"
+    )]
+    Security {
+        /// The first party that disagrees.
+        party: usize,
+        /// Its model.
+        theirs: String,
+        /// Ours.
+        ours: Security,
     },
     /// A party holds a different view of the job.
     #[error("party {party} computes on a different view of the job (digest {theirs}, ours {ours})")]
@@ -54,20 +67,30 @@ impl std::fmt::Debug for CommonSecret {
     }
 }
 
-/// Exchanges `digest` and `nonce` with every party, checks that all digests are equal, and
-/// returns the common secret of the nonces.
+/// Exchanges `digest`, `nonce` and the security model with every party, checks that all
+/// digests and models are equal, and returns the common secret of the nonces.
 pub async fn agree<T: Transport>(
     transport: &T,
     digest: [u8; 32],
     nonce: [u8; 32],
+    security: Security,
 ) -> Result<CommonSecret, AgreeError> {
-    let mine = [digest, nonce].concat();
+    let mut mine = [digest, nonce].concat();
+    mine.push(security as u8);
     let all = exchange_all(transport, Tag::new(0, Op::Agree), &mine).await?;
     let mut secret = Sha256::new();
     secret.update(b"segmpc job common secret v1");
     for (party, theirs) in all.iter().enumerate() {
-        if theirs.len() != 64 {
+        if theirs.len() != 65 {
             return Err(AgreeError::Malformed { party, len: theirs.len() });
+        }
+        if theirs[64] != security as u8 {
+            let theirs = match theirs[64] {
+                0 => Security::Passive.to_string(),
+                1 => Security::Active.to_string(),
+                other => format!("an unknown model ({other})"),
+            };
+            return Err(AgreeError::Security { party, theirs, ours: security });
         }
         if theirs[..32] != digest {
             return Err(AgreeError::Mismatch { party, theirs: hex(&theirs[..32]), ours: hex(&digest) });
@@ -92,7 +115,9 @@ mod tests {
             .into_iter()
             .zip(digests)
             .enumerate()
-            .map(|(i, (t, d))| tokio::spawn(async move { agree(&t, d, [i as u8; 32]).await }))
+            .map(|(i, (t, d))| {
+                tokio::spawn(async move { agree(&t, d, [i as u8; 32], Security::Passive).await })
+            })
             .collect();
         let mut out = Vec::new();
         for task in tasks {
@@ -122,7 +147,7 @@ mod tests {
             .map(|t| {
                 tokio::spawn(async move {
                     let t = crate::Counted::new(t);
-                    agree(&t, [3; 32], [9; 32]).await.unwrap();
+                    agree(&t, [3; 32], [9; 32], Security::Passive).await.unwrap();
                     t.traffic()
                 })
             })
@@ -130,7 +155,7 @@ mod tests {
         for task in tasks {
             let traffic = task.await.unwrap();
             let header = 2 * crate::message::HEADER_LEN as u64;
-            assert_eq!(traffic, crate::Traffic { bytes_sent: 128 + header, messages_sent: 2, rounds: 1 });
+            assert_eq!(traffic, crate::Traffic { bytes_sent: 130 + header, messages_sent: 2, rounds: 1 });
         }
     }
 
@@ -140,6 +165,30 @@ mod tests {
         assert!(results.iter().all(Result::is_err));
         assert!(matches!(results[0], Err(AgreeError::Mismatch { party: 2, .. })));
         assert!(matches!(results[2], Err(AgreeError::Mismatch { party: 0, .. })));
+    }
+
+    #[tokio::test]
+    async fn a_party_under_another_security_model_fails_everywhere_naming_both_models() {
+        let tasks: Vec<_> = mesh(3)
+            .into_iter()
+            .map(|t| {
+                tokio::spawn(async move {
+                    let model = if t.party() == 1 { Security::Active } else { Security::Passive };
+                    agree(&t, [4; 32], [t.party() as u8; 32], model).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        let err = results[0].as_ref().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "party 1 runs active security and this party passive: every node of a cluster must set the same `security`"
+        );
+        assert!(matches!(results[1], Err(AgreeError::Security { party: 0, .. })));
+        assert!(results[2].is_err());
     }
 
     #[tokio::test]
@@ -160,7 +209,7 @@ mod tests {
                         }
                         return None;
                     }
-                    Some(agree(&t, [5; 32], [t.party() as u8; 32]).await)
+                    Some(agree(&t, [5; 32], [t.party() as u8; 32], Security::Passive).await)
                 })
             })
             .collect();

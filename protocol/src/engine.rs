@@ -47,6 +47,35 @@ impl From<TransportError> for EngineError {
     }
 }
 
+/// What an engine protects against: parties that follow the protocol (`Passive`), or up to
+/// `t < n/2` parties that deviate from it in any way (`Active`, security with abort).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Secure against parties that follow the protocol (honest but curious).
+    #[default]
+    Passive,
+    /// Secure with abort against a minority that deviates: every step is checked before
+    /// anything is released.
+    Active,
+}
+
+impl Security {
+    /// Its name in configuration, output and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Security::Passive => "passive",
+            Security::Active => "active",
+        }
+    }
+}
+
+impl std::fmt::Display for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A secure computation engine of one party.
 pub trait Engine: Send {
     /// One party's share of a vector of secrets.

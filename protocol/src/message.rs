@@ -73,6 +73,11 @@ impl Op {
         Op::ALL.into_iter().find(|op| *op as u8 == byte)
     }
 
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+
     /// Its name in errors and logs.
     pub fn name(self) -> &'static str {
         match self {

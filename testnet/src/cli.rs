@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Generate a cluster, start its nodes on 127.0.0.1 and ingest the sample data.
     Up {
+        /// The nodes' engine: `passive` (secure against nodes that follow the protocol) or
+        /// `active` (every step checked; a deviating minority is caught).
+        #[arg(long, value_enum, default_value = "passive")]
+        security: SecurityArg,
         /// Number of nodes (at least 3).
         #[arg(long, default_value_t = 3)]
         nodes: usize,
@@ -63,6 +67,10 @@ enum Command {
     },
     /// Start a cluster, ingest, run a job, print the result and the plaintext check, stop.
     Demo {
+        /// The nodes' engine: `passive` (secure against nodes that follow the protocol) or
+        /// `active` (every step checked; a deviating minority is caught).
+        #[arg(long, value_enum, default_value = "passive")]
+        security: SecurityArg,
         /// Number of nodes (at least 3).
         #[arg(long, default_value_t = 3)]
         nodes: usize,
@@ -80,6 +88,10 @@ enum Command {
     /// wall time, bytes sent per node and rounds, with sampled results checked against
     /// plaintext.
     Bench {
+        /// The nodes' engine: `passive` (secure against nodes that follow the protocol) or
+        /// `active` (every step checked; a deviating minority is caught).
+        #[arg(long, value_enum, default_value = "passive")]
+        security: SecurityArg,
         /// Number of nodes (at least 3).
         #[arg(long, default_value_t = 3)]
         nodes: usize,
@@ -115,6 +127,10 @@ enum Command {
     /// published UDP ports for the orchestrator on this host). With --up, also start it and
     /// wait until every company's data is ingested.
     Compose {
+        /// The nodes' engine: `passive` (secure against nodes that follow the protocol) or
+        /// `active` (every step checked; a deviating minority is caught).
+        #[arg(long, value_enum, default_value = "passive")]
+        security: SecurityArg,
         /// Number of nodes (at least 3).
         #[arg(long, default_value_t = 3)]
         nodes: usize,
@@ -141,6 +157,10 @@ enum Command {
     /// split across its nodes, runs the job from submission to opened result, then the same
     /// job runs in the plaintext mode on the same files for the ratio.
     BenchKmeans {
+        /// The nodes' engine: `passive` (secure against nodes that follow the protocol) or
+        /// `active` (every step checked; a deviating minority is caught).
+        #[arg(long, value_enum, default_value = "passive")]
+        security: SecurityArg,
         /// Number of nodes (at least 3).
         #[arg(long, default_value_t = 3)]
         nodes: usize,
@@ -248,24 +268,46 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The engines a cluster can run (`protocol::engine::Security` on the command line).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SecurityArg {
+    /// Secure against nodes that follow the protocol.
+    Passive,
+    /// Every step checked: a minority of nodes that deviates is caught.
+    Active,
+}
+
+impl From<SecurityArg> for protocol::engine::Security {
+    fn from(s: SecurityArg) -> Self {
+        match s {
+            SecurityArg::Passive => protocol::engine::Security::Passive,
+            SecurityArg::Active => protocol::engine::Security::Active,
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<Output> {
     match cli.command {
-        Command::Up { nodes, dir, records, seed, no_ingest, data, features, protected } => {
+        Command::Up { security, nodes, dir, records, seed, no_ingest, data, features, protected } => {
             let data = data.map(|file| crate::byod::UserData { file, features, protected });
-            commands::local::up(&dir, crate::layout::Plan { nodes, records, seed, data }, no_ingest).await
+            let plan = crate::layout::Plan { nodes, records, seed, data, security: security.into() };
+            commands::local::up(&dir, plan, no_ingest).await
         }
         Command::Down { dir } => commands::local::down(&dir),
         Command::Status { dir } => commands::local::status(&dir).await,
-        Command::Bench { nodes, ops, size, repeat } => commands::bench::run(nodes, &ops, size, repeat).await,
+        Command::Bench { security, nodes, ops, size, repeat } => {
+            commands::bench::run(nodes, &ops, size, repeat, security.into()).await
+        }
         Command::Image { binary, orchestrator, tag } => commands::deploy::image(binary, orchestrator, &tag),
-        Command::Compose { nodes, dir, records, seed, image, host_port, up } => {
-            let plan = crate::layout::Plan { nodes, records, seed, data: None };
+        Command::Compose { security, nodes, dir, records, seed, image, host_port, up } => {
+            let plan = crate::layout::Plan { nodes, records, seed, data: None, security: security.into() };
             commands::deploy::compose(&dir, &plan, &image, host_port, up).await
         }
         Command::BenchDp { nodes, records, epsilons, runs, k, seed, json: _ } => {
             commands::measure::dp(crate::dpbench::DpBench { nodes, records, epsilons, runs, k, seed }).await
         }
         Command::BenchKmeans {
+            security,
             nodes,
             records,
             features,
@@ -293,11 +335,13 @@ async fn run(cli: Cli) -> Result<Output> {
                 init,
                 seed,
                 epsilon,
+                security: security.into(),
             };
             commands::measure::kmeans(b, dir).await
         }
-        Command::Demo { nodes, records, seed, dir } => {
-            commands::demo::run(dir, &crate::layout::Plan { nodes, records, seed, data: None }).await
+        Command::Demo { security, nodes, records, seed, dir } => {
+            let plan = crate::layout::Plan { nodes, records, seed, data: None, security: security.into() };
+            commands::demo::run(dir, &plan).await
         }
     }
 }

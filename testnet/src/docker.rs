@@ -399,7 +399,8 @@ mod tests {
     #[test]
     fn a_compose_project_keeps_keys_private_and_readable_by_the_containers() {
         let tmp = tempfile::tempdir().unwrap();
-        let plan = Plan { nodes: 3, records: 5, seed: 1, data: None };
+        let plan =
+            Plan { nodes: 3, records: 5, seed: 1, data: None, security: protocol::engine::Security::Passive };
         let project = write_compose(&tmp.path().join("c"), &plan, "segmpc-node:test", 30_000).unwrap();
         let text = std::fs::read_to_string(&project.file).unwrap();
         let json: String = text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");

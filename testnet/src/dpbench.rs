@@ -74,7 +74,13 @@ async fn run(cluster: &Cluster, spec: JobSpec) -> Result<JobId> {
 
 /// Runs the measurement on a fresh cluster under `dir`.
 pub async fn accuracy(dir: &Path, b: &DpBench) -> Result<Vec<Accuracy>> {
-    let plan = Plan { nodes: b.nodes, records: b.records, seed: b.seed, data: None };
+    let plan = Plan {
+        nodes: b.nodes,
+        records: b.records,
+        seed: b.seed,
+        data: None,
+        security: protocol::engine::Security::Passive,
+    };
     let cluster = Cluster::up(dir, &plan, NodeCommand::current_exe()?).await?;
     cluster.ingest_all().await?;
     let names: Vec<&str> = sample::FEATURES.iter().map(|f| f.0).collect();

@@ -32,6 +32,8 @@ pub struct KmeansBench {
     pub seed: u64,
     /// Run the differentially private job at this budget instead.
     pub epsilon: Option<f64>,
+    /// The nodes' engine.
+    pub security: protocol::engine::Security,
 }
 
 /// One measured job.
@@ -70,7 +72,7 @@ pub async fn kmeans(dir: &Path, b: &KmeansBench) -> Result<Vec<Measured>> {
         sample::write_blobs(&data, n, b.features, b.k as usize, b.seed)
             .with_context(|| format!("writing {}", data.display()))?;
         let user = UserData { file: data.clone(), features: names.clone(), protected: Some("group".into()) };
-        let plan = Plan { nodes: b.nodes, records: n, seed: b.seed, data: Some(user) };
+        let plan = Plan { nodes: b.nodes, records: n, seed: b.seed, data: Some(user), security: b.security };
         eprintln!("{n} records x {} features: starting {} nodes and ingesting", b.features, b.nodes);
         let cluster = Cluster::up(&here.join("net"), &plan, NodeCommand::current_exe()?).await?;
         cluster.ingest_all().await?;

@@ -33,6 +33,8 @@ pub struct Plan {
     pub seed: u64,
     /// The user's own CSV to split across the nodes instead of sample data.
     pub data: Option<crate::byod::UserData>,
+    /// The security model every node's engine runs under.
+    pub security: protocol::engine::Security,
 }
 
 /// Paths of one generated node.
@@ -206,6 +208,8 @@ pub fn generate_with(dir: &Path, plan: &Plan, addressing: &Addressing) -> Result
             network: NetworkConfig::default(),
             policy: None,
             keep_replaced_days: 7.0,
+            security: plan.security,
+            deviate: None,
             rules: None,
         };
         std::fs::write(&f.config, toml::to_string_pretty(&config)?)?;

@@ -173,7 +173,13 @@ mod containers {
         )
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let plan = Plan { nodes: 3, records: 300, seed: 62, data: None };
+        let plan = Plan {
+            nodes: 3,
+            records: 300,
+            seed: 62,
+            data: None,
+            security: protocol::engine::Security::Passive,
+        };
         let base = 20_000 + (std::process::id() % 20_000) as u16;
         let project = docker::write_compose(
             &dir.path().join(format!("drill{}", std::process::id())),

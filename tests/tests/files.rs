@@ -46,7 +46,8 @@ fn under_open_umask() -> NodeCommand {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_nodes_write_under_an_open_umask_is_their_users_alone() {
     let tmp = tempfile::tempdir().unwrap();
-    let plan = Plan { nodes: 3, records: 60, seed: 91, data: None };
+    let plan =
+        Plan { nodes: 3, records: 60, seed: 91, data: None, security: protocol::engine::Security::Passive };
     let cluster = Cluster::up(tmp.path(), &plan, under_open_umask()).await.unwrap();
     for node in &cluster.generated.nodes {
         let pid = std::fs::read_to_string(node.dir.join("node.pid")).unwrap();

@@ -112,7 +112,13 @@ async fn private_releases_carry_noise_of_the_documented_distribution() {
     sample::write_blobs(&data, 90, f, 3, 91).unwrap();
     let names: Vec<String> = (1..=f).map(|j| format!("f{j}")).collect();
     let user = testnet::byod::UserData { file: data, features: names.clone(), protected: None };
-    let plan = testnet::layout::Plan { nodes: 3, records: 90, seed: 91, data: Some(user) };
+    let plan = testnet::layout::Plan {
+        nodes: 3,
+        records: 90,
+        seed: 91,
+        data: Some(user),
+        security: protocol::engine::Security::Passive,
+    };
     let cluster = Cluster::up(&dir.path().join("net"), &plan, common::node_command()).await.unwrap();
     cluster.ingest_all().await.unwrap();
     let schema =

@@ -48,6 +48,10 @@ pub enum Event {
         accepted: bool,
         /// Why not (its data or its policy).
         reason: Option<String>,
+        /// The security model of the engine that runs it here (`passive`, `active`);
+        /// absent in entries written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        security: Option<String>,
     },
     /// The job ended on this node.
     Ended {
@@ -467,6 +471,7 @@ mod tests {
                 submitter: String::new(),
                 accepted: true,
                 reason: None,
+                security: None,
             },
         };
         let same = vec![("a".to_string(), vec![submitted("x")]), ("b".to_string(), vec![submitted("x")])];

@@ -186,6 +186,8 @@ pub struct NodeInfo {
     pub parties: u16,
     /// Software version.
     pub version: String,
+    /// The security model of its engine: `passive` or `active`.
+    pub security: String,
 }
 
 /// A node's view of itself and of the cluster.

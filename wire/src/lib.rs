@@ -26,7 +26,7 @@ pub use frame::{FrameError, read_frame, read_raw, write_frame, write_raw};
 pub use u64s::U64s;
 
 /// Version of the wire protocol; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Largest control frame accepted (requests, answers, listings).
 pub const MAX_CONTROL_FRAME: usize = 1 << 20;

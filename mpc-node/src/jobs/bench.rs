@@ -5,6 +5,7 @@ use super::context::JobContext;
 use super::{JobError, JobOutput};
 use protocol::Transport;
 use protocol::bench::{BenchOp, MATMUL_WIDTH};
+use protocol::replicated::HonestMajority;
 use wire::control::JobSpec;
 use wire::output::{BenchOutput, OutputLayout};
 
@@ -28,17 +29,18 @@ pub fn check(op: &str, size: u64) -> Result<(), JobError> {
 }
 
 /// Runs the benchmark and returns this node's components of the samples.
-pub async fn run<T: Transport>(
+pub async fn run<'t, T: Transport, E: HonestMajority<'t, T>>(
     cx: &JobContext,
     spec: &JobSpec,
     op: &str,
     size: u64,
-    channel: &T,
+    channel: &'t T,
 ) -> Result<JobOutput, JobError> {
     let op: BenchOp = op.parse().map_err(JobError::BenchOp)?;
-    let mut engine = cx.start_engine(spec, None, channel).await?;
+    let mut engine: E = cx.start_engine(spec, None, channel).await?;
     cx.progress(&format!("running {} of size {size}", op.name()));
     let samples = protocol::bench::run(&mut engine, op, size as usize).await.map_err(JobError::engine)?;
+    engine.verify().await.map_err(JobError::engine)?;
     let components = cx.own_components(samples);
     Ok(JobOutput {
         count: size,

@@ -12,7 +12,7 @@ use crate::audit::AuditLog;
 use crate::local::Local;
 use crate::store::{DatasetMeta, Segments, Store, StoreError};
 use net::Fingerprint;
-use protocol::replicated::{RepVec, Replicated};
+use protocol::replicated::{HonestMajority, RepVec};
 use protocol::sharing::Component;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -240,15 +240,15 @@ impl JobContext {
 
     /// The start of every job: agree with every node on the job's view (one round), then on
     /// the engine's per-job seeds (one round).
-    pub async fn start_engine<'t, T: protocol::Transport>(
+    pub async fn start_engine<'t, T: protocol::Transport, E: HonestMajority<'t, T>>(
         &self,
         spec: &JobSpec,
         meta: Option<&DatasetMeta>,
         channel: &'t T,
-    ) -> Result<Replicated<'t, T>, JobError> {
+    ) -> Result<E, JobError> {
         self.progress("agreeing on the job with every node");
         let nonce: [u8; 32] = rand::RngExt::random(&mut self.rng()?);
-        let secret = protocol::agree::agree(channel, self.view_digest(spec, meta), nonce)
+        let secret = protocol::agree::agree(channel, self.view_digest(spec, meta), nonce, E::SECURITY)
             .await
             .map_err(JobError::engine)?;
         self.view.jobs.set_audit_key(self.job, revealed::AuditKey(secret.0));
@@ -269,7 +269,14 @@ impl JobContext {
             }
         }
         self.progress("agreeing on seeds");
-        Replicated::setup(channel, &mut self.rng()?).await.map_err(JobError::engine)
+        #[cfg_attr(not(feature = "deviate"), allow(unused_mut))]
+        let mut engine = E::start(channel, &mut self.rng()?).await.map_err(JobError::engine)?;
+        #[cfg(feature = "deviate")]
+        if let Some(deviation) = self.view.local.config.deviate.as_ref().and_then(|d| d.deviation()) {
+            tracing::warn!(job = %self.job, ?deviation, "this test node deviates from the protocol");
+            engine.deviate_at(deviation);
+        }
+        Ok(engine)
     }
 
     /// What every node must agree on before a job computes: the job, the members, and the

@@ -13,6 +13,9 @@ use crate::ledger::Ledger;
 use crate::mesh::Mesh;
 use net::Fingerprint;
 use protocol::Counted;
+use protocol::active::Active;
+use protocol::engine::Security;
+use protocol::replicated::{HonestMajority, Replicated};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -201,11 +204,9 @@ impl Runtime {
         let channel = Counted::new(QuicChannel::new(local, self.mesh.clone(), self.inbox.clone(), job));
         let cx = JobContext::new(self.view.clone(), job, self.audit.clone());
         let spec = &record.spec;
-        let outcome = match spec {
-            JobSpec::Stats(stats) => stats::run(&cx, spec, stats, &channel).await,
-            JobSpec::Bench(BenchJob { op, size }) => bench::run(&cx, spec, op, *size, &channel).await,
-            JobSpec::Kmeans(kmeans) => kmeans::run(&cx, spec, kmeans, &channel).await,
-            JobSpec::Fairness(fairness) => fairness::run(&cx, spec, fairness, &channel).await,
+        let outcome = match self.view.local().config.security {
+            Security::Passive => run_spec::<_, Replicated<'_, _>>(&cx, spec, &channel).await,
+            Security::Active => run_spec::<_, Active<'_, _>>(&cx, spec, &channel).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let traffic = channel.traffic();
@@ -234,6 +235,24 @@ impl Runtime {
         });
         futures_util::future::join_all(notices).await;
     }
+}
+
+/// Runs a job's protocol on engine `E` (the cluster's security model). The future is boxed
+/// with its `Send` bound stated here, where the engine's lifetime is a parameter: the
+/// compiler cannot prove it at the spawn (rust-lang/rust#100013).
+fn run_spec<'t, T: protocol::Transport, E: HonestMajority<'t, T> + 't>(
+    cx: &'t JobContext,
+    spec: &'t JobSpec,
+    channel: &'t T,
+) -> Pin<Box<dyn Future<Output = Result<super::JobOutput, JobError>> + Send + 't>> {
+    Box::pin(async move {
+        match spec {
+            JobSpec::Stats(stats) => stats::run::<T, E>(cx, spec, stats, channel).await,
+            JobSpec::Bench(BenchJob { op, size }) => bench::run::<T, E>(cx, spec, op, *size, channel).await,
+            JobSpec::Kmeans(kmeans) => kmeans::run::<T, E>(cx, spec, kmeans, channel).await,
+            JobSpec::Fairness(fairness) => fairness::run::<T, E>(cx, spec, fairness, channel).await,
+        }
+    })
 }
 
 /// What an erasure took from the jobs on a dataset ([`Runtime::erase_derived`]).

@@ -8,6 +8,7 @@ use crate::store::{DatasetMeta, Segments};
 use net::Fingerprint;
 use protocol::Transport;
 use protocol::fairness::{contingency, release};
+use protocol::replicated::HonestMajority;
 use protocol::replicated::RepVec;
 use wire::control::{FairnessJob, JobId, JobSpec, JobState, KmeansJob};
 use wire::output::{FairnessOutput, OutputLayout};
@@ -90,20 +91,22 @@ pub fn check(
 
 /// Runs the job and returns this node's components of the table.
 /// (`spec` is the whole specification, which the nodes agree on; `job` its fairness part.)
-pub async fn run<T: Transport>(
+pub async fn run<'t, T: Transport, E: HonestMajority<'t, T>>(
     cx: &JobContext,
     spec: &JobSpec,
     job: &FairnessJob,
-    channel: &T,
+    channel: &'t T,
 ) -> Result<JobOutput, JobError> {
     let FairnessJob { segments, protected, min_cell, epsilon } = job;
     let inputs = check(cx.view(), *segments, protected, cx.submitter()?)?;
-    let mut engine = cx.start_engine(spec, Some(&inputs.meta), channel).await?;
+    let mut engine: E = cx.start_engine(spec, Some(&inputs.meta), channel).await?;
     cx.progress("cross-tabulating segments and groups on shares");
     let levels = cx.stored_columns(&inputs.meta, &[inputs.column]).await?.remove(0);
     let mut comps = inputs.segments.components.clone();
     comps.sort_by_key(|c| c.id);
     let assignment = RepVec { comps: comps.into_iter().map(|c| c.values).collect() };
+    engine.bind(&levels);
+    engine.bind(&assignment);
     let (k, g) = (inputs.segments.k as usize, inputs.levels.len());
     let table = contingency(&mut engine, &assignment, &levels, k, g).await.map_err(JobError::engine)?;
     let mut rng = cx.rng()?;
@@ -123,6 +126,8 @@ pub async fn run<T: Transport>(
         };
         cx.reveal(wire::audit::EVERY_NODE.into(), what, &bytes);
     }
+    cx.progress("checking every step before the result leaves the node");
+    engine.verify().await.map_err(JobError::engine)?;
     Ok(JobOutput {
         count: inputs.meta.rows(),
         layout: OutputLayout::Fairness(FairnessOutput {

@@ -10,6 +10,7 @@ use crate::store::{DatasetMeta, Segments};
 use protocol::Transport;
 use protocol::kmeans::private::{PrivateParams, private_job};
 use protocol::kmeans::{Init, Params, Scaling, secure_job};
+use protocol::replicated::HonestMajority;
 use wire::control::{JobSpec, KmeansInit, KmeansJob};
 use wire::output::{KmeansOutput, OutputLayout};
 
@@ -40,20 +41,23 @@ pub fn check(meta: &DatasetMeta, k: u32, iterations: u32, restarts: u32) -> Resu
 
 /// Runs the job and returns this node's components of the outputs.
 /// (`spec` is the whole specification, which the nodes agree on; `job` its k-means part.)
-pub async fn run<T: Transport>(
+pub async fn run<'t, T: Transport, E: HonestMajority<'t, T>>(
     cx: &JobContext,
     spec: &JobSpec,
     job: &KmeansJob,
-    channel: &T,
+    channel: &'t T,
 ) -> Result<JobOutput, JobError> {
     let KmeansJob { dataset, features, k, iterations, seed, restarts, init, labels, min_segment, epsilon } =
         job;
     let meta = cx.view().dataset(dataset)?;
-    let mut engine = cx.start_engine(spec, Some(&meta), channel).await?;
+    let mut engine: E = cx.start_engine(spec, Some(&meta), channel).await?;
     // The dataset may have changed since the vote: check again what was agreed.
     check_stats(&meta, features)?;
     check(&meta, *k, *iterations, *restarts)?;
     let columns = cx.feature_columns(&meta, features).await?;
+    for column in &columns {
+        engine.bind(column);
+    }
     let bounds = feature_bounds(&meta, features);
     let report = |done: usize, total: usize| {
         cx.steps(done, total, &format!("iteration {done} of {total} on shares"));
@@ -131,6 +135,8 @@ pub async fn run<T: Transport>(
             (shares.outputs, shares.published, shares.assignment)
         }
     };
+    cx.progress("checking every step before the result leaves the node");
+    engine.verify().await.map_err(JobError::engine)?;
     // The secret segment of every record stays on this node, for the fairness job.
     let segments = Segments {
         dataset: meta.name.clone(),
@@ -141,7 +147,7 @@ pub async fn run<T: Transport>(
     cx.save_segments(segments).await?;
     if *labels {
         cx.progress("giving each owner the segments of its own records");
-        give_labels(cx, &meta, &engine, &assignment, *k as usize).await?;
+        give_labels(cx, &meta, &mut engine, &assignment, *k as usize).await?;
     }
     let components = cx.own_components(outputs);
     let layout = OutputLayout::Kmeans(KmeansOutput {
@@ -162,10 +168,10 @@ pub async fn run<T: Transport>(
 /// Opens each owner's rows of the assignment to that owner alone; an owner writes
 /// `labels/<job>.csv` in its data directory: the position of each of its shared records (in
 /// the order of its ingest, consenting records only) and its segment.
-async fn give_labels<T: Transport>(
+async fn give_labels<'t, T: Transport, E: HonestMajority<'t, T>>(
     cx: &JobContext,
     meta: &DatasetMeta,
-    engine: &protocol::replicated::Replicated<'_, T>,
+    engine: &mut E,
     assignment: &protocol::replicated::RepVec,
     k: usize,
 ) -> Result<(), JobError> {
@@ -180,7 +186,7 @@ async fn give_labels<T: Transport>(
         let held: Vec<u8> = slice.comps.iter().flat_map(|c| c.iter().flat_map(|v| v.to_le_bytes())).collect();
         let what = format!("the segments of its {rows} records (this node's components)");
         cx.reveal(format!("node {}", c.owner), what, &held);
-        if let Some(opened) = engine.open_to(owner, &slice).await.map_err(JobError::engine)? {
+        if let Some(opened) = engine.reveal_to(owner, &slice).await.map_err(JobError::engine)? {
             mine.extend(protocol::kmeans::labels_from_onehot(&opened, k));
         }
         start += rows;

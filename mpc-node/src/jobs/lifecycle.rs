@@ -36,6 +36,8 @@ pub struct Parties {
     pub me: usize,
     /// Every member's id, in party order.
     pub members: Vec<String>,
+    /// The security model of this node's engine.
+    pub security: protocol::engine::Security,
 }
 
 impl Parties {
@@ -138,6 +140,7 @@ impl Job {
             submitter: submitter.to_string(),
             accepted: verdict.is_ok(),
             reason: refusal.clone(),
+            security: Some(parties.security.to_string()),
         };
         let record = JobRecord {
             id,
@@ -319,6 +322,7 @@ mod tests {
             node: "node-1".into(),
             me: 0,
             members: vec!["node-1".into(), "node-2".into(), "node-3".into()],
+            security: protocol::engine::Security::Passive,
         }
     }
 

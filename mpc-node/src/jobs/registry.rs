@@ -201,6 +201,7 @@ mod tests {
             node: "node-1".into(),
             me: 0,
             members: vec!["node-1".into(), "node-2".into(), "node-3".into()],
+            security: protocol::engine::Security::Passive,
         }
     }
 

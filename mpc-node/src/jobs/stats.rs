@@ -6,26 +6,29 @@
 use super::checks::{check_stats, feature_bounds};
 use super::context::JobContext;
 use super::{JobError, JobOutput};
-use protocol::Engine;
 use protocol::Transport;
+use protocol::replicated::HonestMajority;
 use protocol::stats::{noise_plan, private_moments, scaled_moments};
 use wire::control::{JobSpec, StatsJob};
 use wire::output::{OutputLayout, StatsOutput};
 
 /// Computes this node's components of the feature sums, scaled sums and sums of squares.
 /// (`spec` is the whole specification, which the nodes agree on; `job` its stats part.)
-pub async fn run<T: Transport>(
+pub async fn run<'t, T: Transport, E: HonestMajority<'t, T>>(
     cx: &JobContext,
     spec: &JobSpec,
     job: &StatsJob,
-    channel: &T,
+    channel: &'t T,
 ) -> Result<JobOutput, JobError> {
     let StatsJob { dataset, features, epsilon } = job;
     let meta = cx.view().dataset(dataset)?;
-    let mut engine = cx.start_engine(spec, Some(&meta), channel).await?;
+    let mut engine: E = cx.start_engine(spec, Some(&meta), channel).await?;
     // The dataset may have grown since the vote: check the bounds on what was agreed.
     check_stats(&meta, features)?;
     let columns = cx.feature_columns(&meta, features).await?;
+    for column in &columns {
+        engine.bind(column);
+    }
     let count = meta.rows();
     let ranges = feature_bounds(&meta, features);
     let (released, scales) = match epsilon {
@@ -49,6 +52,8 @@ pub async fn run<T: Transport>(
             (engine.concat(&[&sums, &moments]), scales)
         }
     };
+    cx.progress("checking every step before the result leaves the node");
+    engine.verify().await.map_err(JobError::engine)?;
     Ok(JobOutput {
         count,
         layout: OutputLayout::Stats(StatsOutput { features: features.clone(), variance_scales: scales }),

@@ -121,6 +121,8 @@ pub struct NodeStateView {
     pub parties: u16,
     /// Its software version.
     pub version: String,
+    /// Its engine's security model (`passive` or `active`).
+    pub security: String,
     /// Its datasets' records, keyed by dataset.
     pub datasets: Keyed<u64>,
     /// Its running jobs.
@@ -169,6 +171,7 @@ impl Render for ClusterStatus {
                     party: s.info.party,
                     parties: s.info.parties,
                     version: s.info.version.clone(),
+                    security: s.info.security.clone(),
                     datasets: Keyed(s.datasets.clone()),
                     jobs: s
                         .jobs
@@ -420,7 +423,13 @@ mod tests {
     #[test]
     fn a_cluster_status_validates_with_a_node_down() {
         let up = NodeStatus {
-            info: NodeInfo { node_id: "node-1".into(), party: 0, parties: 2, version: "0.1.0".into() },
+            info: NodeInfo {
+                node_id: "node-1".into(),
+                party: 0,
+                parties: 2,
+                version: "0.1.0".into(),
+                security: "active".into(),
+            },
             datasets: vec![("customers".into(), 20)],
             jobs: vec![("ab".into(), "stats".into(), "running".into())],
             links: vec![PeerLink { node: "node-2".into(), rtt_us: None, error: Some("timeout".into()) }],

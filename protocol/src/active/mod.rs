@@ -31,7 +31,7 @@ pub mod ext;
 mod share;
 
 use crate::engine::{Engine, EngineError};
-use crate::replicated::{Deviation, RepVec, Replicated};
+use crate::replicated::{Deviation, HonestMajority, RepVec, Replicated};
 use crate::transport::Transport;
 use rand::{CryptoRng, Rng};
 use thiserror::Error;
@@ -208,6 +208,25 @@ impl<'t, T: Transport> Active<'t, T> {
         let opened = self.inner.open_to(receiver, x).await?;
         check::compare_digests(&mut self.inner).await?;
         Ok(opened)
+    }
+}
+
+impl<'t, T: Transport> HonestMajority<'t, T> for Active<'t, T> {
+    const SECURITY: crate::engine::Security = crate::engine::Security::Active;
+    async fn start<R: Rng + CryptoRng + Send>(transport: &'t T, rng: &mut R) -> Result<Self, EngineError> {
+        Active::setup(transport, rng).await
+    }
+    async fn reveal_to(&mut self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
+        self.open_to(receiver, x).await
+    }
+    fn bind(&mut self, share: &RepVec) {
+        Active::bind(self, share);
+    }
+    async fn verify(&mut self) -> Result<(), EngineError> {
+        Active::verify(self).await
+    }
+    fn deviate_at(&mut self, deviation: Deviation) {
+        self.deviate(deviation);
     }
 }
 

@@ -95,6 +95,52 @@ impl RepVec {
     }
 }
 
+/// An engine on replicated shares as a node drives it: the algorithms' interface, plus its
+/// setup, the openings to one owner, the shares it takes from the store and a final check
+/// before results leave the node. The passive [`Replicated`] engine and the actively secure
+/// [`crate::active::Active`] one implement it.
+pub trait HonestMajority<'t, T: Transport>: Engine<Share = RepVec> + Sync + Sized {
+    /// The security the engine gives.
+    const SECURITY: crate::engine::Security;
+    /// Agrees on the job's seeds with every party (one round) and builds the engine.
+    fn start<R: Rng + CryptoRng + Send>(
+        transport: &'t T,
+        rng: &mut R,
+    ) -> impl std::future::Future<Output = Result<Self, EngineError>> + Send;
+    /// Opens `x` to party `receiver` only; the others get `None`.
+    fn reveal_to(
+        &mut self,
+        receiver: usize,
+        x: &RepVec,
+    ) -> impl std::future::Future<Output = Result<Option<Vec<u64>>, EngineError>> + Send;
+    /// Takes a share read from the store into the engine's checks.
+    fn bind(&mut self, share: &RepVec);
+    /// Checks everything computed so far; nothing computed may leave the node before.
+    fn verify(&mut self) -> impl std::future::Future<Output = Result<(), EngineError>> + Send;
+    /// Makes this party deviate from the protocol (tests of the checks only).
+    #[doc(hidden)]
+    fn deviate_at(&mut self, deviation: Deviation);
+}
+
+impl<'t, T: Transport> HonestMajority<'t, T> for Replicated<'t, T> {
+    const SECURITY: crate::engine::Security = crate::engine::Security::Passive;
+    async fn start<R: Rng + CryptoRng + Send>(transport: &'t T, rng: &mut R) -> Result<Self, EngineError> {
+        Replicated::setup(transport, rng).await
+    }
+    async fn reveal_to(&mut self, receiver: usize, x: &RepVec) -> Result<Option<Vec<u64>>, EngineError> {
+        self.open_to(receiver, x).await
+    }
+    /// Nothing to check.
+    fn bind(&mut self, _share: &RepVec) {}
+    /// Nothing to check.
+    async fn verify(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
+    fn deviate_at(&mut self, deviation: Deviation) {
+        self.deviate(deviation);
+    }
+}
+
 /// How components combine: additively in the ring (arithmetic sharings) or by XOR (binary
 /// sharings of 64-bit words, where products are bitwise AND).
 trait Group {

@@ -9,10 +9,17 @@ use anyhow::Result;
 use std::time::{Duration, Instant};
 use wire::control::{BenchJob, JobSpec};
 
-/// Starts a cluster of `nodes` and times each of `ops` `repeat` times.
-pub async fn run(nodes: usize, ops: &[String], size: Option<u64>, repeat: usize) -> Result<Output> {
+/// Starts a cluster of `nodes` under `security` and times each of `ops` `repeat` times.
+pub async fn run(
+    nodes: usize,
+    ops: &[String],
+    size: Option<u64>,
+    repeat: usize,
+    security: protocol::engine::Security,
+) -> Result<Output> {
     let temp = super::temp_dir()?;
-    let result = measure(&temp, nodes, ops, size, repeat).await;
+    eprintln!("{nodes} nodes, {security} security");
+    let result = measure(&temp, nodes, ops, size, repeat, security).await;
     let _ = std::fs::remove_dir_all(&temp);
     Ok(Box::new(EngineBench { nodes, runs: result? }))
 }
@@ -23,8 +30,9 @@ async fn measure(
     ops: &[String],
     size: Option<u64>,
     repeat: usize,
+    security: protocol::engine::Security,
 ) -> Result<Vec<EngineRun>> {
-    let plan = Plan { nodes, records: 1, seed: 1, data: None };
+    let plan = Plan { nodes, records: 1, seed: 1, data: None, security };
     let cluster = Cluster::up(dir, &plan, NodeCommand::current_exe()?).await?;
     let mut runs = Vec::new();
     for op in ops {

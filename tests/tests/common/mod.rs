@@ -16,8 +16,13 @@ pub fn node_command() -> NodeCommand {
 /// A started cluster in a fresh temporary directory (kept alive by the returned guard).
 pub async fn cluster(nodes: usize, records: usize, seed: u64) -> (tempfile::TempDir, Cluster) {
     let dir = tempfile::tempdir().unwrap();
-    let cluster =
-        Cluster::up(dir.path(), &Plan { nodes, records, seed, data: None }, node_command()).await.unwrap();
+    let cluster = Cluster::up(
+        dir.path(),
+        &Plan { nodes, records, seed, data: None, security: protocol::engine::Security::Passive },
+        node_command(),
+    )
+    .await
+    .unwrap();
     (dir, cluster)
 }
 
