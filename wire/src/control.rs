@@ -664,10 +664,10 @@ mod tests {
 
     #[test]
     fn request_known_answer() {
-        // Version 4 (varint 0x04), variant 0 (Ping).
-        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![4, 0]);
+        // Version 5 (varint 0x05), variant 0 (Ping).
+        assert_eq!(postcard::to_stdvec(&Request::new(RequestBody::Ping)).unwrap(), vec![5, 0]);
         // Variant 2 (Ingest), the name (length 1, `d`), replace = true.
         let ingest = RequestBody::Ingest { dataset: "d".into(), replace: true };
-        assert_eq!(postcard::to_stdvec(&Request::new(ingest)).unwrap(), vec![4, 2, 1, b'd', 1]);
+        assert_eq!(postcard::to_stdvec(&Request::new(ingest)).unwrap(), vec![5, 2, 1, b'd', 1]);
     }
 }

@@ -151,8 +151,8 @@ mod tests {
             version: crate::PROTOCOL_VERSION,
             request: MeshRequest::Erase { dataset: "d".into(), contribution: contribution.map(Into::into) },
         };
-        // Version 4, variant 5 (Erase), "d", then Some("c") or None.
-        assert_eq!(postcard::to_stdvec(&erase(Some("c"))).unwrap(), vec![4, 5, 1, b'd', 1, 1, b'c']);
-        assert_eq!(postcard::to_stdvec(&erase(None)).unwrap(), vec![4, 5, 1, b'd', 0]);
+        // Version 5, variant 5 (Erase), "d", then Some("c") or None.
+        assert_eq!(postcard::to_stdvec(&erase(Some("c"))).unwrap(), vec![5, 5, 1, b'd', 1, 1, b'c']);
+        assert_eq!(postcard::to_stdvec(&erase(None)).unwrap(), vec![5, 5, 1, b'd', 0]);
     }
 }

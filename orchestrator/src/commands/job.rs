@@ -254,6 +254,8 @@ async fn spec_of(submit: SubmitCommand, client: &Client) -> Result<(JobSpec, boo
 async fn explain(submit: SubmitCommand, client: &Client) -> Result<Explained> {
     let (spec, _) = spec_of(submit, client).await?;
     let verdicts = client.check(&spec).await;
+    let models: Vec<Option<String>> =
+        client.node_statuses().await.into_iter().map(|s| s.ok().map(|s| s.info.security)).collect();
     let reveals = crate::explain::reveals(&spec, client.operator())
         .into_iter()
         .map(|(to, what)| RevealView { to, what })
@@ -262,10 +264,12 @@ async fn explain(submit: SubmitCommand, client: &Client) -> Result<Explained> {
         .nodes()
         .iter()
         .zip(&verdicts)
-        .map(|(n, v)| VerdictView {
+        .zip(models)
+        .map(|((n, v), security)| VerdictView {
             node: n.id.clone(),
             accepts: v.is_ok(),
             reason: v.as_ref().err().map(ToString::to_string),
+            security,
         })
         .collect();
     let budget = budget_of(client, &spec).await.map(|(dataset, epsilon, ledgers)| SpendingView {

@@ -98,6 +98,8 @@ pub struct VerdictView {
     pub accepts: bool,
     /// Why not.
     pub reason: Option<String>,
+    /// The security model of its engine (`passive`, `active`), if it answered.
+    pub security: Option<String>,
 }
 
 /// A node's ledger line for the dataset a private job would charge.
@@ -149,12 +151,17 @@ impl Render for Explained {
         let rows: Vec<Vec<String>> = self
             .nodes
             .iter()
-            .map(|v| match &v.reason {
-                None if v.accepts => vec![v.node.clone(), "takes part".into(), String::new()],
-                reason => vec![v.node.clone(), "refuses".into(), reason.clone().unwrap_or_default()],
+            .map(|v| {
+                let security = v.security.clone().unwrap_or_else(|| "?".into());
+                match &v.reason {
+                    None if v.accepts => vec![v.node.clone(), security, "takes part".into(), String::new()],
+                    reason => {
+                        vec![v.node.clone(), security, "refuses".into(), reason.clone().unwrap_or_default()]
+                    }
+                }
             })
             .collect();
-        out.push_str(&table::render(&["node", "verdict", "reason"], &rows));
+        out.push_str(&table::render(&["node", "security", "verdict", "reason"], &rows));
         if let Some(b) = &self.budget {
             out.push_str(&format!(
                 "privacy budget of `{}` (this job spends epsilon {}):\n",
@@ -181,12 +188,21 @@ impl Render for Explained {
         to_json(self)
     }
     fn failure(&self) -> Option<anyhow::Error> {
-        let refusals: Vec<String> = self
+        let mut refusals: Vec<String> = self
             .nodes
             .iter()
             .filter(|v| !v.accepts)
             .map(|v| format!("{}: {}", v.node, v.reason.clone().unwrap_or_default()))
             .collect();
+        let mut models: Vec<&str> = self.nodes.iter().filter_map(|v| v.security.as_deref()).collect();
+        models.sort_unstable();
+        models.dedup();
+        if models.len() > 1 {
+            refusals.push(format!(
+                "the nodes run different security models ({}): the job would fail at its first step",
+                models.join(", ")
+            ));
+        }
         (!refusals.is_empty()).then(|| ClientError::Refused(refusals).into())
     }
 }
@@ -323,8 +339,18 @@ mod tests {
             kind: "stats".into(),
             reveals: vec![RevealView { to: "you".into(), what: "sums".into() }],
             nodes: vec![
-                VerdictView { node: "node-1".into(), accepts: true, reason: None },
-                VerdictView { node: "node-2".into(), accepts: false, reason: Some("no".into()) },
+                VerdictView {
+                    node: "node-1".into(),
+                    accepts: true,
+                    reason: None,
+                    security: Some("active".into()),
+                },
+                VerdictView {
+                    node: "node-2".into(),
+                    accepts: false,
+                    reason: Some("no".into()),
+                    security: Some("active".into()),
+                },
             ],
             budget: Some(SpendingView {
                 dataset: "customers".into(),
