@@ -163,6 +163,10 @@ impl<'t, T: Transport> Active<'t, T> {
         and: Vec<crate::replicated::log::AndClaim>,
     ) -> Result<(), EngineError> {
         let held = self.inner.plan().held.len();
+        // A large operation's products are checked in pieces, so that no check holds more
+        // than a batch's memory or computes for long without a message.
+        let ring: Vec<_> = ring.into_iter().flat_map(|c| c.pieces(RING_BATCH)).collect();
+        let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(AND_BATCH)).collect();
         let mut start = 0;
         while start < ring.len() {
             let mut end = start;

@@ -2,6 +2,7 @@
 //! deviates at each kind of message, for 3, 4 and 5 parties over the in-memory transport.
 
 use super::*;
+use crate::engine::Engine as _;
 use crate::fixed::{FRAC_BITS, decode, encode};
 
 fn enc(v: f64) -> u64 {
@@ -193,5 +194,44 @@ async fn the_active_engine_gives_the_passive_engines_results_bit_for_bit() {
         })
         .await;
         assert_eq!(passive, active_out, "{n} parties");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_larger_than_a_batch_are_checked_in_pieces_and_an_error_in_a_late_piece_is_caught() {
+    // 40,000 products and 20,000 AND words: more than one batch each.
+    let n = 3;
+    let len = 40_000;
+    let xs = deal(n, &(0..len as u64).collect::<Vec<_>>(), 11);
+    let late = [
+        None,
+        Some(Deviation { op: Op::Mul, nth: 0, how: Tamper::AddAt(39_000, 1) }),
+        Some(Deviation { op: Op::And, nth: 0, how: Tamper::AddAt(19_000, 1 << 40) }),
+    ];
+    for deviation in late {
+        let xs = xs.clone();
+        let out = run(n, move |t| {
+            let x = xs[t.party()].clone();
+            async move {
+                let mut e = active(&t).await;
+                if let (Some(d), 1) = (deviation, t.party()) {
+                    e.deviate(d);
+                }
+                let sq = e.mul(&x, &x).await?;
+                let words = RepVec { comps: x.comps.iter().map(|c| c[..20_000].to_vec()).collect() };
+                let and = e.inner.and(&words, &words).await?;
+                e.verify().await?;
+                Ok::<_, EngineError>((e.checks(), sq.len() + and.len()))
+            }
+        })
+        .await;
+        for (party, result) in out.iter().enumerate() {
+            match (deviation, result) {
+                (None, Ok((checks, _))) => assert!(*checks >= 4, "party {party}: {checks} checks"),
+                (Some(_), Err(EngineError::Deviation(_))) if party != 1 => {}
+                (Some(_), _) if party == 1 => {}
+                (d, r) => panic!("{d:?}: party {party} got {:?}", r.as_ref().map(|v| v.0)),
+            }
+        }
     }
 }

@@ -30,6 +30,43 @@ impl RingClaim {
             RingClaim::Matmul { inner, .. } => *inner,
         }
     }
+
+    /// The same products as claims of at most about `max` terms each (a matrix product, whose
+    /// check has `inner` terms whatever its size, stays whole).
+    pub(crate) fn pieces(self, max: usize) -> Vec<RingClaim> {
+        match self {
+            RingClaim::Mul { x, y, z } if x.len() > max => {
+                let lengths = piece_lengths(x.len(), max);
+                let (xs, ys, zs) = (x.split(&lengths), y.split(&lengths), z.split(&lengths));
+                xs.into_iter().zip(ys).zip(zs).map(|((x, y), z)| RingClaim::Mul { x, y, z }).collect()
+            }
+            RingClaim::Dot { x, y, z, k } if x.len() > max && z.len() > 1 => {
+                let outputs = piece_lengths(z.len(), (max / k).max(1));
+                let terms: Vec<usize> = outputs.iter().map(|o| o * k).collect();
+                let (xs, ys, zs) = (x.split(&terms), y.split(&terms), z.split(&outputs));
+                xs.into_iter().zip(ys).zip(zs).map(|((x, y), z)| RingClaim::Dot { x, y, z, k }).collect()
+            }
+            whole => vec![whole],
+        }
+    }
+}
+
+impl AndClaim {
+    /// The same ANDs as claims of at most `max` words each.
+    pub(crate) fn pieces(self, max: usize) -> Vec<AndClaim> {
+        if self.x.len() <= max {
+            return vec![self];
+        }
+        let lengths = piece_lengths(self.x.len(), max);
+        let (xs, ys, zs) = (self.x.split(&lengths), self.y.split(&lengths), self.z.split(&lengths));
+        xs.into_iter().zip(ys).zip(zs).map(|((x, y), z)| AndClaim { x, y, z }).collect()
+    }
+}
+
+/// Lengths of consecutive pieces of at most `max` (at least 1) covering `len`.
+fn piece_lengths(len: usize, max: usize) -> Vec<usize> {
+    let max = max.max(1);
+    (0..len).step_by(max).map(|start| max.min(len - start)).collect()
 }
 
 /// A bitwise AND of words, `z = x & y`, as this party holds it.
@@ -98,6 +135,8 @@ pub enum Tamper {
     Flip(u32),
     /// Adds 1 in the copy for one receiver only, so the receivers disagree.
     Split,
+    /// Adds a constant to the value at a position other than the first.
+    AddAt(u32, u64),
 }
 
 /// Where a deviating party deviates: in the `nth` operation (from 0) of kind `op` in which it
@@ -128,7 +167,11 @@ impl Deviator {
     /// Changes `payload` (a message with its header) if it is the chosen one.
     pub(crate) fn apply(&self, payload: &mut [u8]) {
         let header = crate::message::HEADER_LEN;
-        if payload.len() < header + 8 || payload[4] != self.deviation.op as u8 {
+        let at = match self.deviation.how {
+            Tamper::AddAt(index, _) => header + 8 * index as usize,
+            _ => header,
+        };
+        if payload.len() < at + 8 || payload[4] != self.deviation.op as u8 {
             return;
         }
         let seq = u32::from_le_bytes(payload[..4].try_into().expect("4 bytes"));
@@ -141,10 +184,10 @@ impl Deviator {
         if seen.1 != self.deviation.nth {
             return;
         }
-        let word = &mut payload[header..header + 8];
+        let word = &mut payload[at..at + 8];
         let v = u64::from_le_bytes(word.as_ref().try_into().expect("8 bytes"));
         let changed = match self.deviation.how {
-            Tamper::Add(c) => v.wrapping_add(c),
+            Tamper::Add(c) | Tamper::AddAt(_, c) => v.wrapping_add(c),
             Tamper::Flip(bit) => v ^ (1u64 << (bit % 64)),
             Tamper::Split if first_copy => v.wrapping_add(1),
             Tamper::Split => v,
