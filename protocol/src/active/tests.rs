@@ -2,7 +2,6 @@
 //! deviates at each kind of message, for 3, 4 and 5 parties over the in-memory transport.
 
 use super::*;
-use crate::engine::Engine as _;
 use crate::fixed::{FRAC_BITS, decode, encode};
 
 fn enc(v: f64) -> u64 {
