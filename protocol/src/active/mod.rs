@@ -36,11 +36,17 @@ use crate::transport::Transport;
 use rand::{CryptoRng, Rng};
 use thiserror::Error;
 
-/// Lifted terms of products checked at once, at most: bounds the memory of a check (a term
-/// of the ring takes 512 bytes per held component and vector).
-const RING_BATCH: usize = 1 << 15;
-/// Binary words checked at once, at most (each is 64 field elements of 8 bytes).
-const AND_BATCH: usize = 1 << 14;
+/// Bytes of one lifted vector of a check (over all held components), at most: a check holds
+/// a few such vectors, and the more it checks at once the fewer rounds a job takes (each
+/// check takes about two rounds per halving).
+const CHECK_BYTES: usize = 64 << 20;
+/// Ring products' terms, or binary words, checked at once, at most, for `held` components:
+/// a lifted term takes 512 bytes per component (64 ring words), and so does a word (64
+/// field elements of 8 bytes). A power of two: 2^16 for 3 parties, 2^14 for 5.
+fn batch(held: usize) -> usize {
+    let most = (CHECK_BYTES / (512 * held.max(1))).max(1);
+    1 << (usize::BITS - 1 - most.leading_zeros())
+}
 /// Recorded words after which the engine checks without waiting for a release.
 const PENDING_LIMIT: usize = 1 << 21;
 
@@ -102,6 +108,8 @@ pub enum VerifyError {
 pub struct Active<'t, T: Transport> {
     inner: Replicated<'t, T>,
     checks: u32,
+    /// Terms or words checked at once, at most ([`batch`]).
+    batch: usize,
 }
 
 impl<'t, T: Transport> Active<'t, T> {
@@ -109,7 +117,8 @@ impl<'t, T: Transport> Active<'t, T> {
     pub async fn setup<R: Rng + CryptoRng>(transport: &'t T, rng: &mut R) -> Result<Self, EngineError> {
         let mut inner = Replicated::setup(transport, rng).await?;
         inner.keep_log();
-        Ok(Active { inner, checks: 0 })
+        let batch = batch(inner.plan().held.len());
+        Ok(Active { inner, checks: 0, batch })
     }
 
     /// Makes this party deviate (tests of the checks only).
@@ -163,15 +172,16 @@ impl<'t, T: Transport> Active<'t, T> {
         and: Vec<crate::replicated::log::AndClaim>,
     ) -> Result<(), EngineError> {
         let held = self.inner.plan().held.len();
+        let (ring_batch, and_batch) = (self.batch, self.batch);
         // A large operation's products are checked in pieces, so that no check holds more
         // than a batch's memory or computes for long without a message.
-        let ring: Vec<_> = ring.into_iter().flat_map(|c| c.pieces(RING_BATCH)).collect();
-        let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(AND_BATCH)).collect();
+        let ring: Vec<_> = ring.into_iter().flat_map(|c| c.pieces(ring_batch)).collect();
+        let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(and_batch)).collect();
         let mut start = 0;
         while start < ring.len() {
             let mut end = start;
             let mut terms = 0;
-            while end < ring.len() && (end == start || terms + ring[end].terms() <= RING_BATCH) {
+            while end < ring.len() && (end == start || terms + ring[end].terms() <= ring_batch) {
                 terms += ring[end].terms();
                 end += 1;
             }
@@ -185,7 +195,7 @@ impl<'t, T: Transport> Active<'t, T> {
         while start < and.len() {
             let mut end = start;
             let mut words = 0;
-            while end < and.len() && (end == start || words + and[end].x.len() <= AND_BATCH) {
+            while end < and.len() && (end == start || words + and[end].x.len() <= and_batch) {
                 words += and[end].x.len();
                 end += 1;
             }
@@ -357,3 +367,16 @@ impl<T: Transport> Engine for Active<'_, T> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod batch_tests {
+    #[test]
+    fn a_check_lifts_at_most_64_mib_per_vector() {
+        assert_eq!(super::batch(2), 1 << 16);
+        assert_eq!(super::batch(3), 1 << 15);
+        assert_eq!(super::batch(6), 1 << 14);
+        for held in 1..=10 {
+            assert!(super::batch(held) * 512 * held <= super::CHECK_BYTES);
+        }
+    }
+}

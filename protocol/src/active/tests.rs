@@ -198,7 +198,7 @@ async fn the_active_engine_gives_the_passive_engines_results_bit_for_bit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_larger_than_a_batch_are_checked_in_pieces_and_an_error_in_a_late_piece_is_caught() {
-    // 40,000 products and 20,000 AND words: more than one batch each.
+    // 40,000 products and 20,000 AND words, in batches of 4,096: several pieces each.
     let n = 3;
     let len = 40_000;
     let xs = deal(n, &(0..len as u64).collect::<Vec<_>>(), 11);
@@ -213,6 +213,7 @@ async fn operations_larger_than_a_batch_are_checked_in_pieces_and_an_error_in_a_
             let x = xs[t.party()].clone();
             async move {
                 let mut e = active(&t).await;
+                e.batch = 1 << 12;
                 if let (Some(d), 1) = (deviation, t.party()) {
                     e.deviate(d);
                 }
