@@ -31,6 +31,7 @@ pub mod ext;
 mod share;
 
 use crate::engine::{Engine, EngineError};
+use crate::replicated::log::{AndClaim, RingClaim};
 use crate::replicated::{Deviation, HonestMajority, RepVec, Replicated};
 use crate::transport::Transport;
 use rand::{CryptoRng, Rng};
@@ -104,6 +105,24 @@ pub enum VerifyError {
     },
 }
 
+/// Consecutive groups of `claims` of at most `most` in `size` each (a claim larger than that
+/// alone).
+fn batches<C>(claims: &[C], most: usize, size: impl Fn(&C) -> usize) -> Vec<&[C]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < claims.len() {
+        let mut end = start + 1;
+        let mut total = size(&claims[start]);
+        while end < claims.len() && total + size(&claims[end]) <= most {
+            total += size(&claims[end]);
+            end += 1;
+        }
+        out.push(&claims[start..end]);
+        start = end;
+    }
+    out
+}
+
 /// One party's actively secure engine for a job (see the module notes).
 pub struct Active<'t, T: Transport> {
     inner: Replicated<'t, T>,
@@ -166,44 +185,24 @@ impl<'t, T: Transport> Active<'t, T> {
         result
     }
 
-    async fn check_batches(
-        &mut self,
-        ring: Vec<crate::replicated::log::RingClaim>,
-        and: Vec<crate::replicated::log::AndClaim>,
-    ) -> Result<(), EngineError> {
+    async fn check_batches(&mut self, ring: Vec<RingClaim>, and: Vec<AndClaim>) -> Result<(), EngineError> {
         let held = self.inner.plan().held.len();
-        let (ring_batch, and_batch) = (self.batch, self.batch);
+        let most = self.batch;
         // A large operation's products are checked in pieces, so that no check holds more
         // than a batch's memory or computes for long without a message.
-        let ring: Vec<_> = ring.into_iter().flat_map(|c| c.pieces(ring_batch)).collect();
-        let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(and_batch)).collect();
-        let mut start = 0;
-        while start < ring.len() {
-            let mut end = start;
-            let mut terms = 0;
-            while end < ring.len() && (end == start || terms + ring[end].terms() <= ring_batch) {
-                terms += ring[end].terms();
-                end += 1;
-            }
+        let ring: Vec<_> = ring.into_iter().flat_map(|c| c.pieces(most)).collect();
+        let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(most)).collect();
+        for group in batches(&ring, most, RingClaim::terms) {
             let mut rng = check::coin(&mut self.inner).await?;
-            let (a, b, c) = share::lift_ring(&ring[start..end], held, &mut rng);
+            let (a, b, c) = share::lift_ring(group, held, &mut rng);
             check::compress(&mut self.inner, a, b, c, "ring").await?;
             self.checks += 1;
-            start = end;
         }
-        let mut start = 0;
-        while start < and.len() {
-            let mut end = start;
-            let mut words = 0;
-            while end < and.len() && (end == start || words + and[end].x.len() <= and_batch) {
-                words += and[end].x.len();
-                end += 1;
-            }
+        for group in batches(&and, most, |c: &AndClaim| c.x.len()) {
             let mut rng = check::coin(&mut self.inner).await?;
-            let (a, b, c) = share::lift_and(&and[start..end], held, &mut rng);
+            let (a, b, c) = share::lift_and(group, held, &mut rng);
             check::compress(&mut self.inner, a, b, c, "binary").await?;
             self.checks += 1;
-            start = end;
         }
         Ok(())
     }
@@ -370,6 +369,15 @@ mod tests;
 
 #[cfg(test)]
 mod batch_tests {
+    #[test]
+    fn claims_are_grouped_up_to_the_batch_and_a_larger_one_alone() {
+        let sizes = [3usize, 4, 2, 9, 1, 1];
+        let groups: Vec<Vec<usize>> =
+            super::batches(&sizes, 8, |s| *s).into_iter().map(<[usize]>::to_vec).collect();
+        assert_eq!(groups, vec![vec![3, 4], vec![2], vec![9], vec![1, 1]]);
+        assert!(super::batches(&[] as &[usize], 8, |s| *s).is_empty());
+    }
+
     #[test]
     fn a_check_lifts_at_most_64_mib_per_vector() {
         assert_eq!(super::batch(2), 1 << 16);
