@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the honest-majority engine: three parties in one process over the
 //! in-memory transport, each run including the seed agreement. The same workloads between
-//! node processes over QUIC: `testnet bench`.
+//! node processes over QUIC: `testnet bench`. Also one product in each extension the actively
+//! secure engine's checks compute in.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use protocol::bench::{BenchOp, run};
@@ -68,5 +69,17 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine);
+/// One multiplication in each extension the active engine's checks compute in.
+fn extensions(c: &mut Criterion) {
+    use protocol::active::ext::{Ext, Gf, Gr};
+    let x = Gr(std::array::from_fn(|i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+    let y = Gr(std::array::from_fn(|i| (i as u64 + 7).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)));
+    let (g, h) = (Gf(0x1234_5678_9abc_def0), Gf(0x0fed_cba9_8765_4321));
+    let mut group = c.benchmark_group("extensions");
+    group.bench_function("GR(2^64, 64) product", |b| b.iter(|| std::hint::black_box(x).mul(y)));
+    group.bench_function("GF(2^64) product", |b| b.iter(|| std::hint::black_box(g).mul(h)));
+    group.finish();
+}
+
+criterion_group!(benches, engine, extensions);
 criterion_main!(benches);
