@@ -48,7 +48,8 @@ fn batch(held: usize) -> usize {
     let most = (CHECK_BYTES / (512 * held.max(1))).max(1);
     1 << (usize::BITS - 1 - most.leading_zeros())
 }
-/// Recorded words after which the engine checks without waiting for a release.
+/// Lifted terms and binary words waiting after which the engine checks without waiting for a
+/// release.
 const PENDING_LIMIT: usize = 1 << 21;
 
 /// A check of the actively secure engine failed: a party deviated from the protocol. The
@@ -175,8 +176,7 @@ impl<'t, T: Transport> Active<'t, T> {
 
     async fn check_products(&mut self) -> Result<(), EngineError> {
         let log = self.inner.log.as_mut().expect("the active engine keeps a log");
-        let ring = std::mem::take(&mut log.ring);
-        let and = std::mem::take(&mut log.and);
+        let (ring, and) = log.take();
         log.suspended = true;
         let result = self.check_batches(ring, and).await;
         if let Some(log) = self.inner.log.as_mut() {
@@ -207,11 +207,13 @@ impl<'t, T: Transport> Active<'t, T> {
         Ok(())
     }
 
-    /// Checks the products now if many are waiting (the same decision on every party, since
-    /// all record the same operations).
-    async fn bound(&mut self) -> Result<(), EngineError> {
-        let pending = self.inner.log.as_ref().map_or(0, |l| l.pending());
-        if pending > PENDING_LIMIT { self.check_products().await } else { Ok(()) }
+    /// Returns `value` after checking the products if many are waiting (the same decision on
+    /// every party, since all record the same operations).
+    async fn bounded<V>(&mut self, value: V) -> Result<V, EngineError> {
+        if self.inner.log.as_ref().is_some_and(|l| l.pending > PENDING_LIMIT) {
+            self.check_products().await?;
+        }
+        Ok(value)
     }
 
     /// Opens `x` to party `receiver` only, after every check; the receiver gets the value
@@ -259,22 +261,22 @@ impl<T: Transport> Engine for Active<'_, T> {
         self.inner.random(len)
     }
     fn add(&self, a: &RepVec, b: &RepVec) -> RepVec {
-        a.add(b)
+        self.inner.add(a, b)
     }
     fn sub(&self, a: &RepVec, b: &RepVec) -> RepVec {
-        a.sub(b)
+        self.inner.sub(a, b)
     }
     fn mul_public(&self, a: &RepVec, c: &[u64]) -> RepVec {
-        a.mul_public(c)
+        self.inner.mul_public(a, c)
     }
     fn concat(&self, parts: &[&RepVec]) -> RepVec {
-        RepVec::concat(parts)
+        self.inner.concat(parts)
     }
     fn split(&self, a: &RepVec, lengths: &[usize]) -> Vec<RepVec> {
-        a.split(lengths)
+        self.inner.split(a, lengths)
     }
     fn sum(&self, a: &RepVec) -> RepVec {
-        a.sum()
+        self.inner.sum(a)
     }
     fn transpose(&self, a: &RepVec, rows: usize, cols: usize) -> RepVec {
         self.inner.transpose(a, rows, cols)
@@ -302,13 +304,11 @@ impl<T: Transport> Engine for Active<'_, T> {
     }
     async fn mul(&mut self, x: &RepVec, y: &RepVec) -> Result<RepVec, EngineError> {
         let z = self.inner.mul(x, y).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn dot(&mut self, x: &RepVec, y: &RepVec, k: usize) -> Result<RepVec, EngineError> {
         let z = self.inner.dot(x, y, k).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn matmul(
         &mut self,
@@ -319,48 +319,39 @@ impl<T: Transport> Engine for Active<'_, T> {
         cols: usize,
     ) -> Result<RepVec, EngineError> {
         let z = self.inner.matmul(x, y, rows, inner, cols).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn trunc(&mut self, x: &RepVec, f: u32) -> Result<RepVec, EngineError> {
         let z = self.inner.trunc(x, f).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn mul_fixed(&mut self, x: &RepVec, y: &RepVec, f: u32) -> Result<RepVec, EngineError> {
         let z = self.inner.mul_fixed(x, y, f).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn ltz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let z = self.inner.ltz(x).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn less_than(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
         let z = self.inner.less_than(a, b).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
         let z = self.inner.bits_to_arith(bits, n).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let z = self.inner.eqz(x).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
         let z = self.inner.div(a, b).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
     async fn argmin(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
         let z = self.inner.argmin(x, k).await?;
-        self.bound().await?;
-        Ok(z)
+        self.bounded(z).await
     }
 }
 

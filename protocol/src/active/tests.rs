@@ -165,8 +165,8 @@ async fn a_deviation_in_any_kind_of_message_is_caught_by_every_honest_party() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_active_engine_gives_the_passive_engines_results_bit_for_bit() {
-    // Same seeds, same operations: the shares of the results are the same as the passive
-    // engine's (the checks only add messages, and draw from their own streams).
+    // Same seeds, same operations, exact results (a square's argmin as one-hot values): the
+    // active engine opens what the passive one does.
     for n in [3, 4] {
         let xf = values(64, 9, 10.0);
         let xs = deal(n, &xf.iter().map(|v| enc(*v)).collect::<Vec<_>>(), 10);

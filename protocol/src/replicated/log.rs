@@ -79,8 +79,10 @@ pub(crate) struct AndClaim {
 
 /// The products computed since the last check, and the running digests.
 pub(crate) struct Log {
-    pub ring: Vec<RingClaim>,
-    pub and: Vec<AndClaim>,
+    ring: Vec<RingClaim>,
+    and: Vec<AndClaim>,
+    /// Lifted terms of `ring` plus words of `and`, kept as they are recorded.
+    pub pending: usize,
     /// While the check itself multiplies, its products are not claims.
     pub suspended: bool,
     /// Per held index: every value this party holds of the component, as it came to hold it.
@@ -97,6 +99,7 @@ impl Log {
         Log {
             ring: Vec::new(),
             and: Vec::new(),
+            pending: 0,
             suspended: false,
             held: vec![Sha256::new(); held],
             opened: BTreeMap::new(),
@@ -104,11 +107,28 @@ impl Log {
         }
     }
 
-    /// Words of products waiting for a check (operands and results), to bound memory.
-    pub(crate) fn pending(&self) -> usize {
-        let ring: usize = self.ring.iter().map(RingClaim::terms).sum();
-        let and: usize = self.and.iter().map(|c| c.x.len()).sum();
-        ring + and
+    /// Records a ring product for the next check, unless the check itself is computing.
+    pub(crate) fn push_ring(&mut self, claim: impl FnOnce() -> RingClaim) {
+        if !self.suspended {
+            let claim = claim();
+            self.pending += claim.terms();
+            self.ring.push(claim);
+        }
+    }
+
+    /// Records an AND for the next check, unless the check itself is computing.
+    pub(crate) fn push_and(&mut self, claim: impl FnOnce() -> AndClaim) {
+        if !self.suspended {
+            let claim = claim();
+            self.pending += claim.x.len();
+            self.and.push(claim);
+        }
+    }
+
+    /// The products recorded since the last call.
+    pub(crate) fn take(&mut self) -> (Vec<RingClaim>, Vec<AndClaim>) {
+        self.pending = 0;
+        (std::mem::take(&mut self.ring), std::mem::take(&mut self.and))
     }
 
     pub(crate) fn hold(&mut self, share: &RepVec) {

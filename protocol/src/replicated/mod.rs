@@ -317,8 +317,8 @@ impl<'t, T: Transport> Replicated<'t, T> {
 
     /// Records a product for the check, unless the check itself is computing.
     fn claim(&mut self, claim: impl FnOnce() -> log::RingClaim) {
-        if let Some(log) = self.log.as_mut().filter(|l| !l.suspended) {
-            log.ring.push(claim());
+        if let Some(log) = self.log.as_mut() {
+            log.push_ring(claim);
         }
     }
 
@@ -418,12 +418,12 @@ impl<'t, T: Transport> Replicated<'t, T> {
             }
         }
         let z = self.reshare::<G>(z, G::PRODUCT).await?;
-        if let Some(log) = self.log.as_mut().filter(|l| !l.suspended) {
-            if G::BINARY {
-                log.and.push(log::AndClaim { x: x.clone(), y: y.clone(), z: z.clone() });
-            } else {
-                log.ring.push(log::RingClaim::Mul { x: x.clone(), y: y.clone(), z: z.clone() });
+        if G::BINARY {
+            if let Some(log) = self.log.as_mut() {
+                log.push_and(|| log::AndClaim { x: x.clone(), y: y.clone(), z: z.clone() });
             }
+        } else {
+            self.claim(|| log::RingClaim::Mul { x: x.clone(), y: y.clone(), z: z.clone() });
         }
         Ok(z)
     }
