@@ -92,8 +92,11 @@ pub struct Config {
 }
 
 /// Where a test node deviates: in its `nth` operation (from 0) of kind `op` (a message kind's
-/// name: `input`, `mul`, `and`, `dot`, `matmul`, `open`, `open to one`, `reveal`, `check`,
-/// `digest`), it changes the first value it sends as `how` says (`add`, `flip` or `split`).
+/// name: `input` (in a job, a node's part of the noise), `mul`, `and`, `dot`, `matmul`,
+/// `pivot`, `open`, `open to one` (labels to an owner), `reveal`, `check`, `digest`), counting
+/// only those sent within the step `within` if it is set (`truncation`, `comparison`,
+/// `conversion`, `argmin`, `division`), it changes the first value it sends as `how` says
+/// (`add`, `flip` or `split`).
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviateConfig {
@@ -103,6 +106,9 @@ pub struct DeviateConfig {
     pub nth: u32,
     /// `add` (adds 1), `flip` (flips bit 0) or `split` (only one receiver's copy changes).
     pub how: String,
+    /// The step of the protocol whose messages alone count, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
 }
 
 impl DeviateConfig {
@@ -115,10 +121,15 @@ impl DeviateConfig {
             "split" => Tamper::Split,
             _ => return None,
         };
+        let within = match &self.within {
+            Some(name) => Some(protocol::replicated::Scope::from_name(name)?),
+            None => None,
+        };
         Some(protocol::replicated::Deviation {
             op: protocol::message::Op::from_name(&self.op)?,
             nth: self.nth,
             how,
+            within,
         })
     }
 }
@@ -263,7 +274,11 @@ impl Config {
                 );
             }
             if d.deviation().is_none() {
-                return bad("deviate".into(), format!("no message kind `{}` or change `{}`", d.op, d.how));
+                let within = d.within.as_deref().map(|w| format!(" or step `{w}`")).unwrap_or_default();
+                return bad(
+                    "deviate".into(),
+                    format!("no message kind `{}`, change `{}`{within}", d.op, d.how),
+                );
             }
         }
         if !valid_name(&self.node_id) {

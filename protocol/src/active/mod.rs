@@ -167,11 +167,12 @@ impl<'t, T: Transport> Active<'t, T> {
         }
     }
 
-    /// Runs every check on what was computed since the last one: the products, then the
-    /// digests. Nothing may be released before it passes.
+    /// Runs every check on what was computed since the last one: the digests (so that shares
+    /// that differ between holders are named as such, not as the wrong products they make),
+    /// then the products. Nothing may be released before it passes.
     pub async fn verify(&mut self) -> Result<(), EngineError> {
-        self.check_products().await?;
-        check::compare_digests(&mut self.inner).await
+        check::compare_digests(&mut self.inner).await?;
+        self.check_products().await
     }
 
     async fn check_products(&mut self) -> Result<(), EngineError> {

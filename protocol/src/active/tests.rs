@@ -8,8 +8,8 @@ fn enc(v: f64) -> u64 {
     encode(v).expect("in range")
 }
 use crate::message::Op;
-use crate::replicated::Tamper;
 use crate::replicated::tests::{deal, run};
+use crate::replicated::{Scope, Tamper};
 use crate::transport::memory::MemoryTransport;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -158,9 +158,52 @@ async fn a_deviation_in_any_kind_of_message_is_caught_by_every_honest_party() {
         for (k, (op, nth, how)) in points.iter().enumerate() {
             // Party 1 receives the opening to one party; party 2 sends it some components.
             let cheater = if *op == Op::OpenTo { 2 } else { k % n };
-            caught(n, cheater, Deviation { op: *op, nth: *nth, how: *how }).await;
+            caught(n, cheater, Deviation { op: *op, nth: *nth, how: *how, within: None }).await;
         }
     }
+}
+
+/// The same within each step made of several messages: a truncation (its preparation and its
+/// opening), a comparison's adder, a conversion of bits, an argmin's selections, a division.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deviation_within_any_step_is_caught_by_every_honest_party() {
+    let points = [
+        (Op::And, 0, Tamper::Flip(5), Scope::Truncation),
+        (Op::Mul, 1, Tamper::Add(1 << 20), Scope::Truncation),
+        (Op::Open, 0, Tamper::Add(1 << 30), Scope::Truncation),
+        (Op::And, 3, Tamper::Flip(62), Scope::Comparison),
+        (Op::Mul, 0, Tamper::Add(1), Scope::Conversion),
+        (Op::Mul, 2, Tamper::Split, Scope::Argmin),
+        (Op::And, 1, Tamper::Flip(0), Scope::Division),
+        (Op::Mul, 4, Tamper::Add(1 << 50), Scope::Division),
+    ];
+    for n in [3, 5] {
+        for (k, (op, nth, how, scope)) in points.iter().enumerate() {
+            caught(n, k % n, Deviation { op: *op, nth: *nth, how: *how, within: Some(*scope) }).await;
+        }
+    }
+}
+
+/// The pivot conversions' single sender could not be checked: the active engine sends no
+/// pivot message at all, so a deviation there has nothing to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_engine_sends_no_pivot_message() {
+    let (xf, yf) = (values(32, 5, 50.0), values(32, 6, 50.0));
+    let xs = deal(3, &xf.iter().map(|v| enc(*v)).collect::<Vec<_>>(), 7);
+    let ys = deal(3, &yf.iter().map(|v| enc(*v)).collect::<Vec<_>>(), 8);
+    let out = run(3, move |t| {
+        let (x, y) = (xs[t.party()].clone(), ys[t.party()].clone());
+        async move {
+            let mut e = active(&t).await;
+            e.deviate(Deviation { op: Op::Pivot, nth: 0, how: Tamper::Add(1), within: None });
+            e.bind(&x);
+            e.bind(&y);
+            let result = workload(&mut e, &x, &y).await;
+            (result.is_ok(), e.deviated())
+        }
+    })
+    .await;
+    assert!(out.iter().all(|(ok, fired)| *ok && !*fired), "{out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,8 +247,8 @@ async fn operations_larger_than_a_batch_are_checked_in_pieces_and_an_error_in_a_
     let xs = deal(n, &(0..len as u64).collect::<Vec<_>>(), 11);
     let late = [
         None,
-        Some(Deviation { op: Op::Mul, nth: 0, how: Tamper::AddAt(39_000, 1) }),
-        Some(Deviation { op: Op::And, nth: 0, how: Tamper::AddAt(19_000, 1 << 40) }),
+        Some(Deviation { op: Op::Mul, nth: 0, how: Tamper::AddAt(39_000, 1), within: None }),
+        Some(Deviation { op: Op::And, nth: 0, how: Tamper::AddAt(19_000, 1 << 40), within: None }),
     ];
     for deviation in late {
         let xs = xs.clone();

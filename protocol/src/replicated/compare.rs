@@ -12,7 +12,7 @@
 //! Rounds and bytes per comparison are measured by the tests and the `bench` job and written
 //! down in `docs/protocol.md`.
 
-use super::{EngineError, RepVec, Replicated};
+use super::{EngineError, RepVec, Replicated, Scope};
 use crate::ring::words_for;
 use crate::transport::Transport;
 
@@ -148,6 +148,13 @@ impl<T: Transport> Replicated<'_, T> {
 
     /// The bit `x < 0` of each secret (two's complement), as a binary sharing of one plane.
     pub async fn ltz_bits(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
+        let outer = self.enter(Scope::Comparison);
+        let bits = self.sign_bits(x).await;
+        self.leave(outer);
+        bits
+    }
+
+    async fn sign_bits(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
         let words = words_for(x.len());
         let ops = if self.pivots() {
             let (a, b) = self.pivot_operands(x).await?;

@@ -5,7 +5,7 @@
 //! `argmin.rs`).
 
 use super::argmin::Candidate;
-use super::{RepVec, Replicated, Ring};
+use super::{RepVec, Replicated, Ring, Scope};
 use crate::engine::{Engine, EngineError};
 use crate::fixed::FRAC_BITS;
 use crate::message::{self, Op};
@@ -218,6 +218,48 @@ impl<T: Transport> Engine for Replicated<'_, T> {
 
     /// Folds the components' bits with `a xor b = a + b - 2ab` (`ceil(log2 C(n, t))` rounds).
     async fn bits_to_arith(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
+        let outer = self.enter(Scope::Conversion);
+        let z = self.fold_bits(bits, n).await;
+        self.leave(outer);
+        z
+    }
+
+    /// As `1 - [x < 0] - [-x < 0]`; exact when `|x| < 2^63`.
+    async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
+        let n = x.len();
+        let neg = each(x, |c| c.iter().map(|v| v.wrapping_neg()).collect());
+        let both = self.ltz(&RepVec::concat(&[x, &neg])).await?.split(&[n, n]);
+        Ok(self.public(&vec![1; n]).sub(&both[0]).sub(&both[1]))
+    }
+
+    /// The divisor normalised by its highest bit, then Newton-Raphson for its reciprocal (see
+    /// `divide.rs` for the steps, the ranges and the error).
+    async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
+        let n = b.len();
+        if a.len() != n {
+            return Err(EngineError::Shape(format!("division of {} by {} values", a.len(), n)));
+        }
+        let outer = self.enter(Scope::Division);
+        let q = self.divide(a, b).await;
+        self.leave(outer);
+        q
+    }
+    /// A tournament of `ceil(log2 k)` levels (see `argmin.rs`); ties go to the lowest
+    /// column.
+    async fn argmin(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
+        if k == 0 || !x.len().is_multiple_of(k) {
+            return Err(EngineError::Shape(format!("argmin of {} values in rows of {k}", x.len())));
+        }
+        let outer = self.enter(Scope::Argmin);
+        let found = self.tournament(x, k).await;
+        self.leave(outer);
+        found
+    }
+}
+
+impl<T: Transport> Replicated<'_, T> {
+    /// [`Engine::bits_to_arith`]'s steps.
+    async fn fold_bits(&mut self, bits: &RepVec, n: usize) -> Result<RepVec, EngineError> {
         let words = ring::words_for(n);
         let planes = bits.len().checked_div(words).unwrap_or(0);
         let total = planes * n;
@@ -255,21 +297,9 @@ impl<T: Transport> Engine for Replicated<'_, T> {
         Ok(ops.pop().expect("at least one component"))
     }
 
-    /// As `1 - [x < 0] - [-x < 0]`; exact when `|x| < 2^63`.
-    async fn eqz(&mut self, x: &RepVec) -> Result<RepVec, EngineError> {
-        let n = x.len();
-        let neg = each(x, |c| c.iter().map(|v| v.wrapping_neg()).collect());
-        let both = self.ltz(&RepVec::concat(&[x, &neg])).await?.split(&[n, n]);
-        Ok(self.public(&vec![1; n]).sub(&both[0]).sub(&both[1]))
-    }
-
-    /// The divisor normalised by its highest bit, then Newton-Raphson for its reciprocal (see
-    /// `divide.rs` for the steps, the ranges and the error).
-    async fn div(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
+    /// [`Engine::div`]'s steps.
+    async fn divide(&mut self, a: &RepVec, b: &RepVec) -> Result<RepVec, EngineError> {
         let n = b.len();
-        if a.len() != n {
-            return Err(EngineError::Shape(format!("division of {} by {} values", a.len(), n)));
-        }
         let (f, p) = (FRAC_BITS, RECIPROCAL_BITS);
         let v = self.normaliser(b).await?;
         // Every truncation of the division, prepared at once: n and M, y0, then the two
@@ -299,12 +329,8 @@ impl<T: Transport> Engine for Replicated<'_, T> {
         self.mul_fixed_with(m, &y, &next()).await
     }
 
-    /// A tournament of `ceil(log2 k)` levels (see `argmin.rs`); ties go to the lowest
-    /// column.
-    async fn argmin(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
-        if k == 0 || !x.len().is_multiple_of(k) {
-            return Err(EngineError::Shape(format!("argmin of {} values in rows of {k}", x.len())));
-        }
+    /// [`Engine::argmin`]'s levels.
+    async fn tournament(&mut self, x: &RepVec, k: usize) -> Result<(RepVec, RepVec), EngineError> {
         let rows = x.len() / k;
         let mut candidates = Candidate::columns(x, k);
         while candidates.len() > 1 {

@@ -159,8 +159,43 @@ pub enum Tamper {
     AddAt(u32, u64),
 }
 
+/// A step of the protocol made of several messages, in which a deviation can be placed: the
+/// engine marks the messages sent while it runs one (steps nest: a truncation's preparation
+/// converts bits, a comparison too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Scope {
+    /// A truncation: its preparation (binary sums and their conversion) and its opening.
+    Truncation = 1,
+    /// A comparison's bit-level part (the binary adder on the components' bits).
+    Comparison = 2,
+    /// A conversion of bits to arithmetic sharings.
+    Conversion = 4,
+    /// An argmin's tournament (its comparisons and its selections).
+    Argmin = 8,
+    /// A division (its normalisation and its Newton steps).
+    Division = 16,
+}
+
+impl Scope {
+    /// Every step, with its name in a test node's configuration.
+    pub const ALL: [(Scope, &'static str); 5] = [
+        (Scope::Truncation, "truncation"),
+        (Scope::Comparison, "comparison"),
+        (Scope::Conversion, "conversion"),
+        (Scope::Argmin, "argmin"),
+        (Scope::Division, "division"),
+    ];
+
+    /// The step of that name.
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Scope::ALL.iter().find(|(_, n)| *n == name).map(|(s, _)| *s)
+    }
+}
+
 /// Where a deviating party deviates: in the `nth` operation (from 0) of kind `op` in which it
-/// sends, it changes the first value of its message(s) as `how` says.
+/// sends (counting only those sent within the step `within`, if one is given), it changes the
+/// first value of its message(s) as `how` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deviation {
     /// The kind of message.
@@ -169,6 +204,8 @@ pub struct Deviation {
     pub nth: u32,
     /// The change.
     pub how: Tamper,
+    /// The step whose messages alone count.
+    pub within: Option<Scope>,
 }
 
 /// The sending side of a deviation: counts this party's operations of the chosen kind.
@@ -184,14 +221,18 @@ impl Deviator {
         Deviator { deviation, seen: std::sync::Mutex::new((None, 0, false)) }
     }
 
-    /// Changes `payload` (a message with its header) if it is the chosen one.
-    pub(crate) fn apply(&self, payload: &mut [u8]) {
+    /// Changes `payload` (a message with its header, sent within the steps `scopes`, a mask
+    /// of [`Scope`]s) if it is the chosen one.
+    pub(crate) fn apply(&self, payload: &mut [u8], scopes: u8) {
         let header = crate::message::HEADER_LEN;
         let at = match self.deviation.how {
             Tamper::AddAt(index, _) => header + 8 * index as usize,
             _ => header,
         };
         if payload.len() < at + 8 || payload[4] != self.deviation.op as u8 {
+            return;
+        }
+        if self.deviation.within.is_some_and(|s| scopes & s as u8 == 0) {
             return;
         }
         let seq = u32::from_le_bytes(payload[..4].try_into().expect("4 bytes"));

@@ -19,7 +19,7 @@ pub mod plan;
 pub mod seeds;
 mod trunc;
 
-pub use log::{Deviation, Tamper};
+pub use log::{Deviation, Scope, Tamper};
 pub use trunc::TruncPrep;
 
 use crate::engine::{Engine, EngineError};
@@ -216,6 +216,8 @@ pub struct Replicated<'t, T: Transport> {
     pub(crate) log: Option<log::Log>,
     /// A deviation from the protocol this party makes (tests of the active engine only).
     deviator: Option<log::Deviator>,
+    /// The steps ([`Scope`]s, as a mask) whose messages are being sent, for the deviation.
+    scopes: u8,
 }
 
 impl<'t, T: Transport> Replicated<'t, T> {
@@ -275,6 +277,7 @@ impl<'t, T: Transport> Replicated<'t, T> {
             ops: AtomicU32::new(1),
             log: None,
             deviator: None,
+            scopes: 0,
         })
     }
 
@@ -300,9 +303,22 @@ impl<'t, T: Transport> Replicated<'t, T> {
     /// Sends a message to party `q` (through the deviation, if one is set).
     pub(crate) async fn send(&self, q: usize, mut payload: Vec<u8>) -> Result<(), EngineError> {
         if let Some(deviator) = &self.deviator {
-            deviator.apply(&mut payload);
+            deviator.apply(&mut payload, self.scopes);
         }
         Ok(self.transport.send(q, payload).await?)
+    }
+
+    /// Marks the messages sent from now on as sent within `scope` too; returns the steps to
+    /// restore with [`Replicated::leave`] once the step is done.
+    pub(crate) fn enter(&mut self, scope: Scope) -> u8 {
+        let outer = self.scopes;
+        self.scopes |= scope as u8;
+        outer
+    }
+
+    /// Ends the step [`Replicated::enter`] began.
+    pub(crate) fn leave(&mut self, outer: u8) {
+        self.scopes = outer;
     }
 
     /// The transport.

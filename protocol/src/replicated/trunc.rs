@@ -17,7 +17,7 @@
 //! last place, and unbiased (`e = 1` with probability `(x mod 2^f) / 2^f`). There is no
 //! large-error failure case.
 
-use super::{EngineError, RepVec, Replicated};
+use super::{EngineError, RepVec, Replicated, Scope};
 use crate::engine::Engine;
 use crate::ring::words_for;
 use crate::transport::Transport;
@@ -76,6 +76,13 @@ impl<T: Transport> Replicated<'_, T> {
     /// low bits of every value are aligned so that their carries land in the same planes, and
     /// one preparation (19 rounds for 3 parties) serves any mix of shifts.
     pub async fn trunc_prep_each(&mut self, shifts: &[u32]) -> Result<TruncPrep, EngineError> {
+        let outer = self.enter(Scope::Truncation);
+        let prep = self.prepare(shifts).await;
+        self.leave(outer);
+        prep
+    }
+
+    async fn prepare(&mut self, shifts: &[u32]) -> Result<TruncPrep, EngineError> {
         if let Some(f) = shifts.iter().find(|f| !(1..=62).contains(*f)) {
             return Err(EngineError::Shape(format!("cannot truncate by {f} bits")));
         }
@@ -131,6 +138,13 @@ impl<T: Transport> Replicated<'_, T> {
 
     /// Truncates `x` with prepared randomness (one round); see the module notes for the error.
     pub async fn trunc_with(&mut self, x: &RepVec, prep: &TruncPrep) -> Result<RepVec, EngineError> {
+        let outer = self.enter(Scope::Truncation);
+        let z = self.truncate(x, prep).await;
+        self.leave(outer);
+        z
+    }
+
+    async fn truncate(&mut self, x: &RepVec, prep: &TruncPrep) -> Result<RepVec, EngineError> {
         let len = x.len();
         if prep.r.len() != len {
             return Err(EngineError::Shape(format!(
