@@ -69,6 +69,41 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
+/// The actively secure engine's checks: three parties in memory compute products (or
+/// comparisons) and check them, seed agreement included.
+fn active_checks(c: &mut Criterion) {
+    use protocol::active::Active;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
+    let run = |compare: bool, size: usize| {
+        rt.block_on(async {
+            let tasks: Vec<_> = mesh(3)
+                .into_iter()
+                .map(|t| {
+                    tokio::spawn(async move {
+                        let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
+                        let mut engine = Active::setup(&t, &mut rng).await.expect("setup");
+                        let (x, y) = (engine.random(size), engine.random(size));
+                        if compare {
+                            drop(engine.less_than(&x, &y).await.expect("comparison"));
+                        } else {
+                            drop(engine.mul(&x, &y).await.expect("products"));
+                        }
+                        engine.verify().await.expect("checks pass");
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("party");
+            }
+        })
+    };
+    let mut group = c.benchmark_group("active checks, 3 parties in memory");
+    group.sample_size(10);
+    group.bench_function("65,536 products", |b| b.iter(|| run(false, 1 << 16)));
+    group.bench_function("4,096 comparisons", |b| b.iter(|| run(true, 1 << 12)));
+    group.finish();
+}
+
 /// One multiplication in each extension the active engine's checks compute in.
 fn extensions(c: &mut Criterion) {
     use protocol::active::ext::{Ext, Gf, Gr};
@@ -81,5 +116,5 @@ fn extensions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, extensions);
+criterion_group!(benches, engine, active_checks, extensions);
 criterion_main!(benches);

@@ -7,6 +7,7 @@ use super::ext::{Ext, lagrange};
 use super::share::ExtShare;
 use crate::engine::{Engine, EngineError};
 use crate::message::{self, Op};
+use crate::replicated::plan::Plan;
 use crate::replicated::{RepVec, Replicated};
 use crate::transport::Transport;
 use rand::SeedableRng;
@@ -21,19 +22,23 @@ pub(crate) async fn dots<E: Ext, T: Transport>(
 ) -> Result<ExtShare<E>, EngineError> {
     let mut words = Vec::with_capacity(pairs.len() * E::WORDS);
     for (a, b) in pairs {
-        let mut z = E::zero();
-        for (i, ai) in a.comps.iter().enumerate() {
-            let terms = &engine.plan().terms[i];
-            let Some((first, rest)) = terms.split_first() else { continue };
-            for (j, aij) in ai.iter().enumerate() {
-                let partner = rest.iter().fold(b.comps[*first][j], |acc, &u| acc.add(b.comps[u][j]));
-                z = z.add(aij.mul(partner));
-            }
-        }
-        z.put(&mut words);
+        local_dot(engine.plan(), a, b).put(&mut words);
     }
     let shared = engine.reshare_words(words, E::BINARY, Op::Check).await?;
     Ok(ExtShare::from_words(&shared))
+}
+
+/// This party's terms of `<a, b>` (before the resharing).
+fn local_dot<E: Ext>(plan: &Plan, a: &ExtShare<E>, b: &ExtShare<E>) -> E {
+    let mut z = E::zero();
+    for (i, ai) in a.comps.iter().enumerate() {
+        let Some((first, rest)) = plan.terms[i].split_first() else { continue };
+        for (j, aij) in ai.iter().enumerate() {
+            let partner = rest.iter().fold(b.comps[*first][j], |acc, &u| acc.add(b.comps[u][j]));
+            z = z.add(aij.mul(partner));
+        }
+    }
+    z
 }
 
 /// Opens `x` with every holder sending every component it holds to every other party, and
@@ -127,19 +132,19 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
             a.push_zero();
             b.push_zero();
         }
-        let (a0, a1) = a.halves();
-        let (b0, b1) = b.halves();
-        let (da, db) = (a1.sub(&a0), b1.sub(&b0));
-        let ax = a0.add(&da.mul_generator());
-        let bx = b0.add(&db.mul_generator());
-        let h = dots(engine, &[(&a0, &b0), (&ax, &bx)]).await?;
+        let half = a.len() / 2;
+        let mut words = Vec::with_capacity(2 * E::WORDS);
+        for z in halves_dots(engine.plan(), &a, &b, half) {
+            z.put(&mut words);
+        }
+        let h = ExtShare::<E>::from_words(&engine.reshare_words(words, E::BINARY, Op::Check).await?);
         let (h0, hx) = split2(&h);
         let h1 = c.sub(&h0);
         let r = E::exceptional(&mut coin(engine).await?);
         let [w0, w1, wx] = lagrange(r);
         c = h0.scale(w0).add(&h1.scale(w1)).add(&hx.scale(wx));
-        a = a0.add(&da.scale(r));
-        b = b0.add(&db.scale(r));
+        a.fold(half, r);
+        b.fold(half, r);
     }
     let mut last = a.clone();
     last.extend(&b);
@@ -152,6 +157,24 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
         return Err(VerifyError::Products { domain }.into());
     }
     Ok(())
+}
+
+/// This party's terms of `h(0) = <a0, b0>` and `h(X) = <a0 + X (a1 - a0), b0 + X (b1 - b0)>`
+/// for the halves `a0, a1` and `b0, b1` (at `half`) of `a` and `b`, as [`dots`] would add them
+/// for those pairs, without building the lines.
+fn halves_dots<E: Ext>(plan: &Plan, a: &ExtShare<E>, b: &ExtShare<E>, half: usize) -> [E; 2] {
+    let (mut z0, mut zx) = (E::zero(), E::zero());
+    for (i, ai) in a.comps.iter().enumerate() {
+        let Some((first, rest)) = plan.terms[i].split_first() else { continue };
+        let partner = |k: usize| rest.iter().fold(b.comps[*first][k], |acc, &u| acc.add(b.comps[u][k]));
+        for j in 0..half {
+            let (a0, a1) = (ai[j], ai[half + j]);
+            let (p0, p1) = (partner(j), partner(half + j));
+            z0 = z0.add(a0.mul(p0));
+            zx = zx.add(a0.add(a1.sub(a0).mul_generator()).mul(p0.add(p1.sub(p0).mul_generator())));
+        }
+    }
+    [z0, zx]
 }
 
 fn split2<E: Ext>(h: &ExtShare<E>) -> (ExtShare<E>, ExtShare<E>) {
@@ -248,5 +271,70 @@ async fn verdict<T: Transport>(
     match reported {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::active::ext::{Gf, Gr};
+    use crate::sharing::Layout;
+    use rand::RngExt;
+
+    fn random_share<E: Ext>(held: usize, len: usize, sample: &impl Fn(&mut ChaCha12Rng) -> E) -> ExtShare<E> {
+        let mut rng = ChaCha12Rng::seed_from_u64((held * 1000 + len) as u64);
+        ExtShare { comps: (0..held).map(|_| (0..len).map(|_| sample(&mut rng)).collect()).collect() }
+    }
+
+    /// The halving round's terms equal the plain inner products of the explicit lines.
+    fn halves_match<E: Ext>(sample: impl Fn(&mut ChaCha12Rng) -> E) {
+        for n in [3, 4, 5] {
+            let layout = Layout::honest_majority(n).unwrap();
+            for party in 0..n {
+                let plan = Plan::new(&layout, party);
+                let held = plan.held.len();
+                let (a, b) = (random_share(held, 10, &sample), random_share(held + 1, 10, &sample));
+                let b = ExtShare { comps: b.comps[1..].to_vec() };
+                let split = |v: &ExtShare<E>| {
+                    let lo = ExtShare { comps: v.comps.iter().map(|c| c[..5].to_vec()).collect() };
+                    let hi = ExtShare { comps: v.comps.iter().map(|c| c[5..].to_vec()).collect() };
+                    (lo, hi)
+                };
+                let line = |lo: &ExtShare<E>, hi: &ExtShare<E>| ExtShare {
+                    comps: lo
+                        .comps
+                        .iter()
+                        .zip(&hi.comps)
+                        .map(|(l, h)| {
+                            l.iter().zip(h).map(|(x, y)| x.add(y.sub(*x).mul_generator())).collect()
+                        })
+                        .collect(),
+                };
+                let ((a0, a1), (b0, b1)) = (split(&a), split(&b));
+                let expected =
+                    [local_dot(&plan, &a0, &b0), local_dot(&plan, &line(&a0, &a1), &line(&b0, &b1))];
+                assert_eq!(halves_dots(&plan, &a, &b, 5), expected, "{n} parties, party {party}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_halving_rounds_terms_are_the_inner_products_of_its_lines() {
+        halves_match(|rng| Gf(rng.random()));
+        halves_match(|rng| Gr(std::array::from_fn(|_| rng.random())));
+    }
+
+    #[test]
+    fn folding_in_place_is_the_line_at_r() {
+        let v = random_share(2, 8, &|rng: &mut ChaCha12Rng| Gr(std::array::from_fn(|_| rng.random())));
+        let r = Gr::exceptional(&mut ChaCha12Rng::seed_from_u64(3));
+        let mut folded = v.clone();
+        folded.fold(4, r);
+        for (f, c) in folded.comps.iter().zip(&v.comps) {
+            assert_eq!(f.len(), 4);
+            for j in 0..4 {
+                assert_eq!(f[j], c[j].add(c[4 + j].sub(c[j]).mul(r)));
+            }
+        }
     }
 }

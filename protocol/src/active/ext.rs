@@ -47,6 +47,13 @@ pub trait Ext: Copy + PartialEq + Send + Sync + std::fmt::Debug + 'static {
     fn put(self, out: &mut Vec<u64>);
     /// Reads one element from the front of `words`.
     fn take(words: &[u64]) -> Self;
+    /// Products by one fixed element, prepared (a check multiplies whole vectors by each
+    /// challenge).
+    type Times: Send + Sync;
+    /// Prepares products by `self`.
+    fn times(self) -> Self::Times;
+    /// `self` times the prepared element.
+    fn mul_times(self, by: &Self::Times) -> Self;
 }
 
 /// `GF(2^64)`: bit `i` is the coefficient of `X^i`.
@@ -66,13 +73,19 @@ fn clmul(a: u64, b: u64) -> u128 {
     r
 }
 
+/// `v (X^4 + X^3 + X + 1)` as a carry-less product, by shifts.
+fn times_low(v: u64) -> u128 {
+    let v = v as u128;
+    v ^ (v << 1) ^ (v << 3) ^ (v << 4)
+}
+
 impl Gf {
     fn reduce(x: u128) -> Gf {
         let (lo, hi) = (x as u64, (x >> 64) as u64);
         // X^64 = X^4 + X^3 + X + 1: fold the high half twice (the second fold has 4 bits).
-        let folded = clmul(hi, LOW_MASK);
+        let folded = times_low(hi);
         let (lo2, hi2) = (folded as u64, (folded >> 64) as u64);
-        Gf(lo ^ lo2 ^ clmul(hi2, LOW_MASK) as u64)
+        Gf(lo ^ lo2 ^ times_low(hi2) as u64)
     }
 }
 
@@ -131,6 +144,27 @@ impl Ext for Gf {
     }
     fn take(words: &[u64]) -> Self {
         Gf(words[0])
+    }
+    /// `table[k][v]` is the fixed element times `v X^(8k)`: a product by it is GF(2)-linear,
+    /// so eight lookups, one per byte, make it.
+    type Times = Box<[[u64; 256]; 8]>;
+    fn times(self) -> Self::Times {
+        let mut table = Box::new([[0u64; 256]; 8]);
+        let mut power = self;
+        for row in table.iter_mut() {
+            let mut basis = [0u64; 8];
+            for b in &mut basis {
+                *b = power.0;
+                power = power.mul_generator();
+            }
+            for v in 1..256usize {
+                row[v] = row[v & (v - 1)] ^ basis[v.trailing_zeros() as usize];
+            }
+        }
+        table
+    }
+    fn mul_times(self, by: &Self::Times) -> Self {
+        Gf(by.iter().enumerate().fold(0, |acc, (k, row)| acc ^ row[((self.0 >> (8 * k)) & 255) as usize]))
     }
 }
 
@@ -202,13 +236,21 @@ impl Ext for Gr {
         }
         Gr(c)
     }
+    /// Products by a few-term element (a lifted ring value, its line `b0 + X (b1 - b0)`) or
+    /// by an element of the exceptional set (every challenge) skip Karatsuba: the first is a
+    /// few scaled copies, the second a sum of shifted copies without multiplications.
     fn mul(self, other: Self) -> Self {
         let mut wide = [0u64; 2 * DEGREE];
         let sparse = |x: &Gr| x.0.iter().filter(|c| **c != 0).count() <= 4;
+        let bits = |x: &Gr| x.0.iter().all(|c| *c <= 1);
         if sparse(&other) {
             sparse_product(&self.0, &other.0, &mut wide);
         } else if sparse(&self) {
             sparse_product(&other.0, &self.0, &mut wide);
+        } else if bits(&other) {
+            shifted_sum(&self.0, &other.0, &mut wide);
+        } else if bits(&self) {
+            shifted_sum(&other.0, &self.0, &mut wide);
         } else {
             karatsuba(&self.0, &other.0, &mut wide);
         }
@@ -261,6 +303,15 @@ impl Ext for Gr {
         c.copy_from_slice(&words[..DEGREE]);
         Gr(c)
     }
+    /// Nothing to prepare: a challenge has 0/1 coefficients, whose products [`Gr::mul`]
+    /// already makes without multiplications.
+    type Times = Gr;
+    fn times(self) -> Gr {
+        self
+    }
+    fn mul_times(self, by: &Gr) -> Self {
+        self.mul(*by)
+    }
 }
 
 /// Adds the product of the coefficient vectors `a` and `b` (of `b`'s few nonzero terms) to
@@ -269,6 +320,16 @@ fn sparse_product(a: &[u64], b: &[u64], out: &mut [u64]) {
     for (k, bk) in b.iter().enumerate().filter(|(_, c)| **c != 0) {
         for (o, x) in out[k..k + a.len()].iter_mut().zip(a) {
             *o = o.wrapping_add(x.wrapping_mul(*bk));
+        }
+    }
+}
+
+/// Adds the product of the coefficient vectors `a` and `b` (whose coefficients are 0 or 1)
+/// to `out`: a sum of shifted copies of `a`.
+fn shifted_sum(a: &[u64], b: &[u64], out: &mut [u64]) {
+    for (k, _) in b.iter().enumerate().filter(|(_, c)| **c == 1) {
+        for (o, x) in out[k..k + a.len()].iter_mut().zip(a) {
+            *o = o.wrapping_add(*x);
         }
     }
 }
@@ -375,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn karatsuba_and_the_sparse_path_agree_with_the_schoolbook_product() {
+    fn karatsuba_the_sparse_and_the_shifted_paths_agree_with_the_schoolbook_product() {
         let mut rng = ChaCha12Rng::seed_from_u64(11);
         for sparse_terms in [1usize, 2, 4, 64] {
             let a: [u64; DEGREE] = std::array::from_fn(|_| rng.random());
@@ -387,6 +448,12 @@ mod tests {
             karatsuba(&a, &b, &mut fast);
             let mut sparse = [0u64; 2 * DEGREE];
             sparse_product(&a, &b, &mut sparse);
+            let bits: [u64; DEGREE] = std::array::from_fn(|i| b[i] & 1);
+            let mut shifted = [0u64; 2 * DEGREE];
+            shifted_sum(&a, &bits, &mut shifted);
+            let mut by_bits = [0u64; 2 * DEGREE];
+            karatsuba(&a, &bits, &mut by_bits);
+            assert_eq!(shifted, by_bits);
             let mut slow = [0u64; 2 * DEGREE];
             for i in 0..DEGREE {
                 for j in 0..DEGREE {
@@ -395,6 +462,40 @@ mod tests {
             }
             assert_eq!(fast, slow);
             assert_eq!(sparse, slow);
+        }
+    }
+
+    #[test]
+    fn field_products_agree_with_shift_and_add_modulo_f() {
+        let mut rng = ChaCha12Rng::seed_from_u64(12);
+        for _ in 0..2000 {
+            let (a, b): (u64, u64) = (rng.random(), rng.random());
+            // Schoolbook: a X^i reduced step by step, added where b has a 1.
+            let (mut acc, mut shifted) = (0u64, a);
+            for i in 0..64 {
+                if (b >> i) & 1 == 1 {
+                    acc ^= shifted;
+                }
+                let top = shifted >> 63;
+                shifted = (shifted << 1) ^ (top * LOW_MASK);
+            }
+            assert_eq!(Gf(a).mul(Gf(b)), Gf(acc), "{a:x} * {b:x}");
+        }
+    }
+
+    #[test]
+    fn prepared_products_are_products() {
+        let mut rng = ChaCha12Rng::seed_from_u64(13);
+        for _ in 0..20 {
+            let c = Gf(rng.random());
+            let by = c.times();
+            for _ in 0..100 {
+                let x = Gf(rng.random());
+                assert_eq!(x.mul_times(&by), x.mul(c));
+            }
+            let g = Gr::exceptional(&mut rng);
+            let y = Gr(std::array::from_fn(|_| rng.random()));
+            assert_eq!(y.mul_times(&g.times()), y.mul(g));
         }
     }
 

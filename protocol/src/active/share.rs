@@ -67,18 +67,17 @@ impl<E: Ext> ExtShare<E> {
         ExtShare { comps: self.comps.iter().map(|v| v.iter().map(|e| e.mul(c)).collect()).collect() }
     }
 
-    /// Every element times the generator (local).
-    pub fn mul_generator(&self) -> Self {
-        ExtShare { comps: self.comps.iter().map(|v| v.iter().map(|e| e.mul_generator()).collect()).collect() }
-    }
-
-    /// The two halves (the length must be even).
-    pub fn halves(&self) -> (Self, Self) {
-        let h = self.len() / 2;
-        (
-            ExtShare { comps: self.comps.iter().map(|c| c[..h].to_vec()).collect() },
-            ExtShare { comps: self.comps.iter().map(|c| c[h..].to_vec()).collect() },
-        )
+    /// Replaces the halves `v0`, `v1` (at `half`, the length being twice that) by the line
+    /// through them at `r`, `v0 + r (v1 - v0)`, in place.
+    pub fn fold(&mut self, half: usize, r: E) {
+        let by = r.times();
+        for comp in &mut self.comps {
+            let (low, high) = comp.split_at_mut(half);
+            for (x, y) in low.iter_mut().zip(high.iter()) {
+                *x = x.add(y.sub(*x).mul_times(&by));
+            }
+            comp.truncate(half);
+        }
     }
 
     /// Appends `other`'s elements.
