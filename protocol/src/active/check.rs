@@ -4,7 +4,7 @@
 
 use super::VerifyError;
 use super::ext::{Ext, lagrange};
-use super::share::ExtShare;
+use super::share::{ExtShare, Lifted};
 use crate::engine::{Engine, EngineError};
 use crate::message::{self, Op};
 use crate::replicated::plan::Plan;
@@ -117,7 +117,7 @@ pub(crate) async fn coin<T: Transport>(engine: &mut Replicated<'_, T>) -> Result
 pub(crate) async fn compress<E: Ext, T: Transport>(
     engine: &mut Replicated<'_, T>,
     mut a: ExtShare<E>,
-    mut b: ExtShare<E>,
+    mut b: Lifted<E>,
     mut c: ExtShare<E>,
     domain: &'static str,
 ) -> Result<(), EngineError> {
@@ -125,24 +125,35 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     let beta = ExtShare::<E>::from_words(&engine.random(E::WORDS));
     let gamma = dots(engine, &[(&alpha, &beta)]).await?;
     a.extend(&alpha);
-    b.extend(&beta);
+    b.extend_ext(&beta);
     c = c.add(&gamma);
+    // The first rounds keep `b` as a public combination `sum_p e_p b[p m ..][..m]` of pieces
+    // of the lifted vector, whose elements are base values but for a few: their products
+    // with `a` are scaled copies, not full extension products. Zeros pad the vectors so that
+    // each of those rounds halves evenly.
+    let rounds = E::PIECE_ROUNDS.min(a.len().ilog2());
+    while !a.len().is_multiple_of(1 << rounds) {
+        a.push_zero();
+        b.push_zero();
+    }
+    let mut pieces = vec![E::one()];
+    for _ in 0..rounds {
+        let half = a.len() / 2;
+        let z = pieces_dots(engine.plan(), &a, &b, &pieces, half);
+        let r = round(engine, z, &mut c).await?;
+        a.fold(half, r);
+        let rest = E::one().sub(r);
+        pieces = pieces.iter().flat_map(|e| [e.mul(rest), e.mul(r)]).collect();
+    }
+    let mut b = b.combine(&pieces, a.len());
     while a.len() > 1 {
         if a.len() % 2 == 1 {
             a.push_zero();
             b.push_zero();
         }
         let half = a.len() / 2;
-        let mut words = Vec::with_capacity(2 * E::WORDS);
-        for z in halves_dots(engine.plan(), &a, &b, half) {
-            z.put(&mut words);
-        }
-        let h = ExtShare::<E>::from_words(&engine.reshare_words(words, E::BINARY, Op::Check).await?);
-        let (h0, hx) = split2(&h);
-        let h1 = c.sub(&h0);
-        let r = E::exceptional(&mut coin(engine).await?);
-        let [w0, w1, wx] = lagrange(r);
-        c = h0.scale(w0).add(&h1.scale(w1)).add(&hx.scale(wx));
+        let z = halves_dots(engine.plan(), &a, &b, half);
+        let r = round(engine, z, &mut c).await?;
         a.fold(half, r);
         b.fold(half, r);
     }
@@ -157,6 +168,67 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
         return Err(VerifyError::Products { domain }.into());
     }
     Ok(())
+}
+
+/// One halving round's interaction: reshares this party's terms `z` of `h(0)` and `h(X)`,
+/// sets `h(1) = c - h(0)`, draws the challenge `r` and replaces `c` by `h(r)`.
+async fn round<E: Ext, T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    z: [E; 2],
+    c: &mut ExtShare<E>,
+) -> Result<E, EngineError> {
+    let mut words = Vec::with_capacity(2 * E::WORDS);
+    for v in z {
+        v.put(&mut words);
+    }
+    let h = ExtShare::<E>::from_words(&engine.reshare_words(words, E::BINARY, Op::Check).await?);
+    let (h0, hx) = split2(&h);
+    let h1 = c.sub(&h0);
+    let r = E::exceptional(&mut coin(engine).await?);
+    let [w0, w1, wx] = lagrange(r);
+    *c = h0.scale(w0).add(&h1.scale(w1)).add(&hx.scale(wx));
+    Ok(r)
+}
+
+/// [`halves_dots`] for the `b` that is `sum_p pieces[p] b[p m + j]` at `j < m = 2 half`:
+/// by linearity, the sums of `a`'s products with each piece (by base values, but for `b`'s
+/// few extension elements), weighted at the end.
+fn pieces_dots<E: Ext>(plan: &Plan, a: &ExtShare<E>, b: &Lifted<E>, pieces: &[E], half: usize) -> [E; 2] {
+    let m = 2 * half;
+    let add = |x: u64, y: u64| if E::BINARY { x ^ y } else { x.wrapping_add(y) };
+    let sub = |x: u64, y: u64| if E::BINARY { x ^ y } else { x.wrapping_sub(y) };
+    let mut sums = vec![[E::zero(); 2]; pieces.len()];
+    for (i, ai) in a.comps.iter().enumerate() {
+        let Some((first, rest)) = plan.terms[i].split_first() else { continue };
+        let partner = |k: usize| rest.iter().fold(b.base[*first][k], |acc, &u| add(acc, b.base[u][k]));
+        let line = |j: usize| ai[j].add(ai[half + j].sub(ai[j]).mul_generator());
+        for (j, a0) in ai[..half].iter().enumerate() {
+            let ax = line(j);
+            let axx = ax.mul_generator();
+            for (p, sum) in sums.iter_mut().enumerate() {
+                let (p0, p1) = (partner(p * m + j), partner(p * m + half + j));
+                sum[0].add_scaled(a0, p0);
+                sum[1].add_scaled(&ax, p0);
+                sum[1].add_scaled(&axx, sub(p1, p0));
+            }
+        }
+        // The extension elements, where the base values are zero: in the first half, `b0`
+        // and the line `b0 (1 - X)`; in the second, the line `X b1`.
+        for (at, values) in &b.extras {
+            let pb = rest.iter().fold(values[*first], |acc, &u| acc.add(values[u]));
+            let (p, at) = (at / m, at % m);
+            if at < half {
+                let ax = line(at);
+                sums[p][0] = sums[p][0].add(ai[at].mul(pb));
+                sums[p][1] = sums[p][1].add(ax.mul(pb)).sub(ax.mul_generator().mul(pb));
+            } else {
+                sums[p][1] = sums[p][1].add(line(at - half).mul_generator().mul(pb));
+            }
+        }
+    }
+    sums.iter()
+        .zip(pieces)
+        .fold([E::zero(); 2], |acc, (s, e)| [acc[0].add(s[0].mul(*e)), acc[1].add(s[1].mul(*e))])
 }
 
 /// This party's terms of `h(0) = <a0, b0>` and `h(X) = <a0 + X (a1 - a0), b0 + X (b1 - b0)>`
@@ -322,6 +394,44 @@ mod tests {
     fn a_halving_rounds_terms_are_the_inner_products_of_its_lines() {
         halves_match(|rng| Gf(rng.random()));
         halves_match(|rng| Gr(std::array::from_fn(|_| rng.random())));
+    }
+
+    /// With `b` kept as pieces, the round's terms are those of the combined `b`, and folding
+    /// the pieces' weights is folding the combined vector.
+    fn pieces_match<E: Ext>(sample: impl Fn(&mut ChaCha12Rng) -> E) {
+        let mut rng = ChaCha12Rng::seed_from_u64(21);
+        for n in [3, 5] {
+            let layout = Layout::honest_majority(n).unwrap();
+            let plan = Plan::new(&layout, 1);
+            let held = plan.held.len();
+            let a = random_share(held, 8, &sample);
+            let mut b = Lifted::<E>::new(held);
+            for k in 0..32 {
+                if k == 2 || k == 22 {
+                    b.extend_ext(&random_share(held, 1, &sample));
+                } else {
+                    for c in &mut b.base {
+                        let v: u64 = rng.random();
+                        c.push(if E::BINARY { v & 1 } else { v });
+                    }
+                }
+            }
+            let pieces: Vec<E> = (0..4).map(|_| sample(&mut rng)).collect();
+            let combined = b.combine(&pieces, 8);
+            assert_eq!(pieces_dots(&plan, &a, &b, &pieces, 4), halves_dots(&plan, &a, &combined, 4));
+            let r = E::exceptional(&mut rng);
+            let mut folded = combined.clone();
+            folded.fold(4, r);
+            let rest = E::one().sub(r);
+            let next: Vec<E> = pieces.iter().flat_map(|e| [e.mul(rest), e.mul(r)]).collect();
+            assert!(folded.comps == b.combine(&next, 4).comps, "{n} parties");
+        }
+    }
+
+    #[test]
+    fn rounds_on_pieces_are_rounds_on_the_combined_vector() {
+        pieces_match(|rng| Gf(rng.random()));
+        pieces_match(|rng| Gr(std::array::from_fn(|_| rng.random())));
     }
 
     #[test]

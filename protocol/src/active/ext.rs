@@ -47,6 +47,12 @@ pub trait Ext: Copy + PartialEq + Send + Sync + std::fmt::Debug + 'static {
     fn put(self, out: &mut Vec<u64>);
     /// Reads one element from the front of `words`.
     fn take(words: &[u64]) -> Self;
+    /// Rounds of a check in which the lifted vector `b` stays a combination of its pieces
+    /// (see `check::compress`): while the pieces are fewer than about the cost of a full
+    /// product over that of a product by a base value.
+    const PIECE_ROUNDS: u32;
+    /// `self + other v` for a base-ring `v` (for the field, a bit).
+    fn add_scaled(&mut self, other: &Self, v: u64);
     /// Products by one fixed element, prepared (a check multiplies whole vectors by each
     /// challenge).
     type Times: Send + Sync;
@@ -54,6 +60,10 @@ pub trait Ext: Copy + PartialEq + Send + Sync + std::fmt::Debug + 'static {
     fn times(self) -> Self::Times;
     /// `self` times the prepared element.
     fn mul_times(self, by: &Self::Times) -> Self;
+    /// `self + (high - self) r` for the prepared `r`, in place: a fold of a check's vectors.
+    fn fold_line(&mut self, high: &Self, by: &Self::Times) {
+        *self = self.add(high.sub(*self).mul_times(by));
+    }
 }
 
 /// `GF(2^64)`: bit `i` is the coefficient of `X^i`.
@@ -145,6 +155,12 @@ impl Ext for Gf {
     fn take(words: &[u64]) -> Self {
         Gf(words[0])
     }
+    const PIECE_ROUNDS: u32 = 4;
+    fn add_scaled(&mut self, other: &Self, v: u64) {
+        if v & 1 == 1 {
+            self.0 ^= other.0;
+        }
+    }
     /// `table[k][v]` is the fixed element times `v X^(8k)`: a product by it is GF(2)-linear,
     /// so eight lookups, one per byte, make it.
     type Times = Box<[[u64; 256]; 8]>;
@@ -193,13 +209,6 @@ impl Gr {
             *x = x.wrapping_mul(v);
         }
         Gr(c)
-    }
-
-    /// `self + other * v` for a base-ring `v`.
-    pub fn add_scaled(&mut self, other: &Gr, v: u64) {
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            *a = a.wrapping_add(b.wrapping_mul(v));
-        }
     }
 
     /// The reduction modulo 2, as a field element.
@@ -254,15 +263,7 @@ impl Ext for Gr {
         } else {
             karatsuba(&self.0, &other.0, &mut wide);
         }
-        // X^64 = -(X^4 + X^3 + X + 1), from the top down.
-        for i in (DEGREE..2 * DEGREE - 1).rev() {
-            let t = wide[i];
-            if t != 0 {
-                for k in LOW_TERMS {
-                    wide[i - DEGREE + k] = wide[i - DEGREE + k].wrapping_sub(t);
-                }
-            }
-        }
+        reduce_wide(&mut wide);
         let mut c = [0u64; DEGREE];
         c.copy_from_slice(&wide[..DEGREE]);
         Gr(c)
@@ -303,6 +304,12 @@ impl Ext for Gr {
         c.copy_from_slice(&words[..DEGREE]);
         Gr(c)
     }
+    const PIECE_ROUNDS: u32 = 5;
+    fn add_scaled(&mut self, other: &Self, v: u64) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a = a.wrapping_add(b.wrapping_mul(v));
+        }
+    }
     /// Nothing to prepare: a challenge has 0/1 coefficients, whose products [`Gr::mul`]
     /// already makes without multiplications.
     type Times = Gr;
@@ -311,6 +318,37 @@ impl Ext for Gr {
     }
     fn mul_times(self, by: &Gr) -> Self {
         self.mul(*by)
+    }
+    /// The challenge has 0/1 coefficients: the difference's shifted copies, summed and
+    /// reduced, without a copy of either element.
+    fn fold_line(&mut self, high: &Gr, by: &Gr) {
+        let mut d = [0u64; DEGREE];
+        for ((d, h), l) in d.iter_mut().zip(&high.0).zip(&self.0) {
+            *d = h.wrapping_sub(*l);
+        }
+        let mut wide = [0u64; 2 * DEGREE];
+        for (shift, _) in by.0.iter().enumerate().filter(|(_, c)| **c == 1) {
+            for (o, x) in wide[shift..shift + DEGREE].iter_mut().zip(&d) {
+                *o = o.wrapping_add(*x);
+            }
+        }
+        reduce_wide(&mut wide);
+        for (s, w) in self.0.iter_mut().zip(&wide) {
+            *s = s.wrapping_add(*w);
+        }
+    }
+}
+
+/// Reduces a product's `2 DEGREE - 1` coefficients modulo `f` in place (the low `DEGREE`
+/// are the result): `X^64 = -(X^4 + X^3 + X + 1)`, from the top down.
+fn reduce_wide(wide: &mut [u64; 2 * DEGREE]) {
+    for i in (DEGREE..2 * DEGREE - 1).rev() {
+        let t = wide[i];
+        if t != 0 {
+            for k in LOW_TERMS {
+                wide[i - DEGREE + k] = wide[i - DEGREE + k].wrapping_sub(t);
+            }
+        }
     }
 }
 
@@ -338,7 +376,7 @@ fn shifted_sum(a: &[u64], b: &[u64], out: &mut [u64]) {
 /// (at least `2 len - 1` long): Karatsuba's three half-size products, down to 16 terms.
 fn karatsuba(a: &[u64], b: &[u64], out: &mut [u64]) {
     let n = a.len();
-    if n <= 16 {
+    if n <= 64 {
         for (i, x) in a.iter().enumerate() {
             for (o, y) in out[i..i + n].iter_mut().zip(b) {
                 *o = o.wrapping_add(x.wrapping_mul(*y));
@@ -496,6 +534,14 @@ mod tests {
             let g = Gr::exceptional(&mut rng);
             let y = Gr(std::array::from_fn(|_| rng.random()));
             assert_eq!(y.mul_times(&g.times()), y.mul(g));
+            let z = Gr(std::array::from_fn(|_| rng.random()));
+            let mut folded = y;
+            folded.fold_line(&z, &g.times());
+            assert_eq!(folded, y.add(z.sub(y).mul(g)));
+            let (mut low, high) = (Gf(rng.random()), Gf(rng.random()));
+            let expected = low.add(high.sub(low).mul(c));
+            low.fold_line(&high, &by);
+            assert_eq!(low, expected);
         }
     }
 

@@ -74,7 +74,7 @@ impl<E: Ext> ExtShare<E> {
         for comp in &mut self.comps {
             let (low, high) = comp.split_at_mut(half);
             for (x, y) in low.iter_mut().zip(high.iter()) {
-                *x = x.add(y.sub(*x).mul_times(&by));
+                x.fold_line(y, &by);
             }
             comp.truncate(half);
         }
@@ -95,6 +95,67 @@ impl<E: Ext> ExtShare<E> {
     }
 }
 
+/// One party's share of a lifted vector whose elements are base-ring values (ring values,
+/// bits), except for a few extension elements (a matrix product's `Y v`, a check's random
+/// `beta`): eight bytes per element instead of an extension element.
+#[derive(Clone)]
+pub(crate) struct Lifted<E> {
+    /// Per held component, the base values (zero where an element is an extension one).
+    pub base: Vec<Vec<u64>>,
+    /// The extension elements: position and, per held component, value.
+    pub extras: Vec<(usize, Vec<E>)>,
+}
+
+impl<E: Ext> Lifted<E> {
+    pub fn new(held: usize) -> Self {
+        Lifted { base: vec![Vec::new(); held], extras: Vec::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.base.first().map_or(0, Vec::len)
+    }
+
+    /// Appends a zero.
+    pub fn push_zero(&mut self) {
+        for c in &mut self.base {
+            c.push(0);
+        }
+    }
+
+    /// Appends the extension elements of `v`.
+    pub fn extend_ext(&mut self, v: &ExtShare<E>) {
+        for k in 0..v.len() {
+            self.extras.push((self.len(), v.comps.iter().map(|c| c[k]).collect()));
+            self.push_zero();
+        }
+    }
+
+    /// The vector `sum_p pieces[p] self[p m + j]` for `j < m`, as extension elements.
+    pub fn combine(&self, pieces: &[E], m: usize) -> ExtShare<E> {
+        let mut comps: Vec<Vec<E>> = self
+            .base
+            .iter()
+            .map(|c| {
+                (0..m)
+                    .map(|j| {
+                        let mut acc = E::zero();
+                        for (p, e) in pieces.iter().enumerate() {
+                            acc.add_scaled(e, c[p * m + j]);
+                        }
+                        acc
+                    })
+                    .collect()
+            })
+            .collect();
+        for (at, values) in &self.extras {
+            for (comp, v) in comps.iter_mut().zip(values) {
+                comp[at % m] = comp[at % m].add(v.mul(pieces[at / m]));
+            }
+        }
+        ExtShare { comps }
+    }
+}
+
 /// The inner-product claim `<a, b> = c` that the products in `claims` hold exactly when
 /// every one of them is right (with probability `1 - 2^-63` over the weights otherwise): each
 /// product is weighted by a public random element of the exceptional set, and a matrix
@@ -103,9 +164,9 @@ pub(crate) fn lift_ring<R: Rng>(
     claims: &[RingClaim],
     held: usize,
     rng: &mut R,
-) -> (ExtShare<Gr>, ExtShare<Gr>, ExtShare<Gr>) {
+) -> (ExtShare<Gr>, Lifted<Gr>, ExtShare<Gr>) {
     let mut a = ExtShare::<Gr>::zeros(held, 0);
-    let mut b = ExtShare::<Gr>::zeros(held, 0);
+    let mut b = Lifted::<Gr>::new(held);
     let mut c = vec![Gr::zero(); held];
     for claim in claims {
         match claim {
@@ -114,6 +175,7 @@ pub(crate) fn lift_ring<R: Rng>(
             RingClaim::Matmul { x, y, z, rows, inner, cols } => {
                 let u: Vec<Gr> = (0..*rows).map(|_| Gr::exceptional(rng)).collect();
                 let v: Vec<Gr> = (0..*cols).map(|_| Gr::exceptional(rng)).collect();
+                let mut yvs = Vec::with_capacity(held);
                 for (i, ci) in c.iter_mut().enumerate() {
                     // u^T X: inner values.
                     let mut ux = vec![Gr::zero(); *inner];
@@ -142,9 +204,10 @@ pub(crate) fn lift_ring<R: Rng>(
                         total = total.add(uz.mul(*vc));
                     }
                     a.comps[i].extend(ux);
-                    b.comps[i].extend(yv);
+                    yvs.push(yv);
                     *ci = ci.add(total);
                 }
+                b.extend_ext(&ExtShare { comps: yvs });
             }
         }
     }
@@ -154,7 +217,7 @@ pub(crate) fn lift_ring<R: Rng>(
 #[allow(clippy::too_many_arguments)]
 fn lift_dot<R: Rng>(
     a: &mut ExtShare<Gr>,
-    b: &mut ExtShare<Gr>,
+    b: &mut Lifted<Gr>,
     c: &mut [Gr],
     x: &RepVec,
     y: &RepVec,
@@ -165,13 +228,12 @@ fn lift_dot<R: Rng>(
     let outputs = z.len();
     let weights: Vec<Gr> = (0..outputs).map(|_| Gr::exceptional(rng)).collect();
     for (i, ci) in c.iter_mut().enumerate() {
-        let (ai, bi) = (&mut a.comps[i], &mut b.comps[i]);
+        let (ai, bi) = (&mut a.comps[i], &mut b.base[i]);
         ai.reserve(outputs * k);
-        bi.reserve(outputs * k);
+        bi.extend_from_slice(&y.comps[i][..outputs * k]);
         for (o, w) in weights.iter().enumerate() {
             for j in o * k..(o + 1) * k {
                 ai.push(w.scale(x.comps[i][j]));
-                bi.push(Gr::constant(y.comps[i][j]));
             }
             ci.add_scaled(w, z.comps[i][o]);
         }
@@ -185,15 +247,15 @@ pub(crate) fn lift_and<R: Rng>(
     claims: &[AndClaim],
     held: usize,
     rng: &mut R,
-) -> (ExtShare<Gf>, ExtShare<Gf>, ExtShare<Gf>) {
+) -> (ExtShare<Gf>, Lifted<Gf>, ExtShare<Gf>) {
     let mut a = ExtShare::<Gf>::zeros(held, 0);
-    let mut b = ExtShare::<Gf>::zeros(held, 0);
+    let mut b = Lifted::<Gf>::new(held);
     let mut c = vec![Gf::zero(); held];
     for claim in claims {
         let words = claim.z.len();
         let weights: Vec<Gf> = (0..words * 64).map(|_| Gf::exceptional(rng)).collect();
         for (i, ci) in c.iter_mut().enumerate() {
-            let (ai, bi) = (&mut a.comps[i], &mut b.comps[i]);
+            let (ai, bi) = (&mut a.comps[i], &mut b.base[i]);
             ai.reserve(words * 64);
             bi.reserve(words * 64);
             for w in 0..words {
@@ -201,7 +263,7 @@ pub(crate) fn lift_and<R: Rng>(
                 for lane in 0..64 {
                     let weight = weights[w * 64 + lane];
                     ai.push(if (xw >> lane) & 1 == 1 { weight } else { Gf::zero() });
-                    bi.push(Gf((yw >> lane) & 1));
+                    bi.push((yw >> lane) & 1);
                     if (zw >> lane) & 1 == 1 {
                         *ci = ci.add(weight);
                     }
