@@ -155,7 +155,7 @@ impl Ext for Gf {
     fn take(words: &[u64]) -> Self {
         Gf(words[0])
     }
-    const PIECE_ROUNDS: u32 = 4;
+    const PIECE_ROUNDS: u32 = 3;
     fn add_scaled(&mut self, other: &Self, v: u64) {
         if v & 1 == 1 {
             self.0 ^= other.0;
