@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the honest-majority engine: three parties in one process over the
 //! in-memory transport, each run including the seed agreement. The same workloads between
-//! node processes over QUIC: `testnet bench`. Also one product in each extension the actively
-//! secure engine's checks compute in.
+//! node processes over QUIC: `testnet bench`. Also the actively secure engine's checks of
+//! products and comparisons, and one product in each extension its checks compute in.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use protocol::bench::{BenchOp, run};
