@@ -4,6 +4,7 @@
 //! products and comparisons, and one product in each extension its checks compute in.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use protocol::active::Active;
 use protocol::bench::{BenchOp, run};
 use protocol::replicated::Replicated;
 use protocol::transport::memory::mesh;
@@ -18,6 +19,8 @@ enum Work {
     Op(BenchOp),
     /// Truncation by 16 bits, preparation included.
     Trunc,
+    /// The actively secure engine's products (or, if `true`, comparisons), then its checks.
+    Checked(bool),
 }
 
 /// Runs `work` of `size` as each of three parties, with a fresh engine (seed agreement
@@ -29,6 +32,17 @@ fn three_parties(rt: &tokio::runtime::Runtime, work: Work, size: usize) {
             .map(|t| {
                 tokio::spawn(async move {
                     let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
+                    if let Work::Checked(compare) = work {
+                        let mut engine = Active::setup(&t, &mut rng).await.expect("setup");
+                        let (x, y) = (engine.random(size), engine.random(size));
+                        if compare {
+                            drop(engine.less_than(&x, &y).await.expect("comparison"));
+                        } else {
+                            drop(engine.mul(&x, &y).await.expect("products"));
+                        }
+                        engine.verify().await.expect("checks pass");
+                        return;
+                    }
                     let mut engine = Replicated::setup(&t, &mut rng).await.expect("setup");
                     match work {
                         Work::Op(op) => drop(run(&mut engine, op, size).await.expect("workload")),
@@ -36,6 +50,7 @@ fn three_parties(rt: &tokio::runtime::Runtime, work: Work, size: usize) {
                             let x = engine.random(size);
                             drop(engine.trunc(&x, 16).await.expect("trunc"));
                         }
+                        Work::Checked(_) => unreachable!("checked above"),
                     }
                 })
             })
@@ -72,35 +87,12 @@ fn engine(c: &mut Criterion) {
 /// The actively secure engine's checks: three parties in memory compute products (or
 /// comparisons) and check them, seed agreement included.
 fn active_checks(c: &mut Criterion) {
-    use protocol::active::Active;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
-    let run = |compare: bool, size: usize| {
-        rt.block_on(async {
-            let tasks: Vec<_> = mesh(3)
-                .into_iter()
-                .map(|t| {
-                    tokio::spawn(async move {
-                        let mut rng = ChaCha20Rng::seed_from_u64(t.party() as u64);
-                        let mut engine = Active::setup(&t, &mut rng).await.expect("setup");
-                        let (x, y) = (engine.random(size), engine.random(size));
-                        if compare {
-                            drop(engine.less_than(&x, &y).await.expect("comparison"));
-                        } else {
-                            drop(engine.mul(&x, &y).await.expect("products"));
-                        }
-                        engine.verify().await.expect("checks pass");
-                    })
-                })
-                .collect();
-            for task in tasks {
-                task.await.expect("party");
-            }
-        })
-    };
     let mut group = c.benchmark_group("active checks, 3 parties in memory");
     group.sample_size(10);
-    group.bench_function("65,536 products", |b| b.iter(|| run(false, 1 << 16)));
-    group.bench_function("4,096 comparisons", |b| b.iter(|| run(true, 1 << 12)));
+    group.bench_function("65,536 products", |b| b.iter(|| three_parties(&rt, Work::Checked(false), 1 << 16)));
+    group
+        .bench_function("4,096 comparisons", |b| b.iter(|| three_parties(&rt, Work::Checked(true), 1 << 12)));
     group.finish();
 }
 
