@@ -376,7 +376,7 @@ fn shifted_sum(a: &[u64], b: &[u64], out: &mut [u64]) {
 /// (at least `2 len - 1` long): Karatsuba's three half-size products, down to 16 terms.
 fn karatsuba(a: &[u64], b: &[u64], out: &mut [u64]) {
     let n = a.len();
-    if n <= 64 {
+    if n <= 16 {
         for (i, x) in a.iter().enumerate() {
             for (o, y) in out[i..i + n].iter_mut().zip(b) {
                 *o = o.wrapping_add(x.wrapping_mul(*y));
