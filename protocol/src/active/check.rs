@@ -4,7 +4,7 @@
 
 use super::VerifyError;
 use super::ext::{Ext, lagrange};
-use super::share::{ExtShare, Lifted};
+use super::share::{Buffers, ExtShare, Lifted};
 use crate::engine::{Engine, EngineError};
 use crate::message::{self, Op};
 use crate::replicated::plan::Plan;
@@ -120,6 +120,7 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     mut b: Lifted<E>,
     mut c: ExtShare<E>,
     domain: &'static str,
+    buffers: &mut Buffers<E>,
 ) -> Result<(), EngineError> {
     let alpha = ExtShare::<E>::from_words(&engine.random(E::WORDS));
     let beta = ExtShare::<E>::from_words(&engine.random(E::WORDS));
@@ -145,7 +146,9 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
         let rest = E::one().sub(r);
         pieces = pieces.iter().flat_map(|e| [e.mul(rest), e.mul(r)]).collect();
     }
-    let mut b = b.combine(&pieces, a.len());
+    let lifted = b;
+    let mut b = lifted.combine(&pieces, a.len());
+    let base = lifted.base;
     while a.len() > 1 {
         if a.len() % 2 == 1 {
             a.push_zero();
@@ -164,6 +167,7 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     let fa = E::take(&words);
     let fb = E::take(&words[E::WORDS..]);
     let fc = E::take(&words[2 * E::WORDS..]);
+    buffers.keep(a, base);
     if fa.mul(fb) != fc {
         return Err(VerifyError::Products { domain }.into());
     }
@@ -192,43 +196,45 @@ async fn round<E: Ext, T: Transport>(
 
 /// [`halves_dots`] for the `b` that is `sum_p pieces[p] b[p m + j]` at `j < m = 2 half`:
 /// by linearity, the sums of `a`'s products with each piece (by base values, but for `b`'s
-/// few extension elements), weighted at the end.
+/// few extension elements), weighted at the end. With `a0, a1` and `p0, p1` the halves of
+/// `a` and of a piece, three sums make both terms: `s00 = <a0, p0>`, `s11 = <a1, p1>` and
+/// `m = <a0 + a1, p0 + p1>`; then `h(0) = s00` and, with the cross sum `x = m - s00 - s11`,
+/// `h(X) = s00 + X (x - 2 s00) + X^2 (s00 + s11 - x)`.
 fn pieces_dots<E: Ext>(plan: &Plan, a: &ExtShare<E>, b: &Lifted<E>, pieces: &[E], half: usize) -> [E; 2] {
     let m = 2 * half;
     let add = |x: u64, y: u64| if E::BINARY { x ^ y } else { x.wrapping_add(y) };
-    let sub = |x: u64, y: u64| if E::BINARY { x ^ y } else { x.wrapping_sub(y) };
-    let mut sums = vec![[E::zero(); 2]; pieces.len()];
+    // Per piece: s00, s11, m.
+    let mut sums = vec![[E::zero(); 3]; pieces.len()];
     for (i, ai) in a.comps.iter().enumerate() {
         let Some((first, rest)) = plan.terms[i].split_first() else { continue };
         let partner = |k: usize| rest.iter().fold(b.base[*first][k], |acc, &u| add(acc, b.base[u][k]));
-        let line = |j: usize| ai[j].add(ai[half + j].sub(ai[j]).mul_generator());
-        for (j, a0) in ai[..half].iter().enumerate() {
-            let ax = line(j);
-            let axx = ax.mul_generator();
+        let (low, high) = ai.split_at(half);
+        for (j, (a0, a1)) in low.iter().zip(high).enumerate() {
             for (p, sum) in sums.iter_mut().enumerate() {
                 let (p0, p1) = (partner(p * m + j), partner(p * m + half + j));
                 sum[0].add_scaled(a0, p0);
-                sum[1].add_scaled(&ax, p0);
-                sum[1].add_scaled(&axx, sub(p1, p0));
+                sum[1].add_scaled(a1, p1);
+                sum[2].add_sum_scaled(a0, a1, add(p0, p1));
             }
         }
-        // The extension elements, where the base values are zero: in the first half, `b0`
-        // and the line `b0 (1 - X)`; in the second, the line `X b1`.
+        // The extension elements, where the base values are zero.
         for (at, values) in &b.extras {
             let pb = rest.iter().fold(values[*first], |acc, &u| acc.add(values[u]));
             let (p, at) = (at / m, at % m);
-            if at < half {
-                let ax = line(at);
-                sums[p][0] = sums[p][0].add(ai[at].mul(pb));
-                sums[p][1] = sums[p][1].add(ax.mul(pb)).sub(ax.mul_generator().mul(pb));
-            } else {
-                sums[p][1] = sums[p][1].add(line(at - half).mul_generator().mul(pb));
-            }
+            let j = at % half;
+            let both = ai[j].add(ai[half + j]).mul(pb);
+            let own = if at < half { 0 } else { 1 };
+            sums[p][own] = sums[p][own].add(ai[at].mul(pb));
+            sums[p][2] = sums[p][2].add(both);
         }
     }
-    sums.iter()
-        .zip(pieces)
-        .fold([E::zero(); 2], |acc, (s, e)| [acc[0].add(s[0].mul(*e)), acc[1].add(s[1].mul(*e))])
+    let [s00, s11, m] = sums.iter().zip(pieces).fold([E::zero(); 3], |acc, (s, e)| {
+        [acc[0].add(s[0].mul(*e)), acc[1].add(s[1].mul(*e)), acc[2].add(s[2].mul(*e))]
+    });
+    let cross = m.sub(s00).sub(s11);
+    let linear = cross.sub(s00).sub(s00);
+    let square = s00.add(s11).sub(cross);
+    [s00, s00.add(linear.add(square.mul_generator()).mul_generator())]
 }
 
 /// This party's terms of `h(0) = <a0, b0>` and `h(X) = <a0 + X (a1 - a0), b0 + X (b1 - b0)>`

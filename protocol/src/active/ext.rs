@@ -7,8 +7,9 @@
 //! `X` (cheap: a shift and a reduction), inverses of units, and sampling from an
 //! *exceptional set*: elements whose pairwise differences are units, so that a nonzero
 //! polynomial of degree `d` vanishes on at most `d` of them (Schwartz-Zippel over Galois
-//! rings). The polynomials with 0/1 coefficients form such a set of size `2^64` (a
-//! difference is nonzero modulo 2, hence a unit).
+//! rings). The polynomials with 0/1 coefficients form such a set (a difference is nonzero
+//! modulo 2, hence a unit): the field samples all `2^64`, the ring those with exactly
+//! [`CHALLENGE_WEIGHT`] ones (`C(64, 16) > 2^48.79` of them), whose products are cheaper.
 
 use rand::{Rng, RngExt};
 
@@ -18,6 +19,11 @@ pub const DEGREE: usize = 64;
 const LOW_TERMS: [usize; 4] = [0, 1, 3, 4];
 /// `f` without its top term, as a bit mask (for the field).
 const LOW_MASK: u64 = 0b11011;
+/// Ones in every element of the ring's exceptional set (see [`Gr::exceptional`]).
+pub const CHALLENGE_WEIGHT: usize = 16;
+/// `log2` of the size of the ring's exceptional set, `C(64, 16)`, rounded down to a
+/// hundredth (`docs/protocol.md`, Soundness).
+pub const RING_SET_BITS: f64 = 48.79;
 
 /// An extension ring of a sharing's base ring, as the checks use it.
 pub trait Ext: Copy + PartialEq + Send + Sync + std::fmt::Debug + 'static {
@@ -53,6 +59,10 @@ pub trait Ext: Copy + PartialEq + Send + Sync + std::fmt::Debug + 'static {
     const PIECE_ROUNDS: u32;
     /// `self + other v` for a base-ring `v` (for the field, a bit).
     fn add_scaled(&mut self, other: &Self, v: u64);
+    /// `self + (x + y) v` for a base-ring `v`, without the sum as a value of its own.
+    fn add_sum_scaled(&mut self, x: &Self, y: &Self, v: u64) {
+        self.add_scaled(&x.add(*y), v);
+    }
     /// Products by one fixed element, prepared (a check multiplies whole vectors by each
     /// challenge).
     type Times: Send + Sync;
@@ -204,11 +214,38 @@ impl Gr {
 
     /// Product with a base-ring value (coefficient-wise).
     pub fn scale(self, v: u64) -> Gr {
-        let mut c = self.0;
-        for x in &mut c {
+        let mut c = self;
+        c.scale_in_place(v);
+        c
+    }
+
+    /// An element of the exceptional set ([`Ext::exceptional`]), as the mask of its ones.
+    pub fn exceptional_bits<R: Rng + ?Sized>(rng: &mut R) -> u64 {
+        let mut bits = 0u64;
+        for j in (DEGREE - CHALLENGE_WEIGHT)..DEGREE {
+            let t = rng.random_range(0..=j);
+            bits |= if (bits >> t) & 1 == 1 { 1 << j } else { 1 << t };
+        }
+        bits
+    }
+
+    /// The 0/1 polynomial with the ones of `bits`, times the base-ring value `v`.
+    pub fn bits_scaled(bits: u64, v: u64) -> Gr {
+        Gr(std::array::from_fn(|i| ((bits >> i) & 1).wrapping_neg() & v))
+    }
+
+    /// `self + w v` for the 0/1 polynomial `w` with the ones of `bits`.
+    pub fn add_bits_scaled(&mut self, bits: u64, v: u64) {
+        for (i, c) in self.0.iter_mut().enumerate() {
+            *c = c.wrapping_add(((bits >> i) & 1).wrapping_neg() & v);
+        }
+    }
+
+    /// [`Gr::scale`] in place.
+    pub fn scale_in_place(&mut self, v: u64) {
+        for x in &mut self.0 {
             *x = x.wrapping_mul(v);
         }
-        Gr(c)
     }
 
     /// The reduction modulo 2, as a field element.
@@ -277,13 +314,11 @@ impl Ext for Gr {
         }
         Gr(c)
     }
+    /// Uniform among the 0/1 polynomials with exactly [`CHALLENGE_WEIGHT`] ones (Floyd's
+    /// sampling of a subset): a set of `C(64, 16) > 2^48.79` elements, and products by one
+    /// of them are that many shifted copies (half the 32 of a uniform 0/1 polynomial).
     fn exceptional<R: Rng + ?Sized>(rng: &mut R) -> Self {
-        let bits: u64 = rng.random();
-        let mut c = [0u64; DEGREE];
-        for (i, x) in c.iter_mut().enumerate() {
-            *x = (bits >> i) & 1;
-        }
-        Gr(c)
+        Gr::bits_scaled(Gr::exceptional_bits(rng), 1)
     }
     /// The inverse modulo 2 lifted by Newton's iteration `y <- y (2 - a y)`, which doubles
     /// the correct low bits of every coefficient each step (1, 2, 4, ..., 64).
@@ -310,24 +345,34 @@ impl Ext for Gr {
             *a = a.wrapping_add(b.wrapping_mul(v));
         }
     }
-    /// Nothing to prepare: a challenge has 0/1 coefficients, whose products [`Gr::mul`]
-    /// already makes without multiplications.
-    type Times = Gr;
-    fn times(self) -> Gr {
-        self
+    fn add_sum_scaled(&mut self, x: &Self, y: &Self, v: u64) {
+        for ((a, b), c) in self.0.iter_mut().zip(&x.0).zip(&y.0) {
+            *a = a.wrapping_add(b.wrapping_add(*c).wrapping_mul(v));
+        }
     }
-    fn mul_times(self, by: &Gr) -> Self {
-        self.mul(*by)
+    /// The element, and where its coefficients are 1 if they all are 0 or 1 (a challenge):
+    /// its products are then sums of shifted copies, without multiplications.
+    type Times = (Gr, Option<Vec<usize>>);
+    fn times(self) -> Self::Times {
+        let bits = self.0.iter().all(|c| *c <= 1);
+        (self, bits.then(|| (0..DEGREE).filter(|&i| self.0[i] == 1).collect()))
     }
-    /// The challenge has 0/1 coefficients: the difference's shifted copies, summed and
-    /// reduced, without a copy of either element.
-    fn fold_line(&mut self, high: &Gr, by: &Gr) {
+    fn mul_times(self, by: &Self::Times) -> Self {
+        self.mul(by.0)
+    }
+    /// The difference's shifted copies, summed and reduced, without a copy of either
+    /// element (for a challenge; a full product otherwise).
+    fn fold_line(&mut self, high: &Gr, by: &Self::Times) {
+        let Some(shifts) = &by.1 else {
+            *self = self.add(high.sub(*self).mul(by.0));
+            return;
+        };
         let mut d = [0u64; DEGREE];
         for ((d, h), l) in d.iter_mut().zip(&high.0).zip(&self.0) {
             *d = h.wrapping_sub(*l);
         }
         let mut wide = [0u64; 2 * DEGREE];
-        for (shift, _) in by.0.iter().enumerate().filter(|(_, c)| **c == 1) {
+        for &shift in shifts {
             for (o, x) in wide[shift..shift + DEGREE].iter_mut().zip(&d) {
                 *o = o.wrapping_add(*x);
             }
@@ -543,6 +588,36 @@ mod tests {
             low.fold_line(&high, &by);
             assert_eq!(low, expected);
         }
+    }
+
+    #[test]
+    fn ring_challenges_have_sixteen_ones_anywhere_and_the_set_is_as_large_as_stated() {
+        let mut rng = ChaCha12Rng::seed_from_u64(17);
+        let (mut seen, mut first) = (0u64, [0usize; DEGREE]);
+        let draws: Vec<u64> = (0..4000).map(|_| Gr::exceptional_bits(&mut rng)).collect();
+        for &bits in &draws {
+            assert_eq!(bits.count_ones() as usize, CHALLENGE_WEIGHT);
+            seen |= bits;
+            first[bits.trailing_zeros() as usize] += 1;
+        }
+        assert_eq!(seen, u64::MAX, "every coefficient can be 1");
+        // The lowest one is at 0 with probability 16/64: about 1000 of 4000.
+        assert!((850..1150).contains(&first[0]), "{}", first[0]);
+        let mut distinct = draws.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), draws.len());
+        let g = Gr::exceptional(&mut rng);
+        assert_eq!(g.0.iter().filter(|c| **c == 1).count(), CHALLENGE_WEIGHT);
+        assert!(g.0.iter().all(|c| *c <= 1));
+        let size: f64 = (0..CHALLENGE_WEIGHT).map(|i| (DEGREE - i) as f64 / (i + 1) as f64).product();
+        assert!(size.log2() >= RING_SET_BITS && size.log2() < RING_SET_BITS + 0.01, "{}", size.log2());
+        assert_eq!(Gr::bits_scaled(0b101, 7), {
+            let mut e = Gr::zero();
+            e.0[0] = 7;
+            e.0[2] = 7;
+            e
+        });
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!    (random public weights; a matrix product by Freivalds' check), and the claim is halved
 //!    round by round with public coins until one product is left, which is opened with every
 //!    holder's copy compared (see [`check::compress`]). A wrong product passes with
-//!    probability below `2^-57` per check.
+//!    probability below `2^-42` (ring) or `2^-57` (binary) per check, hence per job: the
+//!    first failed check ends it.
 //!
 //! Releases (`open`, `open_to`) are opened with every holder's copy compared, after the
 //! checks; the comparisons, conversions, truncations, the argmin and the division are all
@@ -130,6 +131,9 @@ pub struct Active<'t, T: Transport> {
     checks: u32,
     /// Terms or words checked at once, at most ([`batch`]).
     batch: usize,
+    /// The vectors of the last check of each domain, for the next one.
+    ring_buffers: share::Buffers<ext::Gr>,
+    and_buffers: share::Buffers<ext::Gf>,
 }
 
 impl<'t, T: Transport> Active<'t, T> {
@@ -138,7 +142,13 @@ impl<'t, T: Transport> Active<'t, T> {
         let mut inner = Replicated::setup(transport, rng).await?;
         inner.keep_log();
         let batch = batch(inner.plan().held.len());
-        Ok(Active { inner, checks: 0, batch })
+        Ok(Active {
+            inner,
+            checks: 0,
+            batch,
+            ring_buffers: share::Buffers::new(),
+            and_buffers: share::Buffers::new(),
+        })
     }
 
     /// Makes this party deviate (tests of the checks only).
@@ -195,14 +205,14 @@ impl<'t, T: Transport> Active<'t, T> {
         let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(most)).collect();
         for group in batches(&ring, most, RingClaim::terms) {
             let mut rng = check::coin(&mut self.inner).await?;
-            let (a, b, c) = share::lift_ring(group, held, &mut rng);
-            check::compress(&mut self.inner, a, b, c, "ring").await?;
+            let (a, b, c) = share::lift_ring(group, held, &mut rng, &mut self.ring_buffers);
+            check::compress(&mut self.inner, a, b, c, "ring", &mut self.ring_buffers).await?;
             self.checks += 1;
         }
         for group in batches(&and, most, |c: &AndClaim| c.x.len()) {
             let mut rng = check::coin(&mut self.inner).await?;
-            let (a, b, c) = share::lift_and(group, held, &mut rng);
-            check::compress(&mut self.inner, a, b, c, "binary").await?;
+            let (a, b, c) = share::lift_and(group, held, &mut rng, &mut self.and_buffers);
+            check::compress(&mut self.inner, a, b, c, "binary", &mut self.and_buffers).await?;
             self.checks += 1;
         }
         Ok(())

@@ -13,10 +13,6 @@ pub(crate) struct ExtShare<E> {
 }
 
 impl<E: Ext> ExtShare<E> {
-    pub fn zeros(held: usize, len: usize) -> Self {
-        ExtShare { comps: vec![vec![E::zero(); len]; held] }
-    }
-
     pub fn len(&self) -> usize {
         self.comps.first().map_or(0, Vec::len)
     }
@@ -95,6 +91,47 @@ impl<E: Ext> ExtShare<E> {
     }
 }
 
+/// The vectors of a finished check, kept for the next one: a check's vectors take tens of
+/// megabytes, and memory fresh from the system costs a page fault per page on first touch
+/// (a fifth of a check's time when each check allocated its own).
+pub(crate) struct Buffers<E> {
+    a: Vec<Vec<E>>,
+    base: Vec<Vec<u64>>,
+}
+
+impl<E: Ext> Buffers<E> {
+    pub fn new() -> Self {
+        Buffers { a: Vec::new(), base: Vec::new() }
+    }
+
+    /// Keeps the vectors of a check that is done with them.
+    pub fn keep(&mut self, a: ExtShare<E>, base: Vec<Vec<u64>>) {
+        self.a = a.comps;
+        self.base = base;
+    }
+
+    /// Empty vectors for `held` components, each with room for `len` elements.
+    fn take(&mut self, held: usize, len: usize) -> (ExtShare<E>, Lifted<E>) {
+        fn room<T>(mut spare: Vec<Vec<T>>, held: usize, len: usize) -> Vec<Vec<T>> {
+            spare.resize_with(held, Vec::new);
+            for v in &mut spare {
+                v.clear();
+                v.reserve_exact(len);
+            }
+            spare
+        }
+        let a = ExtShare { comps: room(std::mem::take(&mut self.a), held, len) };
+        let base = room(std::mem::take(&mut self.base), held, len);
+        (a, Lifted { base, extras: Vec::new() })
+    }
+}
+
+/// Room a check needs beyond its lifted terms: the random `alpha` and `beta`, and the zeros
+/// that pad the vectors for the rounds on pieces.
+fn headroom<E: Ext>() -> usize {
+    1 + (1 << E::PIECE_ROUNDS)
+}
+
 /// One party's share of a lifted vector whose elements are base-ring values (ring values,
 /// bits), except for a few extension elements (a matrix product's `Y v`, a check's random
 /// `beta`): eight bytes per element instead of an extension element.
@@ -107,6 +144,7 @@ pub(crate) struct Lifted<E> {
 }
 
 impl<E: Ext> Lifted<E> {
+    #[cfg(test)]
     pub fn new(held: usize) -> Self {
         Lifted { base: vec![Vec::new(); held], extras: Vec::new() }
     }
@@ -164,9 +202,10 @@ pub(crate) fn lift_ring<R: Rng>(
     claims: &[RingClaim],
     held: usize,
     rng: &mut R,
+    buffers: &mut Buffers<Gr>,
 ) -> (ExtShare<Gr>, Lifted<Gr>, ExtShare<Gr>) {
-    let mut a = ExtShare::<Gr>::zeros(held, 0);
-    let mut b = Lifted::<Gr>::new(held);
+    let terms: usize = claims.iter().map(RingClaim::terms).sum();
+    let (mut a, mut b) = buffers.take(held, terms + headroom::<Gr>());
     let mut c = vec![Gr::zero(); held];
     for claim in claims {
         match claim {
@@ -226,16 +265,14 @@ fn lift_dot<R: Rng>(
     rng: &mut R,
 ) {
     let outputs = z.len();
-    let weights: Vec<Gr> = (0..outputs).map(|_| Gr::exceptional(rng)).collect();
+    // Weights of the exceptional set, as the masks of their ones.
+    let weights: Vec<u64> = (0..outputs).map(|_| Gr::exceptional_bits(rng)).collect();
     for (i, ci) in c.iter_mut().enumerate() {
         let (ai, bi) = (&mut a.comps[i], &mut b.base[i]);
-        ai.reserve(outputs * k);
         bi.extend_from_slice(&y.comps[i][..outputs * k]);
-        for (o, w) in weights.iter().enumerate() {
-            for j in o * k..(o + 1) * k {
-                ai.push(w.scale(x.comps[i][j]));
-            }
-            ci.add_scaled(w, z.comps[i][o]);
+        for (o, &w) in weights.iter().enumerate() {
+            ai.extend(x.comps[i][o * k..(o + 1) * k].iter().map(|&v| Gr::bits_scaled(w, v)));
+            ci.add_bits_scaled(w, z.comps[i][o]);
         }
     }
 }
@@ -247,25 +284,24 @@ pub(crate) fn lift_and<R: Rng>(
     claims: &[AndClaim],
     held: usize,
     rng: &mut R,
+    buffers: &mut Buffers<Gf>,
 ) -> (ExtShare<Gf>, Lifted<Gf>, ExtShare<Gf>) {
-    let mut a = ExtShare::<Gf>::zeros(held, 0);
-    let mut b = Lifted::<Gf>::new(held);
+    let bits: usize = claims.iter().map(|c| 64 * c.z.len()).sum();
+    let (mut a, mut b) = buffers.take(held, bits + headroom::<Gf>());
     let mut c = vec![Gf::zero(); held];
+    let mut weights = Vec::new();
     for claim in claims {
-        let words = claim.z.len();
-        let weights: Vec<Gf> = (0..words * 64).map(|_| Gf::exceptional(rng)).collect();
+        weights.clear();
+        weights.extend((0..claim.z.len() * 64).map(|_| Gf::exceptional(rng)));
         for (i, ci) in c.iter_mut().enumerate() {
             let (ai, bi) = (&mut a.comps[i], &mut b.base[i]);
-            ai.reserve(words * 64);
-            bi.reserve(words * 64);
-            for w in 0..words {
-                let (xw, yw, zw) = (claim.x.comps[i][w], claim.y.comps[i][w], claim.z.comps[i][w]);
-                for lane in 0..64 {
-                    let weight = weights[w * 64 + lane];
-                    ai.push(if (xw >> lane) & 1 == 1 { weight } else { Gf::zero() });
+            let words = claim.x.comps[i].iter().zip(&claim.y.comps[i]).zip(&claim.z.comps[i]);
+            for (((xw, yw), zw), weights) in words.zip(weights.chunks_exact(64)) {
+                for (lane, weight) in weights.iter().enumerate() {
+                    ai.push(if (xw >> lane) & 1 == 1 { *weight } else { Gf::zero() });
                     bi.push((yw >> lane) & 1);
                     if (zw >> lane) & 1 == 1 {
-                        *ci = ci.add(weight);
+                        *ci = ci.add(*weight);
                     }
                 }
             }
