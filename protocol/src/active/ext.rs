@@ -166,10 +166,9 @@ impl Ext for Gf {
         Gf(words[0])
     }
     const PIECE_ROUNDS: u32 = 3;
+    /// Without a branch: the bits are random.
     fn add_scaled(&mut self, other: &Self, v: u64) {
-        if v & 1 == 1 {
-            self.0 ^= other.0;
-        }
+        self.0 ^= other.0 & (v & 1).wrapping_neg();
     }
     /// `table[k][v]` is the fixed element times `v X^(8k)`: a product by it is GF(2)-linear,
     /// so eight lookups, one per byte, make it.
@@ -385,14 +384,20 @@ impl Ext for Gr {
 }
 
 /// Reduces a product's `2 DEGREE - 1` coefficients modulo `f` in place (the low `DEGREE`
-/// are the result): `X^64 = -(X^4 + X^3 + X + 1)`, from the top down.
+/// are the result): `X^(64 + i) = -X^i (X^4 + X^3 + X + 1)`. The top four land partly above
+/// `X^63` and go first; the rest land below it, four shifted subtractions of one slice.
 fn reduce_wide(wide: &mut [u64; 2 * DEGREE]) {
-    for i in (DEGREE..2 * DEGREE - 1).rev() {
+    let top = LOW_TERMS[LOW_TERMS.len() - 1];
+    for i in (2 * DEGREE - top..2 * DEGREE).rev() {
         let t = wide[i];
-        if t != 0 {
-            for k in LOW_TERMS {
-                wide[i - DEGREE + k] = wide[i - DEGREE + k].wrapping_sub(t);
-            }
+        for k in LOW_TERMS {
+            wide[i - DEGREE + k] = wide[i - DEGREE + k].wrapping_sub(t);
+        }
+    }
+    let (low, high) = wide.split_at_mut(DEGREE);
+    for k in LOW_TERMS {
+        for (o, t) in low[k..DEGREE - top + k].iter_mut().zip(&high[..DEGREE - top]) {
+            *o = o.wrapping_sub(*t);
         }
     }
 }
