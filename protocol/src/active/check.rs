@@ -3,7 +3,7 @@
 //! of an inner-product claim, and the exchange of digests.
 
 use super::VerifyError;
-use super::ext::{Ext, lagrange};
+use super::ext::{Ext, Lagrange};
 use super::share::{Buffers, ExtShare, Lifted};
 use crate::engine::{Engine, EngineError};
 use crate::message::{self, Op};
@@ -122,9 +122,7 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     domain: &'static str,
     buffers: &mut Buffers<E>,
 ) -> Result<(), EngineError> {
-    let alpha = ExtShare::<E>::from_words(&engine.random(E::WORDS));
-    let beta = ExtShare::<E>::from_words(&engine.random(E::WORDS));
-    let gamma = dots(engine, &[(&alpha, &beta)]).await?;
+    let (alpha, beta, gamma) = masks(engine).await?;
     a.extend(&alpha);
     b.extend_ext(&beta);
     c = c.add(&gamma);
@@ -132,6 +130,7 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     // of the lifted vector, whose elements are base values but for a few: their products
     // with `a` are scaled copies, not full extension products. Zeros pad the vectors so that
     // each of those rounds halves evenly.
+    let lagrange = Lagrange::<E>::new();
     let rounds = E::PIECE_ROUNDS.min(a.len().ilog2());
     while !a.len().is_multiple_of(1 << rounds) {
         a.push_zero();
@@ -141,14 +140,56 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     for _ in 0..rounds {
         let half = a.len() / 2;
         let z = pieces_dots(engine.plan(), &a, &b, &pieces, half);
-        let r = round(engine, z, &mut c).await?;
+        let r = round(engine, z, &mut c, &lagrange).await?;
         a.fold(half, r);
         let rest = E::one().sub(r);
         pieces = pieces.iter().flat_map(|e| [e.mul(rest), e.mul(r)]).collect();
     }
     let lifted = b;
-    let mut b = lifted.combine(&pieces, a.len());
-    let base = lifted.base;
+    let b = lifted.combine(&pieces, a.len());
+    let a = halve(engine, a, b, c, &lagrange, domain).await?;
+    buffers.keep(a, lifted.base);
+    Ok(())
+}
+
+/// [`compress`] for a claim whose `b` holds extension elements throughout (a matrix
+/// product's `Y v`): the rounds on pieces would multiply each of them in full every round,
+/// so it halves from the start, with two full products per pair and round.
+pub(crate) async fn compress_dense<E: Ext, T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    mut a: ExtShare<E>,
+    mut b: ExtShare<E>,
+    mut c: ExtShare<E>,
+    domain: &'static str,
+) -> Result<(), EngineError> {
+    let (alpha, beta, gamma) = masks(engine).await?;
+    a.extend(&alpha);
+    b.extend(&beta);
+    c = c.add(&gamma);
+    halve(engine, a, b, c, &Lagrange::new(), domain).await.map(drop)
+}
+
+/// Random sharings `alpha`, `beta` and their product (one resharing): appended to a claim,
+/// they make the last `f(r)` and `g(r)` of its halving uniform.
+async fn masks<E: Ext, T: Transport>(
+    engine: &mut Replicated<'_, T>,
+) -> Result<(ExtShare<E>, ExtShare<E>, ExtShare<E>), EngineError> {
+    let alpha = ExtShare::<E>::from_words(&engine.random(E::WORDS));
+    let beta = ExtShare::<E>::from_words(&engine.random(E::WORDS));
+    let gamma = dots(engine, &[(&alpha, &beta)]).await?;
+    Ok((alpha, beta, gamma))
+}
+
+/// The halving rounds on extension vectors down to one element, its opening and the
+/// verdict; gives `a`'s vectors back for the next check.
+async fn halve<E: Ext, T: Transport>(
+    engine: &mut Replicated<'_, T>,
+    mut a: ExtShare<E>,
+    mut b: ExtShare<E>,
+    mut c: ExtShare<E>,
+    lagrange: &Lagrange<E>,
+    domain: &'static str,
+) -> Result<ExtShare<E>, EngineError> {
     while a.len() > 1 {
         if a.len() % 2 == 1 {
             a.push_zero();
@@ -156,7 +197,7 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
         }
         let half = a.len() / 2;
         let z = halves_dots(engine.plan(), &a, &b, half);
-        let r = round(engine, z, &mut c).await?;
+        let r = round(engine, z, &mut c, lagrange).await?;
         a.fold(half, r);
         b.fold(half, r);
     }
@@ -167,11 +208,10 @@ pub(crate) async fn compress<E: Ext, T: Transport>(
     let fa = E::take(&words);
     let fb = E::take(&words[E::WORDS..]);
     let fc = E::take(&words[2 * E::WORDS..]);
-    buffers.keep(a, base);
     if fa.mul(fb) != fc {
         return Err(VerifyError::Products { domain }.into());
     }
-    Ok(())
+    Ok(a)
 }
 
 /// One halving round's interaction: reshares this party's terms `z` of `h(0)` and `h(X)`,
@@ -180,6 +220,7 @@ async fn round<E: Ext, T: Transport>(
     engine: &mut Replicated<'_, T>,
     z: [E; 2],
     c: &mut ExtShare<E>,
+    lagrange: &Lagrange<E>,
 ) -> Result<E, EngineError> {
     let mut words = Vec::with_capacity(2 * E::WORDS);
     for v in z {
@@ -189,7 +230,7 @@ async fn round<E: Ext, T: Transport>(
     let (h0, hx) = split2(&h);
     let h1 = c.sub(&h0);
     let r = E::exceptional(&mut coin(engine).await?);
-    let [w0, w1, wx] = lagrange(r);
+    let [w0, w1, wx] = lagrange.at(r);
     *c = h0.scale(w0).add(&h1.scale(w1)).add(&hx.scale(wx));
     Ok(r)
 }

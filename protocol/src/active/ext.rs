@@ -455,19 +455,33 @@ fn karatsuba(a: &[u64], b: &[u64], out: &mut [u64]) {
     }
 }
 
-/// The Lagrange weights at `r` of the nodes `0, 1, X`: `h(r) = w0 h(0) + w1 h(1) + wX h(X)`
-/// for every `h` of degree at most 2.
-pub fn lagrange<E: Ext>(r: E) -> [E; 3] {
-    let (one, x) = (E::one(), E::generator());
-    // Denominators: (0 - 1)(0 - X) = X, (1 - 0)(1 - X) = 1 - X, (X - 0)(X - 1) = X^2 - X.
-    let d0 = x;
-    let d1 = one.sub(x);
-    let dx = x.mul(x).sub(x);
-    [
-        r.sub(one).mul(r.sub(x)).mul(d0.inverse()),
-        r.mul(r.sub(x)).mul(d1.inverse()),
-        r.mul(r.sub(one)).mul(dx.inverse()),
-    ]
+/// The Lagrange weights of the nodes `0, 1, X`: `h(r) = w0 h(0) + w1 h(1) + wX h(X)` for
+/// every `h` of degree at most 2. The denominators' inverses are computed once (a check
+/// needs the weights at every round's challenge).
+pub struct Lagrange<E> {
+    inverses: [E; 3],
+}
+
+impl<E: Ext> Lagrange<E> {
+    /// The inverses of the denominators.
+    pub fn new() -> Self {
+        let (one, x) = (E::one(), E::generator());
+        // Denominators: (0 - 1)(0 - X) = X, (1 - 0)(1 - X) = 1 - X, (X - 0)(X - 1) = X^2 - X.
+        Lagrange { inverses: [x.inverse(), one.sub(x).inverse(), x.mul(x).sub(x).inverse()] }
+    }
+
+    /// The weights at `r`.
+    pub fn at(&self, r: E) -> [E; 3] {
+        let (one, x) = (E::one(), E::generator());
+        let [d0, d1, dx] = self.inverses;
+        [r.sub(one).mul(r.sub(x)).mul(d0), r.mul(r.sub(x)).mul(d1), r.mul(r.sub(one)).mul(dx)]
+    }
+}
+
+impl<E: Ext> Default for Lagrange<E> {
+    fn default() -> Self {
+        Lagrange::new()
+    }
 }
 
 #[cfg(test)]
@@ -654,7 +668,7 @@ mod tests {
             let (c0, c1, c2) = (sample(&mut rng), sample(&mut rng), sample(&mut rng));
             let h = |x: E| c0.add(c1.mul(x)).add(c2.mul(x).mul(x));
             let r = E::exceptional(&mut rng);
-            let [w0, w1, wx] = lagrange(r);
+            let [w0, w1, wx] = Lagrange::new().at(r);
             let at = w0.mul(h(E::zero())).add(w1.mul(h(E::one()))).add(wx.mul(h(E::generator())));
             assert_eq!(at, h(r));
         }

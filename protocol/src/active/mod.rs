@@ -205,8 +205,13 @@ impl<'t, T: Transport> Active<'t, T> {
         let and: Vec<_> = and.into_iter().flat_map(|c| c.pieces(most)).collect();
         for group in batches(&ring, most, RingClaim::terms) {
             let mut rng = check::coin(&mut self.inner).await?;
-            let (a, b, c) = share::lift_ring(group, held, &mut rng, &mut self.ring_buffers);
-            check::compress(&mut self.inner, a, b, c, "ring", &mut self.ring_buffers).await?;
+            let lifted = share::lift_ring(group, held, &mut rng, &mut self.ring_buffers);
+            if let Some((a, b, c)) = lifted.products {
+                check::compress(&mut self.inner, a, b, c, "ring", &mut self.ring_buffers).await?;
+            }
+            if let Some((a, b, c)) = lifted.dense {
+                check::compress_dense(&mut self.inner, a, b, c, "ring").await?;
+            }
             self.checks += 1;
         }
         for group in batches(&and, most, |c: &AndClaim| c.x.len()) {

@@ -194,19 +194,37 @@ impl<E: Ext> Lifted<E> {
     }
 }
 
-/// The inner-product claim `<a, b> = c` that the products in `claims` hold exactly when
-/// every one of them is right (with probability `1 - 2^-63` over the weights otherwise): each
-/// product is weighted by a public random element of the exceptional set, and a matrix
-/// product `Z = X Y` becomes `u^T Z v = (u^T X)(Y v)` for random `u`, `v` (Freivalds).
+/// A claim `<a, b> = c` over an extension, as one party holds it.
+pub(crate) type Claim<E, B> = (ExtShare<E>, B, ExtShare<E>);
+
+/// The ring products of a check as inner-product claims: the products and dot products, whose
+/// `b` holds base values, and the matrix products, whose `b` holds extension elements
+/// throughout (each `None` when the check has none).
+pub(crate) struct RingLift {
+    pub products: Option<Claim<Gr, Lifted<Gr>>>,
+    pub dense: Option<Claim<Gr, ExtShare<Gr>>>,
+}
+
+/// The inner-product claims that the products in `claims` hold exactly when every one of
+/// them is right (with probability `1 - 2^-47` over the weights otherwise): each product is
+/// weighted by a public random element of the exceptional set, and a matrix product `Z = X
+/// Y` becomes `u^T Z v = (u^T X)(Y v)` for random `u`, `v` (Freivalds).
 pub(crate) fn lift_ring<R: Rng>(
     claims: &[RingClaim],
     held: usize,
     rng: &mut R,
     buffers: &mut Buffers<Gr>,
-) -> (ExtShare<Gr>, Lifted<Gr>, ExtShare<Gr>) {
-    let terms: usize = claims.iter().map(RingClaim::terms).sum();
+) -> RingLift {
+    let sparse = |c: &&RingClaim| !matches!(c, RingClaim::Matmul { .. });
+    let terms: usize = claims.iter().filter(sparse).map(RingClaim::terms).sum();
+    let dense_terms: usize = claims.iter().filter(|c| !sparse(c)).map(RingClaim::terms).sum();
     let (mut a, mut b) = buffers.take(held, terms + headroom::<Gr>());
     let mut c = vec![Gr::zero(); held];
+    let mut dense = (
+        ExtShare::<Gr> { comps: vec![Vec::with_capacity(dense_terms + 1); held] },
+        vec![Vec::with_capacity(dense_terms + 1); held],
+    );
+    let mut dense_c = vec![Gr::zero(); held];
     for claim in claims {
         match claim {
             RingClaim::Mul { x, y, z } => lift_dot(&mut a, &mut b, &mut c, x, y, z, 1, rng),
@@ -214,8 +232,7 @@ pub(crate) fn lift_ring<R: Rng>(
             RingClaim::Matmul { x, y, z, rows, inner, cols } => {
                 let u: Vec<Gr> = (0..*rows).map(|_| Gr::exceptional(rng)).collect();
                 let v: Vec<Gr> = (0..*cols).map(|_| Gr::exceptional(rng)).collect();
-                let mut yvs = Vec::with_capacity(held);
-                for (i, ci) in c.iter_mut().enumerate() {
+                for (i, ci) in dense_c.iter_mut().enumerate() {
                     // u^T X: inner values.
                     let mut ux = vec![Gr::zero(); *inner];
                     for (r, ur) in u.iter().enumerate() {
@@ -224,15 +241,13 @@ pub(crate) fn lift_ring<R: Rng>(
                         }
                     }
                     // Y v: inner values.
-                    let yv: Vec<Gr> = (0..*inner)
-                        .map(|j| {
-                            let mut acc = Gr::zero();
-                            for (col, vc) in v.iter().enumerate() {
-                                acc.add_scaled(vc, y.comps[i][j * cols + col]);
-                            }
-                            acc
-                        })
-                        .collect();
+                    let yv = (0..*inner).map(|j| {
+                        let mut acc = Gr::zero();
+                        for (col, vc) in v.iter().enumerate() {
+                            acc.add_scaled(vc, y.comps[i][j * cols + col]);
+                        }
+                        acc
+                    });
                     // u^T Z v = sum_col v_col (sum_r u_r Z[r][col]).
                     let mut total = Gr::zero();
                     for (col, vc) in v.iter().enumerate() {
@@ -242,15 +257,18 @@ pub(crate) fn lift_ring<R: Rng>(
                         }
                         total = total.add(uz.mul(*vc));
                     }
-                    a.comps[i].extend(ux);
-                    yvs.push(yv);
+                    dense.0.comps[i].extend(ux);
+                    dense.1[i].extend(yv);
                     *ci = ci.add(total);
                 }
-                b.extend_ext(&ExtShare { comps: yvs });
             }
         }
     }
-    (a, b, ExtShare { comps: c.into_iter().map(|e| vec![e]).collect() })
+    let one = |c: Vec<Gr>| ExtShare { comps: c.into_iter().map(|e| vec![e]).collect() };
+    RingLift {
+        products: (terms > 0).then(|| (a, b, one(c))),
+        dense: (dense_terms > 0).then(|| (dense.0, ExtShare { comps: dense.1 }, one(dense_c))),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
