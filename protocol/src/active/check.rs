@@ -248,11 +248,22 @@ fn pieces_dots<E: Ext>(plan: &Plan, a: &ExtShare<E>, b: &Lifted<E>, pieces: &[E]
     let mut sums = vec![[E::zero(); 3]; pieces.len()];
     for (i, ai) in a.comps.iter().enumerate() {
         let Some((first, rest)) = plan.terms[i].split_first() else { continue };
-        let partner = |k: usize| rest.iter().fold(b.base[*first][k], |acc, &u| add(acc, b.base[u][k]));
+        // The sum of the partner components, once, so that the loops below run over slices.
+        let partner: std::borrow::Cow<[u64]> = if rest.is_empty() {
+            std::borrow::Cow::Borrowed(&b.base[*first][..pieces.len() * m])
+        } else {
+            let mut sum = b.base[*first][..pieces.len() * m].to_vec();
+            for &u in rest {
+                for (s, v) in sum.iter_mut().zip(&b.base[u]) {
+                    *s = add(*s, *v);
+                }
+            }
+            std::borrow::Cow::Owned(sum)
+        };
         let (low, high) = ai.split_at(half);
-        for (j, (a0, a1)) in low.iter().zip(high).enumerate() {
-            for (p, sum) in sums.iter_mut().enumerate() {
-                let (p0, p1) = (partner(p * m + j), partner(p * m + half + j));
+        for (sum, piece) in sums.iter_mut().zip(partner.chunks_exact(m)) {
+            let (b0, b1) = piece.split_at(half);
+            for (((a0, a1), &p0), &p1) in low.iter().zip(high).zip(b0).zip(b1) {
                 sum[0].add_scaled(a0, p0);
                 sum[1].add_scaled(a1, p1);
                 sum[2].add_sum_scaled(a0, a1, add(p0, p1));
