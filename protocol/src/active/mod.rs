@@ -14,9 +14,10 @@
 //!    every party received in openings exactly what every holder of the opened components has
 //!    (so a wrong component in an opening is caught). One round; SHA-256.
 //! 2. **Products**, in batch: every ring product, dot product and matrix product, and every
-//!    AND of binary words, recorded since the last check, become one inner-product claim over
+//!    AND of binary words, recorded since the last check, become inner-product claims over
 //!    an extension, the Galois ring `GR(2^64, 64)` for the ring and `GF(2^64)` for the bits
-//!    (random public weights; a matrix product by Freivalds' check), and the claim is halved
+//!    (random public weights; a matrix product by Freivalds' check, in a claim of its own),
+//!    and each claim is halved
 //!    round by round with public coins until one product is left, which is opened with every
 //!    holder's copy compared (see [`check::compress`]). A wrong product passes with
 //!    probability below `2^-42` (ring) or `2^-57` (binary) per check, hence per job: the
