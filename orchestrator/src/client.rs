@@ -149,12 +149,13 @@ impl Client {
         ClientError::Node { node: self.cluster.nodes[i].id.clone(), message: message.to_string() }
     }
 
-    async fn connection(&self, i: usize) -> Result<quinn::Connection, ClientError> {
+    /// The connection to node `i`, and whether it is one made earlier.
+    async fn connection(&self, i: usize) -> Result<(quinn::Connection, bool), ClientError> {
         let mut slot = self.conns[i].lock().await;
         if let Some(c) = slot.as_ref()
             && c.close_reason().is_none()
         {
-            return Ok(c.clone());
+            return Ok((c.clone(), true));
         }
         let node = &self.cluster.nodes[i];
         let addr = tokio::net::lookup_host(&node.address)
@@ -167,15 +168,30 @@ impl Client {
                 .await
                 .map_err(|e| self.node_err(i, e))?;
         *slot = Some(conn.clone());
-        Ok(conn)
+        Ok((conn, false))
     }
 
     /// Sends one request to node `i`. An error answer becomes [`ClientError::Node`].
+    ///
+    /// A connection made earlier that the node resets (it holds no state of it: the node has
+    /// restarted since, so it cannot have seen the request) is replaced by a new one and the
+    /// request sent once more; any other failure is the answer.
     pub async fn ask(&self, i: usize, body: RequestBody) -> Result<Response, ClientError> {
-        let conn = self.connection(i).await?;
+        let (conn, earlier) = self.connection(i).await?;
         let request = Request::new(body);
-        let answer = tokio::time::timeout(self.timeout, net::call(&conn, &request, wire::MAX_CONTROL_FRAME))
-            .await
+        let call = |conn: quinn::Connection| {
+            let request = &request;
+            async move {
+                tokio::time::timeout(self.timeout, net::call(&conn, request, wire::MAX_CONTROL_FRAME)).await
+            }
+        };
+        let mut answer = call(conn).await;
+        if earlier && matches!(answer, Ok(Err(net::RpcError::Connection(quinn::ConnectionError::Reset)))) {
+            tracing::debug!(node = %self.cluster.nodes[i].id, "the node reset an earlier connection; connecting again");
+            let (conn, _) = self.connection(i).await?;
+            answer = call(conn).await;
+        }
+        let answer = answer
             .map_err(|_| self.node_err(i, format!("no answer within {} s", self.timeout.as_secs())))?
             .map_err(|e| self.node_err(i, e))?;
         match answer {

@@ -133,8 +133,8 @@ fn headroom<E: Ext>() -> usize {
 }
 
 /// One party's share of a lifted vector whose elements are base-ring values (ring values,
-/// bits), except for a few extension elements (a matrix product's `Y v`, a check's random
-/// `beta`): eight bytes per element instead of an extension element.
+/// bits), except for a few extension elements (a check's random `beta`; the tests place
+/// others anywhere): eight bytes per element instead of an extension element.
 #[derive(Clone)]
 pub(crate) struct Lifted<E> {
     /// Per held component, the base values (zero where an element is an extension one).
