@@ -174,8 +174,8 @@ impl Client {
     /// Sends one request to node `i`. An error answer becomes [`ClientError::Node`].
     ///
     /// A connection made earlier that the node resets (it holds no state of it: the node has
-    /// restarted since, so it cannot have seen the request) is replaced by a new one and the
-    /// request sent once more; any other failure is the answer.
+    /// restarted since, and the process that answers now never saw the request) is replaced
+    /// by a new one and the request sent once more; any other failure is the answer.
     pub async fn ask(&self, i: usize, body: RequestBody) -> Result<Response, ClientError> {
         let (conn, earlier) = self.connection(i).await?;
         let request = Request::new(body);
