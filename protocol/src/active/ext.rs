@@ -213,9 +213,11 @@ impl Gr {
 
     /// Product with a base-ring value (coefficient-wise).
     pub fn scale(self, v: u64) -> Gr {
-        let mut c = self;
-        c.scale_in_place(v);
-        c
+        let mut c = self.0;
+        for x in &mut c {
+            *x = x.wrapping_mul(v);
+        }
+        Gr(c)
     }
 
     /// An element of the exceptional set ([`Ext::exceptional`]), as the mask of its ones.
@@ -237,13 +239,6 @@ impl Gr {
     pub fn add_bits_scaled(&mut self, bits: u64, v: u64) {
         for (i, c) in self.0.iter_mut().enumerate() {
             *c = c.wrapping_add(((bits >> i) & 1).wrapping_neg() & v);
-        }
-    }
-
-    /// [`Gr::scale`] in place.
-    pub fn scale_in_place(&mut self, v: u64) {
-        for x in &mut self.0 {
-            *x = x.wrapping_mul(v);
         }
     }
 

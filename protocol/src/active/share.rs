@@ -215,9 +215,9 @@ pub(crate) fn lift_ring<R: Rng>(
     rng: &mut R,
     buffers: &mut Buffers<Gr>,
 ) -> RingLift {
-    let sparse = |c: &&RingClaim| !matches!(c, RingClaim::Matmul { .. });
-    let terms: usize = claims.iter().filter(sparse).map(RingClaim::terms).sum();
-    let dense_terms: usize = claims.iter().filter(|c| !sparse(c)).map(RingClaim::terms).sum();
+    let with_base = |c: &&RingClaim| !matches!(c, RingClaim::Matmul { .. });
+    let terms: usize = claims.iter().filter(with_base).map(RingClaim::terms).sum();
+    let dense_terms: usize = claims.iter().filter(|c| !with_base(c)).map(RingClaim::terms).sum();
     let (mut a, mut b) = buffers.take(held, terms + headroom::<Gr>());
     let mut c = vec![Gr::zero(); held];
     let mut dense = (
